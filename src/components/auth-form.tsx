@@ -1,0 +1,154 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useId, useState } from "react";
+import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
+import { api } from "~/trpc/react";
+
+type Mode = "login" | "register";
+type Field = "email" | "password";
+
+const copy = {
+  login: { title: "Sign in to Handoff", action: "Sign in", busy: "Signing in…", switchText: "New here?", switchLink: "Create an account", switchHref: "/register" },
+  register: { title: "Create your account", action: "Create account", busy: "Creating account…", switchText: "Already have an account?", switchLink: "Sign in", switchHref: "/login" },
+} as const;
+
+function validate(mode: Mode, field: Field, value: string): string | undefined {
+  const schema = field === "email" ? emailInput : mode === "register" ? newPasswordInput : passwordInput;
+  const result = schema.safeParse(value);
+  return result.success ? undefined : result.error.issues[0]?.message;
+}
+
+export function AuthForm({ mode, notice }: { mode: Mode; notice?: string }) {
+  const router = useRouter();
+  const id = useId();
+  const text = copy[mode];
+  const [values, setValues] = useState({ email: "", password: "" });
+  const [touched, setTouched] = useState<Record<Field, boolean>>({ email: false, password: false });
+  const [serverErrors, setServerErrors] = useState<Partial<Record<Field, string>>>({});
+  const [formError, setFormError] = useState<string>();
+  const [showPassword, setShowPassword] = useState(false);
+
+  const onSuccess = () => {
+    router.replace("/dashboard");
+    router.refresh();
+  };
+  const onError = (error: { message: string; data?: unknown }) => {
+    const fields = (error.data as { fieldErrors?: Record<string, string[] | undefined> } | null | undefined)?.fieldErrors;
+    if (fields && (fields.email || fields.password)) {
+      setServerErrors({ email: fields.email?.[0], password: fields.password?.[0] });
+    } else {
+      setFormError(error.message);
+    }
+  };
+  const login = api.auth.login.useMutation({ onSuccess, onError });
+  const register = api.auth.register.useMutation({ onSuccess, onError });
+  const pending = login.isPending || register.isPending;
+
+  const errorFor = (field: Field) => serverErrors[field] ?? (touched[field] ? validate(mode, field, values[field]) : undefined);
+
+  const update = (field: Field, value: string) => {
+    setValues((v) => ({ ...v, [field]: value }));
+    setServerErrors((e) => ({ ...e, [field]: undefined }));
+    setFormError(undefined);
+  };
+
+  const submit = (event: React.FormEvent) => {
+    event.preventDefault();
+    setTouched({ email: true, password: true });
+    if (validate(mode, "email", values.email) || validate(mode, "password", values.password)) return;
+    setFormError(undefined);
+    (mode === "login" ? login : register).mutate(values);
+  };
+
+  const emailError = errorFor("email");
+  const passwordError = errorFor("password");
+
+  return (
+    <div className="mx-auto w-full max-w-sm">
+      <h1 className="text-2xl font-semibold tracking-tight">{text.title}</h1>
+      <p className="mt-1 text-sm text-slate-600">
+        {mode === "login" ? "Every device you sign in from shows up on your dashboard." : "Use at least 8 characters. A passphrase works well."}
+      </p>
+      {notice && (
+        <p role="status" className="mt-4 rounded-lg border border-slate-200 bg-white px-3 py-2 text-sm text-slate-700">
+          {notice}
+        </p>
+      )}
+      <form noValidate onSubmit={submit} className="mt-6 space-y-4 rounded-2xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6" aria-describedby={formError ? `${id}-form-error` : undefined}>
+        {formError && (
+          <div id={`${id}-form-error`} role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+            {formError}
+          </div>
+        )}
+        <div>
+          <label htmlFor={`${id}-email`} className="block text-sm font-medium text-slate-800">
+            Email
+          </label>
+          <input
+            id={`${id}-email`}
+            name="email"
+            type="email"
+            inputMode="email"
+            autoComplete={mode === "login" ? "username" : "email"}
+            autoCapitalize="none"
+            spellCheck={false}
+            value={values.email}
+            onChange={(e) => update("email", e.target.value)}
+            onBlur={() => setTouched((t) => ({ ...t, email: true }))}
+            aria-invalid={emailError ? true : undefined}
+            aria-describedby={emailError ? `${id}-email-error` : undefined}
+            className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-base shadow-xs placeholder:text-slate-400 focus:border-brand-500 focus:outline-none aria-invalid:border-red-500"
+            placeholder="you@example.com"
+          />
+          {emailError && (
+            <p id={`${id}-email-error`} className="mt-1 text-sm text-red-700">
+              {emailError}
+            </p>
+          )}
+        </div>
+        <div>
+          <div className="flex items-center justify-between">
+            <label htmlFor={`${id}-password`} className="block text-sm font-medium text-slate-800">
+              Password
+            </label>
+            <button type="button" onClick={() => setShowPassword((s) => !s)} className="text-xs font-medium text-brand-700 hover:underline" aria-controls={`${id}-password`}>
+              {showPassword ? "Hide" : "Show"}
+            </button>
+          </div>
+          <input
+            id={`${id}-password`}
+            name="password"
+            type={showPassword ? "text" : "password"}
+            autoComplete={mode === "login" ? "current-password" : "new-password"}
+            value={values.password}
+            onChange={(e) => update("password", e.target.value)}
+            onBlur={() => setTouched((t) => ({ ...t, password: true }))}
+            aria-invalid={passwordError ? true : undefined}
+            aria-describedby={passwordError ? `${id}-password-error` : undefined}
+            className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-base shadow-xs focus:border-brand-500 focus:outline-none aria-invalid:border-red-500"
+          />
+          {passwordError && (
+            <p id={`${id}-password-error`} className="mt-1 text-sm text-red-700">
+              {passwordError}
+            </p>
+          )}
+        </div>
+        <button
+          type="submit"
+          disabled={pending}
+          className="w-full rounded-lg bg-brand-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-brand-700 disabled:cursor-wait disabled:opacity-70"
+        >
+          {pending ? text.busy : text.action}
+        </button>
+      </form>
+      <p className="mt-4 text-center text-sm text-slate-600">
+        {text.switchText}{" "}
+        <Link href={text.switchHref} className="font-medium text-brand-700 hover:underline">
+          {text.switchLink}
+        </Link>
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,77 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => v === "true" || v === "1");
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+    APP_URL: z.url({ message: "APP_URL must be an absolute URL such as https://auth.example.com" }).default("http://localhost:3000"),
+    SESSION_SECRET: z
+      .string()
+      .min(32, { message: "SESSION_SECRET must be at least 32 characters" })
+      .optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, { message: "DATABASE_URL must be a postgres:// or postgresql:// URL" })
+      .optional()
+      .or(z.literal("").transform(() => undefined)),
+    DATA_DIR: z.string().default(".data"),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, { message: "REDIS_URL must be a redis:// or rediss:// URL" })
+      .optional()
+      .or(z.literal("").transform(() => undefined)),
+    REDIS_PREFIX: z.string().default("handoff:"),
+    UPSTASH_REDIS_REST_URL: z.url().optional().or(z.literal("").transform(() => undefined)),
+    UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+    SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(60 * 24 * 30).default(60),
+    SESSION_MAX_DAYS: z.coerce.number().int().min(1).max(400).default(30),
+    TRUST_PROXY: bool,
+  })
+  .superRefine((env, ctx) => {
+    if (env.UPSTASH_REDIS_REST_URL && !env.UPSTASH_REDIS_REST_TOKEN) {
+      ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_TOKEN"], message: "UPSTASH_REDIS_REST_TOKEN is required with UPSTASH_REDIS_REST_URL" });
+    }
+    if (env.NODE_ENV === "production" && !env.SESSION_SECRET && process.env.NEXT_PHASE !== "phase-production-build") {
+      ctx.addIssue({ code: "custom", path: ["SESSION_SECRET"], message: "SESSION_SECRET must be set in production (at least 32 characters, e.g. `openssl rand -base64 32`)" });
+    }
+  });
+
+export type Env = z.infer<typeof schema> & { SESSION_SECRET: string };
+
+/** Outside production a missing secret is generated once and kept in the data folder. */
+function localSessionSecret(dataDir: string): string {
+  const file = path.resolve(dataDir, "session-secret");
+  try {
+    return fs.readFileSync(file, "utf8").trim();
+  } catch {
+    const secret = crypto.randomBytes(32).toString("base64url");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  - ${i.message}${i.path.length ? ` (${i.path.join(".")})` : ""}`);
+    throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const env = result.data;
+  return { ...env, SESSION_SECRET: env.SESSION_SECRET ?? localSessionSecret(env.DATA_DIR) };
+}
+
+let cached: Env | undefined;
+
+/** The configuration, read and validated once on first use (not at import, so `next build` needs none). */
+export function env(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}

@@ -1,0 +1,46 @@
+import type { ClientInfo } from "~/server/auth/accounts";
+import { clientIp } from "~/server/auth/client-ip";
+import { deviceCookieName, newDeviceCookie, parseCookies, sessionCookieName } from "~/server/auth/cookies";
+import type { Services } from "~/server/services";
+
+export interface RequestContextInput {
+  headers: Headers;
+  /** Where Set-Cookie headers go; null where a response cannot set cookies (server components). */
+  resHeaders: Headers | null;
+  /** Resolved inside procedures (not here), so an unreachable database maps to a typed error. */
+  services: () => Promise<Services>;
+}
+
+export function createContext(input: RequestContextInput) {
+  return { headers: input.headers, resHeaders: input.resHeaders, loadServices: input.services };
+}
+
+/** Request helpers that need the services' configuration (cookie names, proxy trust). */
+export function requestHelpers(headers: Headers, resHeaders: Headers | null, config: Services["config"]) {
+  const cookies = parseCookies(headers.get("cookie"));
+  const setCookie = (header: string) => {
+    resHeaders?.append("set-cookie", header);
+  };
+  return {
+    setCookie,
+    sessionCookie: cookies.get(sessionCookieName(config.secureCookies)),
+    /** The request's client, with a device cookie minted (and set) when the browser has none. */
+    client(): ClientInfo {
+      const name = deviceCookieName(config.secureCookies);
+      let deviceCookie = cookies.get(name);
+      if (!deviceCookie || !/^[A-Za-z0-9_-]{43}$/.test(deviceCookie)) {
+        const minted = newDeviceCookie(config.secureCookies);
+        deviceCookie = minted.value;
+        cookies.set(name, deviceCookie);
+        setCookie(minted.header);
+      }
+      return {
+        ip: clientIp(headers, config.trustProxy),
+        userAgent: (headers.get("user-agent") ?? "").slice(0, 512),
+        deviceCookie,
+      };
+    },
+  };
+}
+
+export type Context = ReturnType<typeof createContext>;

@@ -1,0 +1,100 @@
+import type { Db } from "~/server/db";
+import { Prisma } from "~/generated/prisma/client";
+import type { LoginMethod, LoginOutcome } from "~/generated/prisma/enums";
+import { recordDeviceSignIn } from "./device";
+import { AuthError } from "./errors";
+import { hashPassword, verifyPassword } from "./password";
+import type { Session, SessionStore } from "./session";
+
+/** What the request tells about who is signing in from where. */
+export interface ClientInfo {
+  ip: string;
+  userAgent: string;
+  /** The browser's long-lived device cookie (a new one is minted when it had none). */
+  deviceCookie: string;
+}
+
+export interface AuthDeps {
+  db: Db;
+  sessions: SessionStore;
+}
+
+export interface SignedIn {
+  user: { id: string; email: string };
+  session: Session;
+  token: string;
+}
+
+export const INVALID_CREDENTIALS = "Invalid email or password";
+
+export async function recordLoginEvent(
+  db: Db,
+  event: {
+    userId: string | null;
+    email: string;
+    deviceId?: string | null;
+    client: ClientInfo;
+    method: LoginMethod;
+    outcome: LoginOutcome;
+    reason?: string;
+  },
+): Promise<void> {
+  await db.loginEvent.create({
+    data: {
+      userId: event.userId,
+      email: event.email.slice(0, 254),
+      deviceId: event.deviceId ?? null,
+      ip: event.client.ip,
+      userAgent: event.client.userAgent.slice(0, 512),
+      method: event.method,
+      outcome: event.outcome,
+      reason: event.reason ?? null,
+    },
+  });
+}
+
+async function startSession(deps: AuthDeps, user: { id: string; email: string }, client: ClientInfo, method: LoginMethod): Promise<SignedIn> {
+  const device = await recordDeviceSignIn(deps.db, { userId: user.id, deviceCookie: client.deviceCookie, userAgent: client.userAgent, ip: client.ip });
+  const { token, session } = await deps.sessions.createSession({
+    userId: user.id,
+    email: user.email,
+    deviceId: device.id,
+    ip: client.ip,
+    userAgent: client.userAgent,
+    method,
+  });
+  await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "success" });
+  return { user, session, token };
+}
+
+export async function register(deps: AuthDeps, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
+  const passwordHash = await hashPassword(input.password);
+  let user: { id: string; email: string };
+  try {
+    user = await deps.db.user.create({ data: { email: input.email, passwordHash }, select: { id: true, email: true } });
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+      throw new AuthError("CONFLICT", "An account with this email already exists. Sign in instead.");
+    }
+    throw error;
+  }
+  return startSession(deps, user, client, "password");
+}
+
+export async function login(deps: AuthDeps, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
+  const user = await deps.db.user.findUnique({ where: { email: input.email }, select: { id: true, email: true, passwordHash: true } });
+  // Unknown emails are verified against a dummy hash: same error, same time.
+  const valid = await verifyPassword(user?.passwordHash, input.password);
+  if (!user || !valid) {
+    await recordLoginEvent(deps.db, {
+      userId: user?.id ?? null,
+      email: input.email,
+      client,
+      method: "password",
+      outcome: "failure",
+      reason: user ? "wrong_password" : "unknown_email",
+    });
+    throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS);
+  }
+  return startSession(deps, { id: user.id, email: user.email }, client, "password");
+}

@@ -1,0 +1,60 @@
+import { sealData, unsealData } from "iron-session";
+import { randomToken } from "./tokens";
+
+export interface CookieOptions {
+  secure: boolean;
+  secret: string;
+  sessionMaxAgeSeconds: number;
+}
+
+// "__Host-" makes the browser refuse the cookie unless it is Secure, host-only and path=/.
+export const sessionCookieName = (secure: boolean) => (secure ? "__Host-handoff_session" : "handoff_session");
+export const deviceCookieName = (secure: boolean) => (secure ? "__Host-handoff_device" : "handoff_device");
+
+const DEVICE_COOKIE_MAX_AGE = 400 * 24 * 60 * 60; // the most browsers keep a cookie
+
+export function parseCookies(header: string | null): Map<string, string> {
+  const cookies = new Map<string, string>();
+  for (const part of (header ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (!cookies.has(name)) {
+      try {
+        cookies.set(name, decodeURIComponent(part.slice(eq + 1).trim()));
+      } catch {
+        // A malformed cookie is ignored like a missing one.
+      }
+    }
+  }
+  return cookies;
+}
+
+export function serializeCookie(name: string, value: string, options: { maxAge: number; secure: boolean }): string {
+  const parts = [`${name}=${encodeURIComponent(value)}`, "Path=/", "HttpOnly", "SameSite=Lax", `Max-Age=${options.maxAge}`];
+  if (options.secure) parts.push("Secure");
+  return parts.join("; ");
+}
+
+/** The session cookie: the session token sealed (encrypted and signed) with iron-session. */
+export async function sealSessionCookie(token: string, options: CookieOptions): Promise<string> {
+  const sealed = await sealData({ token }, { password: options.secret, ttl: options.sessionMaxAgeSeconds });
+  return serializeCookie(sessionCookieName(options.secure), sealed, { maxAge: options.sessionMaxAgeSeconds, secure: options.secure });
+}
+
+export async function unsealSessionCookie(value: string | undefined, secret: string): Promise<string | null> {
+  if (!value || value.length > 4096) return null;
+  try {
+    const data = await unsealData<{ token?: unknown }>(value, { password: secret });
+    return typeof data.token === "string" ? data.token : null;
+  } catch {
+    return null;
+  }
+}
+
+export const clearSessionCookie = (secure: boolean) => serializeCookie(sessionCookieName(secure), "", { maxAge: 0, secure });
+
+export function newDeviceCookie(secure: boolean): { value: string; header: string } {
+  const value = randomToken(32);
+  return { value, header: serializeCookie(deviceCookieName(secure), value, { maxAge: DEVICE_COOKIE_MAX_AGE, secure }) };
+}

@@ -1,0 +1,56 @@
+import "server-only";
+import { Redis } from "@upstash/redis";
+import { env } from "~/env";
+import { embeddedRunner, tcpRunner } from "./redis/runners";
+import { createRequester } from "./redis/transports";
+
+export type RedisKind = "upstash" | "tcp" | "embedded";
+
+export interface RedisHandle {
+  redis: Redis;
+  kind: RedisKind;
+  /** Prefix of every key this app writes, so several apps or test runs can share one Redis. */
+  prefix: string;
+  close(): Promise<void>;
+}
+
+export async function createRedis(config: {
+  upstashUrl?: string;
+  upstashToken?: string;
+  redisUrl?: string;
+  prefix: string;
+}): Promise<RedisHandle> {
+  if (config.upstashUrl) {
+    const redis = new Redis({ url: config.upstashUrl, token: config.upstashToken ?? "", enableTelemetry: false });
+    return { redis, kind: "upstash", prefix: config.prefix, close: async () => undefined };
+  }
+  const requester = createRequester(config.redisUrl ? await tcpRunner(config.redisUrl) : await embeddedRunner());
+  return {
+    redis: new Redis(requester),
+    kind: config.redisUrl ? "tcp" : "embedded",
+    prefix: config.prefix,
+    close: () => requester.close(),
+  };
+}
+
+// One client per process, kept on globalThis so that Next.js's separate module graphs (route
+// handlers, server components) and dev-mode reloads share it: the embedded store must be one.
+const globalForRedis = globalThis as unknown as { handoffRedis?: Promise<RedisHandle> };
+
+/** Connects lazily on first use, never at import (so `next build` needs no Redis). */
+export function getRedis(): Promise<RedisHandle> {
+  globalForRedis.handoffRedis ??= (() => {
+    const e = env();
+    const handle = createRedis({
+      upstashUrl: e.UPSTASH_REDIS_REST_URL,
+      upstashToken: e.UPSTASH_REDIS_REST_TOKEN,
+      redisUrl: e.REDIS_URL,
+      prefix: e.REDIS_PREFIX,
+    });
+    handle.catch(() => {
+      globalForRedis.handoffRedis = undefined;
+    });
+    return handle;
+  })();
+  return globalForRedis.handoffRedis;
+}

@@ -1,0 +1,83 @@
+import type { CommandRunner, Reply } from "./transports";
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** A real Redis over TCP (self-hosting, tests, CI) through node-redis, speaking RESP2 replies. */
+export async function tcpRunner(url: string): Promise<CommandRunner> {
+  const { createClient } = await import("redis");
+  // RESP2: @upstash/redis expects the REST API's reply shapes (flat arrays for HGETALL etc.).
+  // Offline queue off: while Redis is unreachable a command fails at once (a typed 503) instead of hanging.
+  const client = createClient({ url, RESP: 2, disableOfflineQueue: true, socket: { connectTimeout: 5_000, reconnectStrategy: (n) => Math.min(n * 100, 2_000) } });
+  client.on("error", () => {
+    // Reconnects on its own; the failing command reports the error to its caller.
+  });
+  await client.connect();
+  return {
+    run: (command) => client.sendCommand(command) as Promise<Reply>,
+    async runAtomically(commands) {
+      const multi = client.multi();
+      for (const c of commands) multi.addCommand(c);
+      try {
+        const replies = (await multi.exec()) as unknown[];
+        return replies.map((r) => (r instanceof Error ? { error: r.message } : { result: r ?? null }));
+      } catch (error) {
+        const replies = (error as { replies?: unknown[] }).replies;
+        if (Array.isArray(replies)) {
+          return replies.map((r) => (r instanceof Error ? { error: r.message } : { result: r ?? null }));
+        }
+        return commands.map(() => ({ error: message(error) }));
+      }
+    },
+    close: async () => {
+      await client.quit().catch(() => undefined);
+    },
+  };
+}
+
+type MockClient = Record<string, (...args: string[]) => Promise<unknown>> & {
+  multi(commands: string[][]): { exec(): Promise<[Error | null, unknown][]> };
+  disconnect(): void;
+};
+
+// ioredis-mock reads SET options only in upper case.
+const SET_OPTIONS = new Set(["EX", "PX", "EXAT", "PXAT", "NX", "XX", "KEEPTTL", "GET"]);
+
+function toMockArgs(command: string[]): [string, string[]] {
+  const name = command[0]!.toLowerCase();
+  const args = command.slice(1);
+  if (name === "set") return [name, args.map((a, i) => (i >= 2 && SET_OPTIONS.has(a.toUpperCase()) ? a.toUpperCase() : a))];
+  return [name, args];
+}
+
+function fromMockReply(name: string, reply: unknown): Reply {
+  // The REST API (and RESP2) answer HGETALL with a flat [field, value, ...] array.
+  if (name === "hgetall" && reply && typeof reply === "object" && !Array.isArray(reply)) {
+    return Object.entries(reply as Record<string, unknown>).flat();
+  }
+  if (reply === undefined || reply === false) return null;
+  return reply;
+}
+
+/**
+ * The zero-install default: an in-memory Redis (ioredis-mock, Lua through fengari) inside the app
+ * process. It holds nothing across restarts and is not shared between processes; the same contract
+ * tests that run against real Redis run against it.
+ */
+export async function embeddedRunner(): Promise<CommandRunner> {
+  const { default: RedisMock } = (await import("ioredis-mock")) as unknown as { default: new () => MockClient };
+  const client = new RedisMock();
+  return {
+    async run(command) {
+      const [name, args] = toMockArgs(command);
+      const fn = client[name];
+      if (typeof fn !== "function") throw new Error(`ERR unknown command '${name}' in the embedded Redis`);
+      return fromMockReply(name, await fn.apply(client, args));
+    },
+    async runAtomically(commands) {
+      const prepared = commands.map(toMockArgs);
+      const replies = await client.multi(prepared.map(([name, args]) => [name, ...args])).exec();
+      return replies.map(([error, reply], i) => (error ? { error: error.message } : { result: fromMockReply(prepared[i]![0], reply) }));
+    },
+    close: async () => client.disconnect(),
+  };
+}

@@ -1,0 +1,50 @@
+import "server-only";
+import { env, type Env } from "~/env";
+import { SessionStore } from "./auth/session";
+import { getDb, type Db } from "./db";
+import { getRedis, type RedisHandle } from "./redis";
+
+/** Everything a request needs, built once per process. Tests build their own with createServices. */
+export interface Services {
+  db: Db;
+  redis: RedisHandle;
+  sessions: SessionStore;
+  config: {
+    appOrigin: string;
+    secureCookies: boolean;
+    trustProxy: boolean;
+    sessionSecret: string;
+    sessionMaxAgeSeconds: number;
+  };
+}
+
+export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => number): Services {
+  const appUrl = new URL(e.APP_URL);
+  return {
+    db,
+    redis,
+    sessions: new SessionStore(
+      redis.redis,
+      redis.prefix,
+      { idleTimeoutMs: e.SESSION_IDLE_MINUTES * 60_000, absoluteLifetimeMs: e.SESSION_MAX_DAYS * 86_400_000 },
+      now,
+    ),
+    config: {
+      appOrigin: appUrl.origin,
+      secureCookies: appUrl.protocol === "https:",
+      trustProxy: e.TRUST_PROXY,
+      sessionSecret: e.SESSION_SECRET,
+      sessionMaxAgeSeconds: e.SESSION_MAX_DAYS * 86_400,
+    },
+  };
+}
+
+const globalForServices = globalThis as unknown as { handoffServices?: Promise<Services> };
+
+export function getServices(): Promise<Services> {
+  globalForServices.handoffServices ??= (async () => createServices(await getDb(), await getRedis(), env()))();
+  globalForServices.handoffServices.catch(() => {
+    globalForServices.handoffServices = undefined;
+  });
+  return globalForServices.handoffServices;
+}
