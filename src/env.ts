@@ -8,6 +8,9 @@ const bool = z
   .optional()
   .transform((v) => v === "true" || v === "1");
 
+const wholeNumber = (message: string, min: number, max: number) =>
+  z.coerce.number({ message }).int({ message }).min(min, { message }).max(max, { message });
+
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
@@ -30,8 +33,8 @@ const schema = z
     REDIS_PREFIX: z.string().default("handoff:"),
     UPSTASH_REDIS_REST_URL: z.url().optional().or(z.literal("").transform(() => undefined)),
     UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
-    SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(60 * 24 * 30).default(60),
-    SESSION_MAX_DAYS: z.coerce.number().int().min(1).max(400).default(30),
+    SESSION_IDLE_MINUTES: wholeNumber("SESSION_IDLE_MINUTES must be a whole number of minutes from 1 to 43200", 1, 43_200).default(60),
+    SESSION_MAX_DAYS: wholeNumber("SESSION_MAX_DAYS must be a whole number of days from 1 to 400", 1, 400).default(30),
     TRUST_PROXY: bool,
   })
   .superRefine((env, ctx) => {

@@ -12,7 +12,10 @@ export interface ParsedUserAgent {
 export function parseUserAgent(userAgent: string): ParsedUserAgent {
   const ua = new UAParser(userAgent).getResult();
   const browser = ua.browser.name ? ua.browser.name : null;
-  const os = ua.os.name ? [ua.os.name, ua.os.version?.split(".")[0]].filter(Boolean).join(" ") : null;
+  // Browsers freeze the macOS version in the user agent at 10.15, so it tells nothing: leave it out.
+  const osName = ua.os.name === "Mac OS" ? "macOS" : ua.os.name;
+  const osVersion = osName === "macOS" ? undefined : ua.os.version?.split(".")[0];
+  const os = osName ? [osName, osVersion].filter(Boolean).join(" ") : null;
   const type = ua.device.type;
   const deviceType = type === "mobile" ? "mobile" : type === "tablet" ? "tablet" : type ? "other" : "desktop";
   const name = browser && os ? `${browser} on ${os}` : browser ?? os ?? "Unknown device";

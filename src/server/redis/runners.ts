@@ -7,11 +7,39 @@ export async function tcpRunner(url: string): Promise<CommandRunner> {
   const { createClient } = await import("redis");
   // RESP2: @upstash/redis expects the REST API's reply shapes (flat arrays for HGETALL etc.).
   // Offline queue off: while Redis is unreachable a command fails at once (a typed 503) instead of hanging.
-  const client = createClient({ url, RESP: 2, disableOfflineQueue: true, socket: { connectTimeout: 5_000, reconnectStrategy: (n) => Math.min(n * 100, 2_000) } });
+  let everConnected = false;
+  const client = createClient({
+    url,
+    RESP: 2,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 5_000,
+      // Give up a first connection quickly; once up, keep reconnecting with a capped back-off.
+      reconnectStrategy: (retries, cause) => (!everConnected && retries >= 2 ? cause : Math.min(retries * 100, 2_000)),
+    },
+  });
+  client.on("ready", () => {
+    everConnected = true;
+  });
   client.on("error", () => {
     // Reconnects on its own; the failing command reports the error to its caller.
   });
-  await client.connect();
+  // node-redis retries a first connection forever; fail it after a few seconds instead, so a
+  // request gets SERVICE_UNAVAILABLE and the next one tries again.
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`ECONNREFUSED: could not connect to Redis at ${new URL(url).host}`)), 5_000);
+      }),
+    ]);
+  } catch (error) {
+    client.destroy();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
   return {
     run: (command) => client.sendCommand(command) as Promise<Reply>,
     async runAtomically(commands) {

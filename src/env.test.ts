@@ -1,0 +1,49 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseEnv } from "./env";
+
+describe("configuration", () => {
+  it("has working defaults for the zero-install demo", () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "handoff-env-"));
+    const env = parseEnv({ DATA_DIR: dataDir });
+    expect(env).toMatchObject({ APP_URL: "http://localhost:3000", SESSION_IDLE_MINUTES: 60, SESSION_MAX_DAYS: 30, TRUST_PROXY: false });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.REDIS_URL).toBeUndefined();
+    // A generated secret, kept for the next start.
+    expect(env.SESSION_SECRET.length).toBeGreaterThanOrEqual(32);
+    expect(parseEnv({ DATA_DIR: dataDir }).SESSION_SECRET).toBe(env.SESSION_SECRET);
+  });
+
+  it("explains what is wrong, all at once", () => {
+    let message = "";
+    try {
+      parseEnv({ SESSION_SECRET: "short", APP_URL: "not a url", DATABASE_URL: "mysql://x", REDIS_URL: "http://x", SESSION_IDLE_MINUTES: "0" });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^Invalid configuration:/);
+    for (const expected of [
+      "SESSION_SECRET must be at least 32 characters",
+      "APP_URL must be an absolute URL",
+      "DATABASE_URL must be a postgres:// or postgresql:// URL",
+      "REDIS_URL must be a redis:// or rediss:// URL",
+      "SESSION_IDLE_MINUTES must be a whole number of minutes from 1",
+    ]) {
+      expect(message).toContain(expected);
+    }
+  });
+
+  it("requires SESSION_SECRET in production and a token with an Upstash URL", () => {
+    expect(() => parseEnv({ NODE_ENV: "production" })).toThrow(/SESSION_SECRET must be set in production/);
+    expect(() => parseEnv({ SESSION_SECRET: "x".repeat(32), UPSTASH_REDIS_REST_URL: "https://eu1.upstash.io" })).toThrow(
+      /UPSTASH_REDIS_REST_TOKEN is required/,
+    );
+  });
+
+  it("reads booleans and numbers from strings", () => {
+    const env = parseEnv({ SESSION_SECRET: "x".repeat(32), TRUST_PROXY: "true", SESSION_IDLE_MINUTES: "15", SESSION_MAX_DAYS: "7" });
+    expect(env).toMatchObject({ TRUST_PROXY: true, SESSION_IDLE_MINUTES: 15, SESSION_MAX_DAYS: 7 });
+  });
+});

@@ -1,0 +1,88 @@
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
+import { appRouter } from "./root";
+
+// Every procedure, fed garbage: never a 500, always a typed tRPC error (or a normal answer).
+const procedures = Object.entries(appRouter._def.procedures as Record<string, { _def: { type: string } }>).map(
+  ([path, p]) => [path, p._def.type] as const,
+);
+
+const ALLOWED_ERRORS = new Set(["BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "TOO_MANY_REQUESTS", "PARSE_ERROR", "METHOD_NOT_SUPPORTED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"]);
+
+const handcrafted: unknown[] = [
+  null,
+  0,
+  -1,
+  "",
+  "x".repeat(100_000),
+  [],
+  [{}],
+  { email: null, password: null },
+  { email: 42, password: {} },
+  { email: "a@b.c", password: ["x"] },
+  { email: "ann@example.com\u0000", password: "\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000" },
+  { email: `${"a".repeat(300)}@example.com`, password: "x".repeat(10_000) },
+  { email: "𝒶@𝒷.𝒸", password: "🔑".repeat(300) },
+  { __proto__: { admin: true }, constructor: { prototype: {} } },
+  JSON.parse('{"email":"a@b.co","password":"p","__proto__":{"x":1}}'),
+];
+
+describe("bad input never produces a 500", () => {
+  let t: Awaited<ReturnType<typeof createTestServices>>;
+  let signedIn: TestBrowser;
+
+  beforeAll(async () => {
+    t = await createTestServices();
+    signedIn = new TestBrowser(t.services);
+    await signedIn.mutation("auth.register", { email: uniqueEmail(), password: "correct horse battery staple" });
+  });
+  afterAll(() => t.close());
+
+  const check = (status: number, body: { error?: { json?: { data?: { code?: string } } } } | null) => {
+    expect(status, JSON.stringify(body)).toBeLessThan(500);
+    if (status >= 400) expect(ALLOWED_ERRORS.has(body?.error?.json?.data?.code ?? ""), JSON.stringify(body)).toBe(true);
+  };
+
+  it.each(procedures)("%s (%s): handcrafted and random inputs, signed in and out", async (path, type) => {
+    const anonymous = new TestBrowser(t.services);
+    const send = async (client: TestBrowser, input: unknown) => {
+      const body = JSON.stringify({ json: input });
+      const res =
+        type === "mutation"
+          ? await client.raw(path, { method: "POST", body })
+          : await client.raw(path, { method: "GET", query: `input=${encodeURIComponent(body)}` });
+      check(res.status, (await res.json().catch(() => null)) as never);
+    };
+    for (const input of handcrafted) {
+      await send(anonymous, input);
+    }
+    await fc.assert(
+      fc.asyncProperty(fc.anything({ maxDepth: 3, withNullPrototype: true }), async (input) => {
+        await send(anonymous, input);
+      }),
+      { numRuns: 40 },
+    );
+    // Signed-in calls, except the ones that would end or replace the test session.
+    if (!["auth.logout", "auth.login", "auth.register"].includes(path)) {
+      for (const input of handcrafted) await send(signedIn, input);
+    }
+  });
+
+  it.each(procedures)("%s: malformed HTTP bodies and wrong methods", async (path, type) => {
+    const client = new TestBrowser(t.services);
+    for (const body of ["", "{", "null", "[]", '{"json":', "\u0000", "x".repeat(200_000), '{"json":{"email":{"$ne":1}}}']) {
+      const res = await client.raw(path, { method: "POST", body });
+      check(res.status, (await res.json().catch(() => null)) as never);
+    }
+    const wrong = await client.raw(path, { method: type === "mutation" ? "GET" : "POST", body: type === "mutation" ? undefined : "{}" });
+    check(wrong.status, (await wrong.json().catch(() => null)) as never);
+    const badQuery = await client.raw(path, { method: "GET", query: "input=%7B%7B%7B" });
+    check(badQuery.status, (await badQuery.json().catch(() => null)) as never);
+  });
+
+  it("unknown procedures are NOT_FOUND", async () => {
+    const res = await new TestBrowser(t.services).raw("auth.nope", { method: "GET" });
+    expect(res.status).toBe(404);
+  });
+});

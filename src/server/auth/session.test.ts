@@ -1,0 +1,121 @@
+import crypto from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestServices } from "~/test/harness";
+import { sessionKey, userSessionsKey, type NewSession } from "./session";
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+describe("sessions in Redis", () => {
+  let t: Awaited<ReturnType<typeof createTestServices>>;
+  const newSession = (userId = crypto.randomUUID()): NewSession => ({
+    userId,
+    email: "ann@example.com",
+    deviceId: crypto.randomUUID(),
+    ip: "203.0.113.7",
+    userAgent: "Mozilla/5.0 test",
+    method: "password",
+  });
+
+  beforeAll(async () => {
+    t = await createTestServices({ SESSION_IDLE_MINUTES: "60", SESSION_MAX_DAYS: "30" });
+  });
+  afterAll(() => t.close());
+
+  it("creates a session with a 128+ bit id and a 256-bit secret, and validates it", async () => {
+    const { token, session } = await t.services.sessions.createSession(newSession());
+    const [id, secret] = token.split(".");
+    expect(Buffer.from(id!, "base64url").length).toBeGreaterThanOrEqual(16);
+    expect(Buffer.from(secret!, "base64url").length).toBe(32);
+    const validated = await t.services.sessions.validateSessionToken(token);
+    expect(validated).toMatchObject({ id: session.id, userId: session.userId, ip: "203.0.113.7", method: "password" });
+  });
+
+  it("never stores the secret: a dump of Redis yields no usable token", async () => {
+    const { token, session } = await t.services.sessions.createSession(newSession());
+    const secret = token.split(".")[1]!;
+    const stored = await t.services.redis.redis.hgetall<Record<string, unknown>>(sessionKey(t.env.REDIS_PREFIX, session.id));
+    expect(stored).toBeTruthy();
+    const dump = JSON.stringify(stored);
+    expect(dump).not.toContain(secret);
+    expect(dump).not.toContain(token);
+    expect(stored!.secretHash).toBe(crypto.createHash("sha256").update(secret).digest("hex"));
+    // The id alone (which a dump does reveal) with any secret is rejected.
+    expect(await t.services.sessions.validateSessionToken(`${session.id}.${"A".repeat(43)}`)).toBeNull();
+  });
+
+  it("rejects malformed and unknown tokens", async () => {
+    for (const bad of ["", "x", "a.b", `${"a".repeat(22)}.${"b".repeat(43)}`, "💥.💥", "a".repeat(5000)]) {
+      expect(await t.services.sessions.validateSessionToken(bad)).toBeNull();
+    }
+  });
+
+  it("slides the idle timeout on use, in Redis as well as in the answer", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const { token, session } = await t.services.sessions.createSession(newSession());
+    expect(session.idleExpiresAt.getTime()).toBe(start + 60 * MINUTE);
+
+    t.clock.now = start + 50 * MINUTE;
+    const used = await t.services.sessions.validateSessionToken(token);
+    expect(used?.lastSeenAt.getTime()).toBe(start + 50 * MINUTE);
+    expect(used?.idleExpiresAt.getTime()).toBe(start + 110 * MINUTE);
+    const pttl = await t.services.redis.redis.pttl(sessionKey(t.env.REDIS_PREFIX, session.id));
+    // The key itself now lives until the new idle deadline (measured from the real clock).
+    expect(pttl).toBeGreaterThan(105 * MINUTE);
+
+    t.clock.now = start + 100 * MINUTE; // 50 minutes after last use: still alive
+    expect(await t.services.sessions.validateSessionToken(token)).not.toBeNull();
+    t.clock.now = Date.now();
+  });
+
+  it("ends a session idle for longer than the idle timeout, and drops it from the user's index", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const userId = crypto.randomUUID();
+    const { token, session } = await t.services.sessions.createSession(newSession(userId));
+    expect(await t.services.redis.redis.zrange(userSessionsKey(t.env.REDIS_PREFIX, userId), 0, -1)).toEqual([session.id]);
+
+    t.clock.now = start + 60 * MINUTE; // exactly the idle timeout
+    expect(await t.services.sessions.validateSessionToken(token)).toBeNull();
+    expect(await t.services.redis.redis.exists(sessionKey(t.env.REDIS_PREFIX, session.id))).toBe(0);
+    expect(await t.services.redis.redis.zrange(userSessionsKey(t.env.REDIS_PREFIX, userId), 0, -1)).toEqual([]);
+    t.clock.now = Date.now();
+  });
+
+  it("ends a session at its absolute lifetime even when used all along", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const { token, session } = await t.services.sessions.createSession(newSession());
+    expect(session.absoluteExpiresAt.getTime()).toBe(start + 30 * DAY);
+    // Used every 45 minutes (inside the 60-minute idle timeout) for 30 days.
+    for (let at = start + 45 * MINUTE; at < start + 30 * DAY; at += 45 * MINUTE) {
+      t.clock.now = at;
+      const s = await t.services.sessions.validateSessionToken(token);
+      expect(s).not.toBeNull();
+      expect(s!.idleExpiresAt.getTime()).toBeLessThanOrEqual(start + 30 * DAY);
+    }
+    t.clock.now = start + 30 * DAY;
+    expect(await t.services.sessions.validateSessionToken(token)).toBeNull();
+    t.clock.now = Date.now();
+  });
+
+  it("deletes a session at once; the token is useless on the very next check", async () => {
+    const userId = crypto.randomUUID();
+    const { token, session } = await t.services.sessions.createSession(newSession(userId));
+    expect(await t.services.sessions.deleteSession(session.id, crypto.randomUUID())).toBe(false); // not that user's
+    expect(await t.services.sessions.validateSessionToken(token)).not.toBeNull();
+    expect(await t.services.sessions.deleteSession(session.id, userId)).toBe(true);
+    expect(await t.services.sessions.validateSessionToken(token)).toBeNull();
+    expect(await t.services.redis.redis.zrange(userSessionsKey(t.env.REDIS_PREFIX, userId), 0, -1)).toEqual([]);
+  });
+
+  it("prunes index entries of sessions that expired in Redis when the next one is created", async () => {
+    const userId = crypto.randomUUID();
+    const first = await t.services.sessions.createSession(newSession(userId));
+    // Simulate Redis expiring the key on its own.
+    await t.services.redis.redis.del(sessionKey(t.env.REDIS_PREFIX, first.session.id));
+    const second = await t.services.sessions.createSession(newSession(userId));
+    expect(await t.services.redis.redis.zrange(userSessionsKey(t.env.REDIS_PREFIX, userId), 0, -1)).toEqual([second.session.id]);
+  });
+});

@@ -1,0 +1,126 @@
+import crypto from "node:crypto";
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import superjson from "superjson";
+import { parseEnv, type Env } from "~/env";
+import { createContext } from "~/server/api/context";
+import { appRouter } from "~/server/api/root";
+import { PEER_ADDRESS_HEADER } from "~/server/auth/client-ip";
+import { createDb } from "~/server/db";
+import { createRedis, type RedisHandle } from "~/server/redis";
+import { createServices, type Services } from "~/server/services";
+
+export const APP_URL = "http://localhost:3000";
+
+export function testEnv(overrides: Record<string, string> = {}): Env {
+  return parseEnv({
+    NODE_ENV: "test",
+    APP_URL,
+    SESSION_SECRET: "test-secret-that-is-long-enough-0123456789",
+    DATABASE_URL: process.env.TEST_DATABASE_URL,
+    REDIS_URL: process.env.TEST_REDIS_URL,
+    ...overrides,
+  });
+}
+
+export const uniquePrefix = () => `handoff-test:${crypto.randomUUID()}:`;
+export const uniqueEmail = (label = "user") => `${label}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+
+/** Real PostgreSQL + real Redis with a key prefix of this test's own, and a clock it controls. */
+export async function createTestServices(overrides: Record<string, string> = {}) {
+  const e = testEnv({ REDIS_PREFIX: uniquePrefix(), ...overrides });
+  const { db, close: closeDb } = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR });
+  const redis = await createRedis({ redisUrl: e.REDIS_URL, prefix: e.REDIS_PREFIX });
+  const clock = { now: Date.now() };
+  const services = createServices(db, redis, e, () => clock.now);
+  return {
+    services,
+    clock,
+    env: e,
+    async close() {
+      await deleteKeys(redis);
+      await redis.close();
+      await closeDb();
+    },
+  };
+}
+
+export async function deleteKeys(handle: RedisHandle) {
+  let cursor = "0";
+  do {
+    const [next, keys] = await handle.redis.scan(cursor, { match: `${handle.prefix}*`, count: 1000 });
+    if (keys.length) await handle.redis.del(...keys);
+    cursor = String(next);
+  } while (cursor !== "0");
+}
+
+export interface CallResult<T = unknown> {
+  status: number;
+  data?: T;
+  error?: { message: string; code: number; data: { code: string; httpStatus: number; fieldErrors?: Record<string, string[]> } };
+  headers: Headers;
+}
+
+/**
+ * A browser-like client for the real tRPC HTTP handler: it keeps cookies, sends Origin and a
+ * user agent, and speaks tRPC's HTTP format (superjson), so tests cover the same path as the app.
+ */
+export class TestBrowser {
+  cookies = new Map<string, string>();
+  headers: Record<string, string>;
+
+  private readonly loadServices: () => Promise<Services>;
+
+  constructor(
+    services: Services | (() => Promise<Services>),
+    options: { userAgent?: string; ip?: string; origin?: string | null; headers?: Record<string, string> } = {},
+  ) {
+    this.loadServices = typeof services === "function" ? services : async () => services;
+    this.headers = {
+      "user-agent": options.userAgent ?? "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+      [PEER_ADDRESS_HEADER]: options.ip ?? "127.0.0.1",
+      ...(options.origin === null ? {} : { origin: options.origin ?? APP_URL }),
+      ...options.headers,
+    };
+  }
+
+  async raw(path: string, init: { method: "GET" | "POST"; body?: string; query?: string; headers?: Record<string, string> }): Promise<Response> {
+    const cookie = [...this.cookies].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("; ");
+    const url = `${APP_URL}/api/trpc/${path}${init.query ? `?${init.query}` : ""}`;
+    const req = new Request(url, {
+      method: init.method,
+      headers: { ...this.headers, ...(cookie ? { cookie } : {}), ...(init.body ? { "content-type": "application/json" } : {}), ...init.headers },
+      body: init.body,
+    });
+    const res = await fetchRequestHandler({
+      endpoint: "/api/trpc",
+      req,
+      router: appRouter,
+      createContext: ({ resHeaders }) => createContext({ headers: req.headers, resHeaders, services: this.loadServices }),
+    });
+    for (const header of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = header.split(";");
+      const eq = pair!.indexOf("=");
+      const name = pair!.slice(0, eq);
+      const value = decodeURIComponent(pair!.slice(eq + 1));
+      if (attrs.some((a) => /max-age=0$/i.test(a.trim())) || value === "") this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return res;
+  }
+
+  private async parse<T>(res: Response): Promise<CallResult<T>> {
+    const body = (await res.json()) as { result?: { data: unknown }; error?: unknown };
+    if (body.error) return { status: res.status, error: superjson.deserialize(body.error as never), headers: res.headers };
+    return { status: res.status, data: superjson.deserialize(body.result!.data as never) as T, headers: res.headers };
+  }
+
+  async mutation<T = unknown>(path: string, input?: unknown): Promise<CallResult<T>> {
+    const body = JSON.stringify(input === undefined ? {} : superjson.serialize(input));
+    return this.parse<T>(await this.raw(path, { method: "POST", body }));
+  }
+
+  async query<T = unknown>(path: string, input?: unknown): Promise<CallResult<T>> {
+    const query = input === undefined ? undefined : `input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`;
+    return this.parse<T>(await this.raw(path, { method: "GET", query }));
+  }
+}
