@@ -4,7 +4,7 @@ import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 import { appRouter } from "./root";
 
 // Every procedure, fed garbage: never a 500, always a typed tRPC error (or a normal answer).
-const procedures = Object.entries(appRouter._def.procedures as Record<string, { _def: { type: string } }>).map(
+const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(
   ([path, p]) => [path, p._def.type] as const,
 );
 
