@@ -30,10 +30,7 @@ export function AuthForm({ mode, notice }: { mode: Mode; notice?: string }) {
   const [formError, setFormError] = useState<string>();
   const [showPassword, setShowPassword] = useState(false);
 
-  const onSuccess = () => {
-    router.replace("/dashboard");
-    router.refresh();
-  };
+  const onSuccess = () => router.replace("/dashboard");
   const onError = (error: { message: string; data?: unknown }) => {
     const fields = (error.data as { fieldErrors?: Record<string, string[] | undefined> } | null | undefined)?.fieldErrors;
     if (fields && (fields.email || fields.password)) {

@@ -6,10 +6,7 @@ import { api } from "~/trpc/react";
 export function SignOutButton() {
   const router = useRouter();
   const logout = api.auth.logout.useMutation({
-    onSuccess: () => {
-      router.replace("/login?reason=signed_out");
-      router.refresh();
-    },
+    onSuccess: () => router.replace("/login?reason=signed_out"),
   });
   return (
     <div className="flex flex-col items-end gap-1">

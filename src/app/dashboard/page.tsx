@@ -1,12 +1,11 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
+import { DeviceIcon } from "~/components/device-icon";
 import { SignOutButton } from "~/components/sign-out-button";
 import { currentSession, serverApi } from "~/trpc/server";
 
 export const metadata: Metadata = { title: "Dashboard" };
 export const dynamic = "force-dynamic";
-
-const deviceIcon: Record<string, string> = { mobile: "📱", tablet: "📱", desktop: "💻", other: "🖥️" };
 
 function formatDate(date: Date) {
   return new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }).format(date) + " UTC";
@@ -24,7 +23,7 @@ export default async function DashboardPage() {
         <div>
           <h1 className="text-2xl font-semibold tracking-tight">Your devices</h1>
           <p className="mt-1 text-sm text-slate-600">
-            Signed in as <span className="font-medium text-slate-900" data-testid="user-email">{me.user.email}</span>
+            Signed in as <span className="font-medium break-all text-slate-900" data-testid="user-email">{me.user.email}</span>
           </p>
         </div>
         <SignOutButton />
@@ -32,8 +31,8 @@ export default async function DashboardPage() {
 
       <section aria-labelledby="this-device" className="rounded-2xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6">
         <div className="flex items-start gap-4">
-          <span aria-hidden className="grid h-12 w-12 shrink-0 place-items-center rounded-xl bg-brand-50 text-2xl">
-            {deviceIcon[device.deviceType] ?? "🖥️"}
+          <span className="grid h-12 w-12 shrink-0 place-items-center rounded-xl bg-brand-50 text-brand-700">
+            <DeviceIcon type={device.deviceType} className="h-7 w-7" />
           </span>
           <div className="min-w-0 flex-1">
             <div className="flex flex-wrap items-center gap-2">

@@ -1,0 +1,93 @@
+import { expect, test, type Page } from "@playwright/test";
+
+const PASSWORD = "correct horse battery staple";
+const newEmail = (label: string) => `${label}-${Date.now()}-${Math.random().toString(36).slice(2, 7)}@example.com`;
+
+async function fillCredentials(page: Page, email: string, password: string) {
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+}
+
+test("register, reach the dashboard, sign out, sign back in", async ({ page }, testInfo) => {
+  const email = newEmail("flow");
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+  await page.getByRole("link", { name: "Create an account" }).click();
+  await expect(page).toHaveURL(/\/register$/);
+
+  await fillCredentials(page, email, PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId("user-email")).toHaveText(email);
+  await expect(page.getByText("This device")).toBeVisible();
+  await expect(page.getByTestId("device-name")).toContainText("Chrome");
+  await page.screenshot({ path: testInfo.outputPath("dashboard.png"), fullPage: true });
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
+  await expect(page.getByRole("status")).toHaveText("You have signed out.");
+
+  // The dashboard is gone with the session.
+  await page.goto("/dashboard");
+  await expect(page).toHaveURL(/\/login/);
+
+  await fillCredentials(page, email.toUpperCase(), PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId("user-email")).toHaveText(email);
+});
+
+test("a wrong password shows the error and keeps the user on the sign-in page", async ({ page }, testInfo) => {
+  const email = newEmail("wrong");
+  await page.goto("/register");
+  await fillCredentials(page, email, PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+
+  await fillCredentials(page, email, "not my password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("main").getByRole("alert")).toHaveText("Invalid email or password");
+  await expect(page).toHaveURL(/\/login/);
+  await page.screenshot({ path: testInfo.outputPath("login-error.png"), fullPage: true });
+
+  // Unknown accounts get exactly the same message.
+  await page.getByLabel("Email").fill(newEmail("nobody"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("main").getByRole("alert")).toHaveText("Invalid email or password");
+});
+
+test("the register form validates inline and reports a taken email", async ({ page }) => {
+  const email = newEmail("taken");
+  await page.goto("/register");
+  await page.getByLabel("Email").fill("not-an-email");
+  await page.getByLabel("Password", { exact: true }).fill("short");
+  await page.getByLabel("Password", { exact: true }).blur();
+  await expect(page.getByText("Enter a valid email address")).toBeVisible();
+  await expect(page.getByText("Password must be at least 8 characters")).toBeVisible();
+  await expect(page.getByLabel("Email")).toHaveAttribute("aria-invalid", "true");
+
+  await fillCredentials(page, email, PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await page.goto("/register");
+  await fillCredentials(page, email, PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("main").getByRole("alert")).toContainText("already exists");
+});
+
+test("signed-in visitors skip the forms; a revoked cookie sends them to /login", async ({ page, context }) => {
+  await page.goto("/register");
+  await fillCredentials(page, newEmail("skip"), PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await page.goto("/login");
+  await expect(page).toHaveURL(/\/dashboard$/);
+
+  await context.clearCookies();
+  await page.goto("/dashboard");
+  await expect(page).toHaveURL(/\/login\?reason=expired$/);
+});

@@ -1,0 +1,50 @@
+import { defineConfig, devices } from "@playwright/test";
+
+const PORT = Number(process.env.E2E_PORT ?? 3100);
+const baseURL = `http://localhost:${PORT}`;
+const database = process.env.E2E_DATABASE_NAME ?? "handoff_e2e";
+
+export const chromiumLaunchOptions = {
+  // Debian's Chromium: Playwright's own browser download is not available offline.
+  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+};
+
+export default defineConfig({
+  testDir: "e2e",
+  fullyParallel: true,
+  workers: 2,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  reporter: process.env.CI ? [["list"]] : [["list"]],
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: chromiumLaunchOptions,
+  },
+  projects: [
+    { name: "desktop", use: { ...devices["Desktop Chrome"], launchOptions: chromiumLaunchOptions } },
+    { name: "phone", use: { ...devices["Pixel 7"], launchOptions: chromiumLaunchOptions } },
+  ],
+  // The production build (next build + next start) on the real PostgreSQL and Redis.
+  webServer: {
+    command: `npx tsx e2e/prepare-database.ts && npx next build && npx next start -p ${PORT}`,
+    url: `${baseURL}/api/health`,
+    timeout: 300_000,
+    reuseExistingServer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: {
+      NODE_ENV: "production",
+      APP_URL: baseURL,
+      DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${database}`,
+      E2E_DATABASE_NAME: database,
+      REDIS_URL: process.env.E2E_REDIS_URL ?? "redis://127.0.0.1:6379/2",
+      REDIS_PREFIX: `handoff-e2e:${Date.now()}:`,
+      SESSION_SECRET: "e2e-session-secret-at-least-32-characters-long",
+    },
+  },
+});
