@@ -23,7 +23,7 @@ export default async function DashboardPage() {
         <div>
           <h1 className="text-2xl font-semibold tracking-tight">Your devices</h1>
           <p className="mt-1 text-sm text-slate-600">
-            Signed in as <span className="font-medium break-all text-slate-900" data-testid="user-email">{me.user.email}</span>
+            Signed in as <span className="font-medium wrap-anywhere text-slate-900" data-testid="user-email">{me.user.email}</span>
           </p>
         </div>
         <SignOutButton />
