@@ -36,6 +36,11 @@ const schema = z
     SESSION_IDLE_MINUTES: wholeNumber("SESSION_IDLE_MINUTES must be a whole number of minutes from 1 to 43200", 1, 43_200).default(60),
     SESSION_MAX_DAYS: wholeNumber("SESSION_MAX_DAYS must be a whole number of days from 1 to 400", 1, 400).default(30),
     TRUST_PROXY: bool,
+    SESSION_LIMIT: wholeNumber("SESSION_LIMIT must be a whole number from 0 (no limit) to 1000", 0, 1000).default(5),
+    SESSION_LIMIT_POLICY: z
+      .enum(["reject", "evict-oldest"], { message: "SESSION_LIMIT_POLICY must be reject or evict-oldest" })
+      .default("evict-oldest"),
+    LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {
     if (env.UPSTASH_REDIS_REST_URL && !env.UPSTASH_REDIS_REST_TOKEN) {

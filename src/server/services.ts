@@ -1,6 +1,7 @@
 import "server-only";
 import { env, type Env } from "~/env";
-import { SessionStore } from "./auth/session";
+import { UserEventFeed } from "./auth/events";
+import { SessionStore, type SessionCap } from "./auth/session";
 import { getDb, type Db } from "./db";
 import { getRedis, type RedisHandle } from "./redis";
 
@@ -9,7 +10,11 @@ export interface Services {
   db: Db;
   redis: RedisHandle;
   sessions: SessionStore;
+  events: UserEventFeed;
   config: {
+    sessionCap: SessionCap;
+    /** How often open pages poll Redis for session events (subscriptions). */
+    livePollMs: number;
     appOrigin: string;
     secureCookies: boolean;
     trustProxy: boolean;
@@ -29,7 +34,10 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
       { idleTimeoutMs: e.SESSION_IDLE_MINUTES * 60_000, absoluteLifetimeMs: e.SESSION_MAX_DAYS * 86_400_000 },
       now,
     ),
+    events: new UserEventFeed(redis.redis, redis.prefix),
     config: {
+      sessionCap: { limit: e.SESSION_LIMIT, policy: e.SESSION_LIMIT_POLICY },
+      livePollMs: e.LIVE_POLL_MS,
       appOrigin: appUrl.origin,
       secureCookies: appUrl.protocol === "https:",
       trustProxy: e.TRUST_PROXY,

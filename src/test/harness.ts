@@ -3,7 +3,7 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import superjson from "superjson";
 import { parseEnv, type Env } from "~/env";
 import { createContext } from "~/server/api/context";
-import { appRouter } from "~/server/api/root";
+import { appRouter, createCaller } from "~/server/api/root";
 import { PEER_ADDRESS_HEADER } from "~/server/auth/client-ip";
 import { createDb } from "~/server/db";
 import { createRedis, type RedisHandle } from "~/server/redis";
@@ -25,7 +25,10 @@ export function testEnv(overrides: Record<string, string> = {}): Env {
 export const uniquePrefix = () => `handoff-test:${crypto.randomUUID()}:`;
 export const uniqueEmail = (label = "user") => `${label}-${crypto.randomUUID().slice(0, 8)}@example.com`;
 
-/** Real PostgreSQL + real Redis with a key prefix of this test's own, and a clock it controls. */
+/**
+ * Real PostgreSQL + real Redis with a key prefix of this test's own, and a clock it controls.
+ * With REDIS_URL: "" the embedded in-memory Redis is used instead.
+ */
 export async function createTestServices(overrides: Record<string, string> = {}) {
   const e = testEnv({ REDIS_PREFIX: uniquePrefix(), ...overrides });
   const { db, close: closeDb } = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR });
@@ -83,13 +86,17 @@ export class TestBrowser {
     };
   }
 
-  async raw(path: string, init: { method: "GET" | "POST"; body?: string; query?: string; headers?: Record<string, string> }): Promise<Response> {
-    const cookie = [...this.cookies].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("; ");
+  async raw(
+    path: string,
+    init: { method: "GET" | "POST"; body?: string; query?: string; headers?: Record<string, string>; signal?: AbortSignal },
+  ): Promise<Response> {
+    const cookie = this.cookieHeader();
     const url = `${APP_URL}/api/trpc/${path}${init.query ? `?${init.query}` : ""}`;
     const req = new Request(url, {
       method: init.method,
       headers: { ...this.headers, ...(cookie ? { cookie } : {}), ...(init.body ? { "content-type": "application/json" } : {}), ...init.headers },
       body: init.body,
+      signal: init.signal,
     });
     const res = await fetchRequestHandler({
       endpoint: "/api/trpc",
@@ -112,6 +119,16 @@ export class TestBrowser {
     const body = (await res.json()) as { result?: { data: unknown }; error?: unknown };
     if (body.error) return { status: res.status, error: superjson.deserialize(body.error as never), headers: res.headers };
     return { status: res.status, data: superjson.deserialize(body.result!.data as never) as T, headers: res.headers };
+  }
+
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("; ");
+  }
+
+  /** A server-side tRPC caller acting as this browser (for subscriptions). */
+  async caller() {
+    const headers = new Headers({ ...this.headers, cookie: this.cookieHeader() });
+    return createCaller(createContext({ headers, resHeaders: null, services: this.loadServices }));
   }
 
   async mutation<T = unknown>(path: string, input?: unknown): Promise<CallResult<T>> {

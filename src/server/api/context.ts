@@ -24,6 +24,7 @@ export function requestHelpers(headers: Headers, resHeaders: Headers | null, con
   return {
     setCookie,
     sessionCookie: cookies.get(sessionCookieName(config.secureCookies)),
+    ip: () => clientIp(headers, config.trustProxy),
     /** The request's client, with a device cookie minted (and set) when the browser has none. */
     client(): ClientInfo {
       const name = deviceCookieName(config.secureCookies);

@@ -1,10 +1,12 @@
 import { authRouter } from "./routers/auth";
 import { devicesRouter } from "./routers/devices";
+import { sessionsRouter } from "./routers/sessions";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
   auth: authRouter,
   devices: devicesRouter,
+  sessions: sessionsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -3,8 +3,11 @@ import { Prisma } from "~/generated/prisma/client";
 import type { LoginMethod, LoginOutcome } from "~/generated/prisma/enums";
 import { recordDeviceSignIn } from "./device";
 import { AuthError } from "./errors";
+import type { UserEventFeed } from "./events";
+import { locate } from "./geo";
 import { hashPassword, verifyPassword } from "./password";
-import type { Session, SessionStore } from "./session";
+import { recordSecurityEvent } from "./security-events";
+import { SessionLimitError, type Session, type SessionCap, type SessionStore } from "./session";
 
 /** What the request tells about who is signing in from where. */
 export interface ClientInfo {
@@ -17,6 +20,8 @@ export interface ClientInfo {
 export interface AuthDeps {
   db: Db;
   sessions: SessionStore;
+  events: UserEventFeed;
+  config: { sessionCap: SessionCap };
 }
 
 export interface SignedIn {
@@ -53,17 +58,46 @@ export async function recordLoginEvent(
   });
 }
 
-async function startSession(deps: AuthDeps, user: { id: string; email: string }, client: ClientInfo, method: LoginMethod): Promise<SignedIn> {
+/**
+ * Opens a session for a user whose identity is established: records the device and IP, enforces
+ * the session cap (atomically, in Redis), logs the sign-in and tells the user's other pages.
+ */
+export async function startSession(deps: AuthDeps, user: { id: string; email: string }, client: ClientInfo, method: LoginMethod): Promise<SignedIn> {
   const device = await recordDeviceSignIn(deps.db, { userId: user.id, deviceCookie: client.deviceCookie, userAgent: client.userAgent, ip: client.ip });
-  const { token, session } = await deps.sessions.createSession({
-    userId: user.id,
-    email: user.email,
-    deviceId: device.id,
-    ip: client.ip,
-    userAgent: client.userAgent,
-    method,
-  });
+  let created;
+  try {
+    created = await deps.sessions.createSession(
+      { userId: user.id, email: user.email, deviceId: device.id, ip: client.ip, userAgent: client.userAgent, method },
+      deps.config.sessionCap,
+    );
+  } catch (error) {
+    if (!(error instanceof SessionLimitError)) throw error;
+    await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "blocked", reason: "session_limit" });
+    await recordSecurityEvent(deps.db, {
+      type: "session_limit_rejected",
+      userId: user.id,
+      deviceId: device.id,
+      ip: client.ip,
+      detail: { active: error.active, limit: error.limit },
+    });
+    throw new AuthError("TOO_MANY_REQUESTS", error.message);
+  }
+  const { token, session, evicted } = created;
   await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "success" });
+  for (const sessionId of evicted) {
+    await recordSecurityEvent(deps.db, { type: "session_evicted", userId: user.id, sessionId, ip: client.ip, detail: { by: session.id, limit: deps.config.sessionCap.limit } });
+  }
+  if (evicted.length) await deps.events.publish(user.id, { type: "revoked", sessionIds: evicted, reason: "evicted" });
+  const place = await locate(client.ip);
+  await deps.events.publish(user.id, {
+    type: "signed_in",
+    sessionId: session.id,
+    deviceId: device.id,
+    deviceName: device.name,
+    method,
+    ip: client.ip,
+    location: place.label,
+  });
   return { user, session, token };
 }
 

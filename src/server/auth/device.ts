@@ -29,20 +29,21 @@ export function parseUserAgent(userAgent: string): ParsedUserAgent {
 export async function recordDeviceSignIn(
   db: Db,
   input: { userId: string; deviceCookie: string; userAgent: string; ip: string; now?: Date },
-): Promise<{ id: string; isNew: boolean }> {
+): Promise<{ id: string; name: string; isNew: boolean }> {
   const now = input.now ?? new Date();
   const cookieHash = sha256(input.deviceCookie);
   const parsed = parseUserAgent(input.userAgent);
   const existing = await db.device.findUnique({ where: { userId_cookieHash: { userId: input.userId, cookieHash } } });
-  let device: { id: string; isNew: boolean };
+  let device: { id: string; name: string; isNew: boolean };
   if (existing && !existing.forgottenAt) {
     await db.device.update({
       where: { id: existing.id },
       data: { lastSeenAt: now, userAgent: input.userAgent, browser: parsed.browser, os: parsed.os, deviceType: parsed.deviceType },
     });
-    device = { id: existing.id, isNew: false };
+    device = { id: existing.id, name: existing.name, isNew: false };
   } else {
-    // A forgotten device signs in as a new one: the old row keeps its history under a fresh cookie hash.
+    // Forgetting a device rewrites its cookie hash (src/server/auth/control.ts), so its browser
+    // signs in as a new device; this guards a row forgotten some other way.
     if (existing) await db.device.update({ where: { id: existing.id }, data: { cookieHash: `forgotten:${existing.id}` } });
     const created = await db.device.create({
       data: {
@@ -57,7 +58,7 @@ export async function recordDeviceSignIn(
         lastSeenAt: now,
       },
     });
-    device = { id: created.id, isNew: true };
+    device = { id: created.id, name: created.name, isNew: true };
   }
   await db.ipAddress.upsert({
     where: { userId_address: { userId: input.userId, address: input.ip } },

@@ -1,12 +1,15 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices } from "~/test/harness";
-import { sessionKey, userSessionsKey, type NewSession } from "./session";
+import { SessionLimitError, sessionKey, userSessionsKey, type NewSession } from "./session";
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
-describe("sessions in Redis", () => {
+describe.each([
+  ["real Redis", process.env.TEST_REDIS_URL ?? ""],
+  ["embedded Redis", ""],
+])("sessions in Redis (%s)", (_name, redisUrl) => {
   let t: Awaited<ReturnType<typeof createTestServices>>;
   const newSession = (userId = crypto.randomUUID()): NewSession => ({
     userId,
@@ -18,7 +21,7 @@ describe("sessions in Redis", () => {
   });
 
   beforeAll(async () => {
-    t = await createTestServices({ SESSION_IDLE_MINUTES: "60", SESSION_MAX_DAYS: "30" });
+    t = await createTestServices({ SESSION_IDLE_MINUTES: "60", SESSION_MAX_DAYS: "30", REDIS_URL: redisUrl });
   });
   afterAll(() => t.close());
 
@@ -63,6 +66,7 @@ describe("sessions in Redis", () => {
     const pttl = await t.services.redis.redis.pttl(sessionKey(t.env.REDIS_PREFIX, session.id));
     // The key itself now lives until the new idle deadline (measured from the real clock).
     expect(pttl).toBeGreaterThan(105 * MINUTE);
+    expect(pttl).toBeLessThanOrEqual(110 * MINUTE);
 
     t.clock.now = start + 100 * MINUTE; // 50 minutes after last use: still alive
     expect(await t.services.sessions.validateSessionToken(token)).not.toBeNull();
@@ -117,5 +121,86 @@ describe("sessions in Redis", () => {
     await t.services.redis.redis.del(sessionKey(t.env.REDIS_PREFIX, first.session.id));
     const second = await t.services.sessions.createSession(newSession(userId));
     expect(await t.services.redis.redis.zrange(userSessionsKey(t.env.REDIS_PREFIX, userId), 0, -1)).toEqual([second.session.id]);
+  });
+
+  it("lists a user's live sessions, most recently used first, without expired ones", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const userId = crypto.randomUUID();
+    const a = await t.services.sessions.createSession(newSession(userId));
+    t.clock.now = start + 1_000;
+    const b = await t.services.sessions.createSession(newSession(userId));
+    t.clock.now = start + 2_000;
+    await t.services.sessions.validateSessionToken(a.token); // a is now the most recent
+    await t.services.sessions.createSession(newSession()); // someone else's
+    expect((await t.services.sessions.listUserSessions(userId)).map((s) => s.id)).toEqual([a.session.id, b.session.id]);
+
+    t.clock.now = start + 1_000 + 60 * MINUTE; // b idle for an hour, a for 59 minutes
+    await t.services.redis.redis.del(sessionKey(t.env.REDIS_PREFIX, b.session.id)); // as Redis would expire it
+    expect((await t.services.sessions.listUserSessions(userId)).map((s) => s.id)).toEqual([a.session.id]);
+    expect(await t.services.redis.redis.zcard(userSessionsKey(t.env.REDIS_PREFIX, userId))).toBe(1);
+    t.clock.now = Date.now();
+  });
+
+  it("ends all, all but one, or one device's sessions of a user, and nobody else's", async () => {
+    const userId = crypto.randomUUID();
+    const phone = crypto.randomUUID();
+    const keep = await t.services.sessions.createSession(newSession(userId));
+    const onPhone = await t.services.sessions.createSession({ ...newSession(userId), deviceId: phone });
+    const other = await t.services.sessions.createSession(newSession(userId));
+    const stranger = await t.services.sessions.createSession(newSession());
+    expect(await t.services.sessions.deleteUserSessions(userId, { deviceId: phone })).toEqual([onPhone.session.id]);
+    expect(await t.services.sessions.deleteUserSessions(userId, { except: keep.session.id })).toEqual([other.session.id]);
+    expect(await t.services.sessions.validateSessionToken(keep.token)).not.toBeNull();
+    expect(await t.services.sessions.deleteUserSessions(userId)).toEqual([keep.session.id]);
+    expect(await t.services.sessions.listUserSessions(userId)).toEqual([]);
+    expect(await t.services.sessions.validateSessionToken(stranger.token)).not.toBeNull();
+  });
+
+  it("session cap, reject: the sign-in over the limit fails and names the limit", async () => {
+    const userId = crypto.randomUUID();
+    const cap = { limit: 2, policy: "reject" as const };
+    await t.services.sessions.createSession(newSession(userId), cap);
+    await t.services.sessions.createSession(newSession(userId), cap);
+    const third = t.services.sessions.createSession(newSession(userId), cap);
+    await expect(third).rejects.toBeInstanceOf(SessionLimitError);
+    await expect(third).rejects.toThrow("Already 2 sessions active");
+    expect(await t.services.sessions.listUserSessions(userId)).toHaveLength(2);
+  });
+
+  it("session cap, evict-oldest: the least recently used session makes room", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const userId = crypto.randomUUID();
+    const cap = { limit: 2, policy: "evict-oldest" as const };
+    const first = await t.services.sessions.createSession(newSession(userId), cap);
+    t.clock.now = start + 1_000;
+    const second = await t.services.sessions.createSession(newSession(userId), cap);
+    t.clock.now = start + 2_000;
+    await t.services.sessions.validateSessionToken(first.token); // first is used again: second is now the LRU
+    t.clock.now = start + 3_000;
+    const third = await t.services.sessions.createSession(newSession(userId), cap);
+    expect(third.evicted).toEqual([second.session.id]);
+    expect(await t.services.sessions.validateSessionToken(second.token)).toBeNull();
+    expect((await t.services.sessions.listUserSessions(userId)).map((s) => s.id).sort()).toEqual([first.session.id, third.session.id].sort());
+    t.clock.now = Date.now();
+  });
+
+  it.each(["reject", "evict-oldest"] as const)("50 concurrent sign-ins never leave more than the limit alive (%s)", async (policy) => {
+    const userId = crypto.randomUUID();
+    const cap = { limit: 5, policy };
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => t.services.sessions.createSession(newSession(userId), cap)));
+    const created = results.filter((r) => r.status === "fulfilled");
+    const alive = await t.services.sessions.listUserSessions(userId);
+    expect(alive).toHaveLength(5);
+    expect(await t.services.redis.redis.zcard(userSessionsKey(t.env.REDIS_PREFIX, userId))).toBe(5);
+    if (policy === "reject") {
+      expect(created).toHaveLength(5);
+      expect(results.filter((r) => r.status === "rejected" && r.reason instanceof SessionLimitError)).toHaveLength(45);
+    } else {
+      expect(created).toHaveLength(50);
+      const evicted = created.flatMap((r) => (r.status === "fulfilled" ? r.value.evicted : []));
+      expect(evicted).toHaveLength(45);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type { Redis } from "@upstash/redis";
 import { z } from "zod";
+import { LUA_HELPERS } from "../redis/lua";
 import { randomToken, sha256, splitToken } from "./tokens";
 
 // A session lives in Redis as a hash under <prefix>session:<id>, with only the SHA-256 of its
@@ -45,8 +46,7 @@ export const userSessionsKey = (prefix: string, userId: string) => `${prefix}use
 // Fields in the order the scripts return them.
 const FIELDS = ["userId", "email", "deviceId", "ip", "userAgent", "method", "createdAt", "lastSeenAt", "absoluteExpiresAt"] as const;
 
-const LUA_PRELUDE = `
-local unpack = unpack or table.unpack
+const LUA_PRELUDE = `${LUA_HELPERS}
 local function prune(index, prefix)
   local ids = redis.call('ZRANGE', index, 0, -1)
   for _, sid in ipairs(ids) do
@@ -55,31 +55,56 @@ local function prune(index, prefix)
 end
 `;
 
-// KEYS: session, user index. ARGV: now, idle ms, absolute expiry, prefix, secret hash, then FIELDS values.
+// KEYS: session, user index. ARGV: now, idle ms, absolute expiry, prefix, limit (0 = none),
+// policy, secret hash, then FIELDS values. Returns { created (0|1), live sessions, evicted ids... }.
+// Counting, evicting and creating happen in one script, so concurrent sign-ins cannot overshoot.
 const CREATE_SESSION = `${LUA_PRELUDE}
 local key, index = KEYS[1], KEYS[2]
 local now, idle, absolute, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local limit, policy = tonumber(ARGV[5]), ARGV[6]
 prune(index, prefix)
-local hash = { 'secretHash', ARGV[5] }
+local count = redis.call('ZCARD', index)
+local evicted = {}
+if limit > 0 and count >= limit then
+  if policy == 'reject' then return { 0, count } end
+  local entries = {}
+  for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local last = tonumber(str(redis.call('HGET', prefix .. 'session:' .. sid, 'lastSeenAt'))) or 0
+    entries[#entries + 1] = { sid, last }
+  end
+  table.sort(entries, function(a, b) return a[2] < b[2] end)
+  local i = 1
+  while count >= limit and entries[i] do
+    local sid = entries[i][1]
+    redis.call('DEL', prefix .. 'session:' .. sid)
+    redis.call('ZREM', index, sid)
+    evicted[#evicted + 1] = sid
+    count = count - 1
+    i = i + 1
+  end
+end
+local hash = { 'secretHash', ARGV[7] }
 local names = { ${FIELDS.map((f) => `'${f}'`).join(", ")} }
 for i, name in ipairs(names) do
   hash[#hash + 1] = name
-  hash[#hash + 1] = ARGV[5 + i]
+  hash[#hash + 1] = ARGV[7 + i]
 end
 redis.call('HSET', key, unpack(hash))
 redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
 redis.call('ZADD', index, now, string.sub(key, #prefix + 9))
 local ttl = redis.call('PTTL', index)
 if ttl < absolute - now then redis.call('PEXPIRE', index, absolute - now) end
-return 1
+table.insert(evicted, 1, count + 1)
+table.insert(evicted, 1, 1)
+return reply(evicted)
 `;
 
 // KEYS: session. ARGV: now, idle ms, secret hash, prefix. Returns FIELDS values, or nil.
-const VALIDATE_SESSION = `
+const VALIDATE_SESSION = `${LUA_HELPERS}
 local key = KEYS[1]
 local now, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
 local values = redis.call('HMGET', key, 'secretHash', ${FIELDS.map((f) => `'${f}'`).join(", ")})
-if not values[1] or values[1] ~= ARGV[3] then return nil end
+if str(values[1]) ~= ARGV[3] then return nil end
 local lastSeen, absolute = tonumber(values[9]), tonumber(values[10])
 if now >= absolute or now >= lastSeen + idle then
   redis.call('DEL', key)
@@ -90,17 +115,47 @@ redis.call('HSET', key, 'lastSeenAt', ARGV[1])
 redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
 values[9] = ARGV[1]
 table.remove(values, 1)
-return values
+return reply(values)
 `;
 
 // KEYS: session. ARGV: prefix, expected user id ('' = any). Returns 1 when a session was deleted.
-const DELETE_SESSION = `
+const DELETE_SESSION = `${LUA_HELPERS}
 local key = KEYS[1]
-local userId = redis.call('HGET', key, 'userId')
+local userId = str(redis.call('HGET', key, 'userId'))
 if not userId or (ARGV[2] ~= '' and userId ~= ARGV[2]) then return 0 end
 redis.call('DEL', key)
 redis.call('ZREM', ARGV[1] .. 'user:' .. userId .. ':sessions', string.sub(key, #ARGV[1] + 9))
 return 1
+`;
+
+// KEYS: user index. ARGV: prefix. Returns { id, FIELDS values..., id, ... } of live sessions.
+const LIST_SESSIONS = `${LUA_PRELUDE}
+local index, prefix = KEYS[1], ARGV[1]
+prune(index, prefix)
+local out = {}
+for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  local values = redis.call('HMGET', prefix .. 'session:' .. sid, ${FIELDS.map((f) => `'${f}'`).join(", ")})
+  out[#out + 1] = sid
+  for i = 1, ${FIELDS.length} do out[#out + 1] = str(values[i]) or '' end
+end
+return reply(out)
+`;
+
+// KEYS: user index. ARGV: prefix, session id to keep ('' = none), device id ('' = any).
+// Returns the ids of the sessions it ended.
+const DELETE_SESSIONS = `${LUA_PRELUDE}
+local index, prefix, keep, device = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+prune(index, prefix)
+local ended = {}
+for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  local key = prefix .. 'session:' .. sid
+  if sid ~= keep and (device == '' or str(redis.call('HGET', key, 'deviceId')) == device) then
+    redis.call('DEL', key)
+    redis.call('ZREM', index, sid)
+    ended[#ended + 1] = sid
+  end
+end
+return reply(ended)
 `;
 
 const storedSession = z.object({
@@ -134,10 +189,30 @@ function toSession(id: string, values: unknown[], policy: SessionPolicy): Sessio
   };
 }
 
+export type SessionLimitPolicy = "reject" | "evict-oldest";
+
+export interface SessionCap {
+  limit: number;
+  policy: SessionLimitPolicy;
+}
+
+/** The user already has as many sessions as the cap allows (policy "reject"). */
+export class SessionLimitError extends Error {
+  constructor(
+    readonly active: number,
+    readonly limit: number,
+  ) {
+    super(`Already ${active} sessions active (the limit is ${limit}). Sign out on another device first.`);
+    this.name = "SessionLimitError";
+  }
+}
+
 export class SessionStore {
   private readonly create;
   private readonly validate;
   private readonly remove;
+  private readonly list;
+  private readonly removeMany;
 
   constructor(
     private readonly redis: Redis,
@@ -148,10 +223,15 @@ export class SessionStore {
     this.create = redis.createScript<number>(CREATE_SESSION);
     this.validate = redis.createScript<unknown[] | null>(VALIDATE_SESSION);
     this.remove = redis.createScript<number>(DELETE_SESSION);
+    this.list = redis.createScript<unknown[]>(LIST_SESSIONS);
+    this.removeMany = redis.createScript<unknown[]>(DELETE_SESSIONS);
   }
 
-  /** Always a brand-new id and secret (no fixation). Returns the token for the cookie: shown once, never stored. */
-  async createSession(input: NewSession): Promise<{ token: string; session: Session }> {
+  /**
+   * Always a brand-new id and secret (no fixation). Returns the token for the cookie (shown once,
+   * never stored) and the ids of sessions evicted to respect the cap.
+   */
+  async createSession(input: NewSession, cap?: SessionCap): Promise<{ token: string; session: Session; evicted: string[] }> {
     const id = randomToken(16);
     const secret = randomToken(32);
     const now = this.now();
@@ -167,11 +247,21 @@ export class SessionStore {
       lastSeenAt: String(now),
       absoluteExpiresAt: String(absolute),
     };
-    await this.create.exec(
+    const [created, active, ...evicted] = (await this.create.exec(
       [sessionKey(this.prefix, id), userSessionsKey(this.prefix, input.userId)],
-      [String(now), String(this.policy.idleTimeoutMs), String(absolute), this.prefix, sha256(secret), ...FIELDS.map((f) => values[f])],
-    );
-    return { token: `${id}.${secret}`, session: toSession(id, FIELDS.map((f) => values[f]), this.policy) };
+      [
+        String(now),
+        String(this.policy.idleTimeoutMs),
+        String(absolute),
+        this.prefix,
+        String(cap?.limit ?? 0),
+        cap?.policy ?? "evict-oldest",
+        sha256(secret),
+        ...FIELDS.map((f) => values[f]),
+      ],
+    )) as unknown as [unknown, unknown, ...unknown[]];
+    if (Number(created) !== 1) throw new SessionLimitError(Number(active), cap?.limit ?? 0);
+    return { token: `${id}.${secret}`, session: toSession(id, FIELDS.map((f) => values[f]), this.policy), evicted: evicted.map(String) };
   }
 
   /** Checks the token against Redis and slides the idle timeout, in one round trip. */
@@ -189,5 +279,25 @@ export class SessionStore {
   async deleteSession(sessionId: string, userId?: string): Promise<boolean> {
     const deleted = await this.remove.exec([sessionKey(this.prefix, sessionId)], [this.prefix, userId ?? ""]);
     return Number(deleted) === 1;
+  }
+
+  /** The user's live sessions, most recently used first. Expired ones are pruned on the way. */
+  async listUserSessions(userId: string): Promise<Session[]> {
+    const flat = await this.list.exec([userSessionsKey(this.prefix, userId)], [this.prefix]);
+    const sessions: Session[] = [];
+    const width = FIELDS.length + 1;
+    for (let i = 0; i + width <= flat.length; i += width) {
+      const values = flat.slice(i + 1, i + width);
+      // A key that expired between the prune and the read comes back empty: skip it.
+      if (String(values[0] ?? "") === "") continue;
+      sessions.push(toSession(String(flat[i]), values, this.policy));
+    }
+    return sessions.sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
+  }
+
+  /** Ends the user's sessions (all, all but one, or those of one device); returns the ended ids. */
+  async deleteUserSessions(userId: string, options: { except?: string; deviceId?: string } = {}): Promise<string[]> {
+    const ended = await this.removeMany.exec([userSessionsKey(this.prefix, userId)], [this.prefix, options.except ?? "", options.deviceId ?? ""]);
+    return ended.map(String);
   }
 }

@@ -1,7 +1,15 @@
 import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { actorOf, forgetDevice, listDevices, renameDevice } from "~/server/auth/control";
+import { clearSessionCookie } from "~/server/auth/cookies";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 
+const deviceId = z.uuid({ message: "No such device." });
+
 export const devicesRouter = createTRPCRouter({
+  /** Every device that ever signed in and was not forgotten, with its sessions and IPs. */
+  list: protectedProcedure.query(({ ctx }) => listDevices(ctx.services, actorOf(ctx.session, ctx.ip()))),
+
   /** The device this session signed in from. */
   current: protectedProcedure.query(async ({ ctx }) => {
     const device = await ctx.services.db.device.findFirst({
@@ -10,5 +18,26 @@ export const devicesRouter = createTRPCRouter({
     });
     if (!device) throw new TRPCError({ code: "NOT_FOUND", message: "This device is no longer known." });
     return { ...device, ip: ctx.session.ip };
+  }),
+
+  rename: protectedProcedure
+    .input(
+      z.object({
+        deviceId,
+        name: z
+          .string({ message: "A name is required" })
+          .trim()
+          .min(1, { message: "A name is required" })
+          .max(64, { message: "Names are at most 64 characters" })
+          .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), { message: "Names cannot contain control characters" }),
+      }),
+    )
+    .mutation(({ ctx, input }) => renameDevice(ctx.services, actorOf(ctx.session, ctx.ip()), input.deviceId, input.name)),
+
+  /** Ends the device's sessions and removes it from the list; its next sign-in is a new device. */
+  forget: protectedProcedure.input(z.object({ deviceId })).mutation(async ({ ctx, input }) => {
+    const result = await forgetDevice(ctx.services, actorOf(ctx.session, ctx.ip()), input.deviceId);
+    if (result.current) ctx.setCookie(clearSessionCookie(ctx.services.config.secureCookies));
+    return { ok: true as const, endedSessions: result.ended, current: result.current };
   }),
 });

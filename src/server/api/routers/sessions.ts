@@ -1,0 +1,75 @@
+import { tracked } from "@trpc/server";
+import { z } from "zod";
+import { actorOf, listSessions, lockout, loginHistory, revokeOtherSessions, revokeSession } from "~/server/auth/control";
+import { clearSessionCookie } from "~/server/auth/cookies";
+import type { UserEvent } from "~/server/auth/events";
+import { createTRPCRouter, protectedProcedure } from "../trpc";
+
+const id = z.string({ message: "An id is required" }).min(1, { message: "An id is required" }).max(128, { message: "That id is too long" });
+
+function sleep(ms: number, signal: AbortSignal | undefined) {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+export const sessionsRouter = createTRPCRouter({
+  /** Every live session of the user: this one first, then the most recently used. */
+  list: protectedProcedure.query(({ ctx }) => listSessions(ctx.services, actorOf(ctx.session, ctx.ip()))),
+
+  revoke: protectedProcedure.input(z.object({ sessionId: id })).mutation(async ({ ctx, input }) => {
+    const result = await revokeSession(ctx.services, actorOf(ctx.session, ctx.ip()), input.sessionId);
+    if (result.current) ctx.setCookie(clearSessionCookie(ctx.services.config.secureCookies));
+    return { ok: true as const, current: result.current };
+  }),
+
+  revokeOthers: protectedProcedure.mutation(async ({ ctx }) => ({
+    count: await revokeOtherSessions(ctx.services, actorOf(ctx.session, ctx.ip())),
+  })),
+
+  lockout: protectedProcedure
+    .input(z.object({ password: z.string({ message: "Password is required" }).min(1, { message: "Password is required" }).max(1024) }))
+    .mutation(async ({ ctx, input }) => {
+      const ended = await lockout(ctx.services, actorOf(ctx.session, ctx.ip()), input.password);
+      ctx.setCookie(clearSessionCookie(ctx.services.config.secureCookies));
+      return { ok: true as const, count: ended };
+    }),
+
+  history: protectedProcedure
+    .input(
+      z
+        .object({
+          cursor: z.uuid({ message: "Invalid cursor" }).nullish(),
+          limit: z.number({ message: "limit must be a number" }).int().min(1, { message: "limit must be 1 to 100" }).max(100, { message: "limit must be 1 to 100" }).default(20),
+        })
+        .default({ limit: 20 }),
+    )
+    .query(({ ctx, input }) => loginHistory(ctx.services, ctx.user.id, { cursor: input.cursor ?? undefined, limit: input.limit })),
+
+  /**
+   * Live feed for the user's open pages (SSE). Polls Redis every LIVE_POLL_MS; when this page's
+   * own session is gone it sends a final `revoked` event naming it, then ends.
+   */
+  onEvent: protectedProcedure
+    .input(z.object({ lastEventId: z.string().max(32).nullish() }).optional())
+    .subscription(async function* ({ ctx, input, signal }) {
+      const { events, config } = ctx.services;
+      const own = ctx.session.id;
+      let seq = Number(input?.lastEventId) || (await events.currentSeq(ctx.user.id));
+      while (!signal?.aborted) {
+        const polled = await events.poll(ctx.user.id, own, seq);
+        for (const event of polled.events) yield tracked(String(event.seq), event as UserEvent);
+        seq = polled.seq;
+        if (!polled.alive) {
+          const told = polled.events.some((e) => "sessionIds" in e && e.sessionIds.includes(own));
+          if (!told) yield tracked(String(seq), { type: "revoked", sessionIds: [own], reason: "expired", at: new Date().toISOString() } as UserEvent);
+          return;
+        }
+        await sleep(config.livePollMs, signal);
+      }
+    }),
+});

@@ -1,0 +1,186 @@
+import type { Db } from "~/server/db";
+import { parseUserAgent } from "./device";
+import { AuthError } from "./errors";
+import type { UserEventFeed } from "./events";
+import { locateAll } from "./geo";
+import { verifyPassword } from "./password";
+import { recordSecurityEvent } from "./security-events";
+import type { Session, SessionStore } from "./session";
+
+// What a signed-in user can see and do about their own sessions and devices. Every function
+// takes the acting session and only ever touches that user's records.
+
+export interface ControlDeps {
+  db: Db;
+  sessions: SessionStore;
+  events: UserEventFeed;
+}
+
+export interface Actor {
+  userId: string;
+  sessionId: string;
+  deviceId: string;
+  ip: string;
+}
+
+export const actorOf = (session: Session, ip: string): Actor => ({ userId: session.userId, sessionId: session.id, deviceId: session.deviceId, ip });
+
+const deviceSelect = { id: true, name: true, browser: true, os: true, deviceType: true } as const;
+
+export async function listSessions(deps: ControlDeps, actor: Actor) {
+  const sessions = await deps.sessions.listUserSessions(actor.userId);
+  const devices = await deps.db.device.findMany({
+    where: { userId: actor.userId, id: { in: [...new Set(sessions.map((s) => s.deviceId))] } },
+    select: deviceSelect,
+  });
+  const byId = new Map(devices.map((d) => [d.id, d]));
+  const places = await locateAll(sessions.map((s) => s.ip));
+  return sessions
+    .map((s) => {
+      const parsed = parseUserAgent(s.userAgent);
+      return {
+        id: s.id,
+        current: s.id === actor.sessionId,
+        method: s.method,
+        createdAt: s.createdAt,
+        lastSeenAt: s.lastSeenAt,
+        idleExpiresAt: s.idleExpiresAt,
+        absoluteExpiresAt: s.absoluteExpiresAt,
+        ip: s.ip,
+        location: places.get(s.ip)!.label,
+        device: byId.get(s.deviceId) ?? { id: s.deviceId, name: parsed.name, browser: parsed.browser, os: parsed.os, deviceType: parsed.deviceType },
+      };
+    })
+    .sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
+}
+
+export async function revokeSession(deps: ControlDeps, actor: Actor, sessionId: string) {
+  // Scoped to the actor's user inside the Redis script: another user's id is simply not found.
+  if (!(await deps.sessions.deleteSession(sessionId, actor.userId))) {
+    throw new AuthError("NOT_FOUND", "No such session. It may have ended already.");
+  }
+  await recordSecurityEvent(deps.db, { type: "session_revoked", userId: actor.userId, sessionId, ip: actor.ip, detail: { by: actor.sessionId } });
+  await deps.events.publish(actor.userId, { type: "revoked", sessionIds: [sessionId], reason: "revoked" });
+  return { current: sessionId === actor.sessionId };
+}
+
+export async function revokeOtherSessions(deps: ControlDeps, actor: Actor) {
+  const ended = await deps.sessions.deleteUserSessions(actor.userId, { except: actor.sessionId });
+  await recordSecurityEvent(deps.db, {
+    type: "sessions_revoked_others",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { ended },
+  });
+  if (ended.length) await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "revoked_others" });
+  return ended.length;
+}
+
+/** Emergency lockout: with the password, ends every session of the user, this one included. */
+export async function lockout(deps: ControlDeps, actor: Actor, password: string) {
+  const user = await deps.db.user.findUnique({ where: { id: actor.userId }, select: { passwordHash: true } });
+  if (!user || !(await verifyPassword(user.passwordHash, password))) {
+    await recordSecurityEvent(deps.db, { type: "lockout_failed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
+    throw new AuthError("UNAUTHORIZED", "Wrong password. Nothing was changed.");
+  }
+  const ended = await deps.sessions.deleteUserSessions(actor.userId);
+  await recordSecurityEvent(deps.db, { type: "lockout", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { ended } });
+  await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended });
+  return ended.length;
+}
+
+export async function loginHistory(deps: ControlDeps, userId: string, page: { cursor?: string; limit: number }) {
+  const rows = await deps.db.loginEvent.findMany({
+    where: { userId },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: page.limit + 1,
+    ...(page.cursor ? { cursor: { id: page.cursor }, skip: 1 } : {}),
+    include: { device: { select: deviceSelect } },
+  });
+  const items = rows.slice(0, page.limit);
+  const places = await locateAll(items.map((e) => e.ip));
+  return {
+    items: items.map((e) => {
+      const parsed = parseUserAgent(e.userAgent);
+      return {
+        id: e.id,
+        createdAt: e.createdAt,
+        method: e.method,
+        outcome: e.outcome,
+        reason: e.reason,
+        ip: e.ip,
+        location: places.get(e.ip)!.label,
+        device: e.device ?? { id: null, name: parsed.name, browser: parsed.browser, os: parsed.os, deviceType: parsed.deviceType },
+      };
+    }),
+    nextCursor: rows.length > page.limit ? items[items.length - 1]!.id : null,
+  };
+}
+
+export async function listDevices(deps: ControlDeps, actor: Actor) {
+  const [devices, sessions] = await Promise.all([
+    deps.db.device.findMany({ where: { userId: actor.userId, forgottenAt: null }, orderBy: { lastSeenAt: "desc" } }),
+    deps.sessions.listUserSessions(actor.userId),
+  ]);
+  const ipRows = await deps.db.loginEvent.groupBy({
+    by: ["deviceId", "ip"],
+    where: { userId: actor.userId, outcome: "success", deviceId: { in: devices.map((d) => d.id) } },
+    _max: { createdAt: true },
+  });
+  const ipsByDevice = new Map<string, Map<string, Date>>();
+  const noteIp = (deviceId: string, ip: string, at: Date) => {
+    const ips = ipsByDevice.get(deviceId) ?? new Map<string, Date>();
+    if (!ips.has(ip) || ips.get(ip)! < at) ips.set(ip, at);
+    ipsByDevice.set(deviceId, ips);
+  };
+  for (const row of ipRows) if (row.deviceId && row._max.createdAt) noteIp(row.deviceId, row.ip, row._max.createdAt);
+  for (const s of sessions) noteIp(s.deviceId, s.ip, s.lastSeenAt);
+  const places = await locateAll([...ipsByDevice.values()].flatMap((m) => [...m.keys()]));
+
+  return devices
+    .map((d) => {
+      const own = sessions.filter((s) => s.deviceId === d.id);
+      const lastSeenAt = new Date(Math.max(d.lastSeenAt.getTime(), ...own.map((s) => s.lastSeenAt.getTime())));
+      const ips = [...(ipsByDevice.get(d.id) ?? new Map<string, Date>())]
+        .map(([address, at]) => ({ address, location: places.get(address)!.label, lastSeenAt: at }))
+        .sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
+      return {
+        id: d.id,
+        name: d.name,
+        browser: d.browser,
+        os: d.os,
+        deviceType: d.deviceType,
+        firstSeenAt: d.firstSeenAt,
+        lastSeenAt,
+        current: d.id === actor.deviceId,
+        active: own.length > 0,
+        activeSessions: own.length,
+        ips,
+      };
+    })
+    .sort((a, b) => Number(b.current) - Number(a.current) || Number(b.active) - Number(a.active) || b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
+}
+
+export async function renameDevice(deps: ControlDeps, actor: Actor, deviceId: string, name: string) {
+  const { count } = await deps.db.device.updateMany({ where: { id: deviceId, userId: actor.userId, forgottenAt: null }, data: { name } });
+  if (count === 0) throw new AuthError("NOT_FOUND", "No such device.");
+  await recordSecurityEvent(deps.db, { type: "device_renamed", userId: actor.userId, deviceId, ip: actor.ip, detail: { name } });
+  await deps.events.publish(actor.userId, { type: "device_updated", deviceId });
+  return { id: deviceId, name };
+}
+
+/** Ends the device's sessions and removes it; its next sign-in counts as a new device. */
+export async function forgetDevice(deps: ControlDeps, actor: Actor, deviceId: string) {
+  // Rewriting the cookie hash first means a sign-in racing with this one already gets a new device.
+  const { count } = await deps.db.device.updateMany({
+    where: { id: deviceId, userId: actor.userId, forgottenAt: null },
+    data: { forgottenAt: new Date(), cookieHash: `forgotten:${deviceId}` },
+  });
+  if (count === 0) throw new AuthError("NOT_FOUND", "No such device.");
+  const ended = await deps.sessions.deleteUserSessions(actor.userId, { deviceId });
+  await recordSecurityEvent(deps.db, { type: "device_forgotten", userId: actor.userId, deviceId, sessionId: actor.sessionId, ip: actor.ip, detail: { ended } });
+  if (ended.length) await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "device_forgotten" });
+  await deps.events.publish(actor.userId, { type: "device_updated", deviceId });
+  return { ended: ended.length, current: deviceId === actor.deviceId };
+}

@@ -1,0 +1,28 @@
+import type { Db } from "~/server/db";
+import type { Prisma } from "~/generated/prisma/client";
+
+export type SecurityEventType =
+  | "session_revoked"
+  | "sessions_revoked_others"
+  | "session_evicted"
+  | "session_limit_rejected"
+  | "lockout"
+  | "lockout_failed"
+  | "device_forgotten"
+  | "device_renamed";
+
+export async function recordSecurityEvent(
+  db: Db,
+  event: { type: SecurityEventType; userId: string; ip: string; sessionId?: string | null; deviceId?: string | null; detail?: Prisma.InputJsonValue },
+): Promise<void> {
+  await db.securityEvent.create({
+    data: {
+      type: event.type,
+      userId: event.userId,
+      ip: event.ip,
+      sessionId: event.sessionId ?? null,
+      deviceId: event.deviceId ?? null,
+      detail: event.detail,
+    },
+  });
+}
