@@ -33,8 +33,9 @@ export async function createTestServices(overrides: Record<string, string> = {})
   const e = testEnv({ REDIS_PREFIX: uniquePrefix(), ...overrides });
   const { db, close: closeDb } = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR });
   const redis = await createRedis({ redisUrl: e.REDIS_URL, prefix: e.REDIS_PREFIX });
-  const clock = { now: Date.now() };
-  const services = createServices(db, redis, e, () => clock.now);
+  // Real time unless a test sets clock.now (and back to undefined).
+  const clock: { now: number | undefined } = { now: undefined };
+  const services = createServices(db, redis, e, () => clock.now ?? Date.now());
   return {
     services,
     clock,
