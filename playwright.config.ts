@@ -25,9 +25,11 @@ export default defineConfig({
     screenshot: "only-on-failure",
     launchOptions: chromiumLaunchOptions,
   },
+  // Sign-in flows run on both screens; multi-device flows (several contexts of their own) on the
+  // desktop project; *.phone.spec.ts are phone layouts.
   projects: [
-    { name: "desktop", use: { ...devices["Desktop Chrome"], launchOptions: chromiumLaunchOptions } },
-    { name: "phone", use: { ...devices["Pixel 7"], launchOptions: chromiumLaunchOptions } },
+    { name: "desktop", testIgnore: /\.phone\.spec\.ts$/, use: { ...devices["Desktop Chrome"], launchOptions: chromiumLaunchOptions } },
+    { name: "phone", testMatch: [/auth\.spec\.ts$/, /\.phone\.spec\.ts$/], use: { ...devices["Pixel 7"], launchOptions: chromiumLaunchOptions } },
   ],
   // The production build (next build + next start) on the real PostgreSQL and Redis.
   webServer: {

@@ -19,11 +19,11 @@ test("register, reach the dashboard, sign out, sign back in", async ({ page }, t
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
   await expect(page.getByTestId("user-email")).toHaveText(email);
-  await expect(page.getByText("This device")).toBeVisible();
+  await expect(page.getByText("This device", { exact: true })).toBeVisible();
   await expect(page.getByTestId("device-name")).toContainText("Chrome");
   await page.screenshot({ path: testInfo.outputPath("dashboard.png"), fullPage: true });
 
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
   await expect(page.getByRole("status")).toHaveText("You have signed out.");
 
@@ -43,7 +43,7 @@ test("a wrong password shows the error and keeps the user on the sign-in page", 
   await fillCredentials(page, email, PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
 
   await fillCredentials(page, email, "not my password");
@@ -71,7 +71,7 @@ test("the register form validates inline and reports a taken email", async ({ pa
   await fillCredentials(page, email, PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
   await page.goto("/register");
   await fillCredentials(page, email, PASSWORD);

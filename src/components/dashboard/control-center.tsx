@@ -1,0 +1,151 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+import { ConfirmDialog } from "~/components/confirm-dialog";
+import { SignOutButton } from "~/components/sign-out-button";
+import { api, type RouterOutputs } from "~/trpc/react";
+import { DeviceCard } from "./device-card";
+import { HistoryTable } from "./history-table";
+import { LockoutPanel } from "./lockout-panel";
+
+type Event = { type: string; sessionIds?: string[]; reason?: string; deviceName?: string; location?: string; ip?: string };
+
+/** Where a page goes when its own session ends, and what the sign-in page then says. */
+const leaveReason = (event: Event) =>
+  event.type === "locked_out" ? "locked_out" : event.reason === "expired" ? "expired" : event.reason === "evicted" ? "evicted" : "revoked";
+
+/** Re-renders every 30 s so "5 minutes ago" stays true. */
+function useNow() {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(timer);
+  }, []);
+  return now;
+}
+
+export function ControlCenter({ email, sessionId }: { email: string; sessionId: string }) {
+  const router = useRouter();
+  const utils = api.useUtils();
+  const now = useNow();
+  const devices = api.devices.list.useQuery();
+  const sessions = api.sessions.list.useQuery();
+  const [notice, setNotice] = useState<string | null>(null);
+  const [confirmOthers, setConfirmOthers] = useState(false);
+
+  const refresh = () => Promise.all([utils.devices.list.invalidate(), utils.sessions.list.invalidate(), utils.sessions.history.invalidate()]);
+  const leave = (reason: string) => router.replace(`/login?reason=${reason}`);
+
+  api.sessions.onEvent.useSubscription(undefined, {
+    onData(tracked) {
+      const event = tracked.data as Event;
+      if (event.sessionIds?.includes(sessionId)) return leave(leaveReason(event));
+      if (event.type === "signed_in") setNotice(`New sign-in: ${event.deviceName} · ${event.location} (${event.ip})`);
+      void refresh();
+    },
+    onError(error) {
+      if (error.data?.code === "UNAUTHORIZED") leave("expired");
+    },
+  });
+
+  const revokeOthers = api.sessions.revokeOthers.useMutation({
+    onSuccess: ({ count }) => {
+      setConfirmOthers(false);
+      setNotice(count === 0 ? "No other device was signed in." : `Signed out ${count} other ${count === 1 ? "session" : "sessions"}.`);
+      void refresh();
+    },
+  });
+
+  const sessionsByDevice = new Map<string, RouterOutputs["sessions"]["list"]>();
+  for (const s of sessions.data ?? []) sessionsByDevice.set(s.device.id, [...(sessionsByDevice.get(s.device.id) ?? []), s]);
+  const otherSessions = (sessions.data ?? []).filter((s) => !s.current).length;
+  const loadError = devices.error ?? sessions.error;
+
+  return (
+    <div className="space-y-8">
+      <div className="flex flex-wrap items-start justify-between gap-4">
+        <div className="min-w-0">
+          <h1 className="text-2xl font-semibold tracking-tight">Your devices</h1>
+          <p className="mt-1 text-sm text-slate-600">
+            Signed in as{" "}
+            <span className="font-medium wrap-anywhere text-slate-900" data-testid="user-email">
+              {email}
+            </span>
+          </p>
+        </div>
+        <SignOutButton />
+      </div>
+
+      {notice && (
+        <div role="status" className="flex items-start justify-between gap-3 rounded-xl border border-brand-100 bg-brand-50 px-4 py-3 text-sm text-brand-700">
+          <span>{notice}</span>
+          <button type="button" onClick={() => setNotice(null)} className="font-medium hover:underline" aria-label="Dismiss notice">
+            Dismiss
+          </button>
+        </div>
+      )}
+
+      <section aria-labelledby="devices-heading" className="space-y-4">
+        <div className="flex flex-wrap items-center justify-between gap-3">
+          <h2 id="devices-heading" className="text-lg font-semibold">
+            Devices and sessions
+          </h2>
+          <button
+            type="button"
+            onClick={() => setConfirmOthers(true)}
+            disabled={otherSessions === 0}
+            className="rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-800 shadow-xs hover:bg-slate-50 disabled:cursor-not-allowed disabled:opacity-50"
+          >
+            Sign out all other devices
+          </button>
+        </div>
+        {loadError && (
+          <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+            {loadError.message}
+          </p>
+        )}
+        {devices.isPending ? (
+          <p className="text-sm text-slate-500">Loading your devices…</p>
+        ) : (
+          <ul className="grid gap-4 lg:grid-cols-2" data-testid="device-list">
+            {(devices.data ?? []).map((device) => (
+              <DeviceCard
+                key={device.id}
+                device={device}
+                sessions={sessionsByDevice.get(device.id) ?? []}
+                now={now}
+                onChanged={refresh}
+                onSignedOut={() => leave("signed_out")}
+              />
+            ))}
+          </ul>
+        )}
+        <p className="text-xs text-slate-500">
+          Places are estimated from IP addresses. <a href="https://db-ip.com" className="underline hover:text-slate-700">IP Geolocation by DB-IP</a>
+        </p>
+      </section>
+
+      <HistoryTable now={now} />
+
+      <LockoutPanel onLockedOut={() => leave("locked_out")} />
+
+      <ConfirmDialog
+        open={confirmOthers}
+        title="Sign out all other devices?"
+        confirmLabel="Sign out others"
+        busyLabel="Signing out…"
+        busy={revokeOthers.isPending}
+        error={revokeOthers.error?.message}
+        danger
+        onConfirm={() => revokeOthers.mutate()}
+        onClose={() => setConfirmOthers(false)}
+      >
+        <p>
+          Every session except this one ends now ({otherSessions} {otherSessions === 1 ? "session" : "sessions"}). Those devices will need your
+          password to sign in again.
+        </p>
+      </ConfirmDialog>
+    </div>
+  );
+}

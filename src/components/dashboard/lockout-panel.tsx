@@ -1,0 +1,63 @@
+"use client";
+
+import { useId, useState } from "react";
+import { ConfirmDialog } from "~/components/confirm-dialog";
+import { api } from "~/trpc/react";
+
+/** Emergency lockout: explains, asks for the password, ends every session including this one. */
+export function LockoutPanel({ onLockedOut }: { onLockedOut: () => void }) {
+  const id = useId();
+  const [open, setOpen] = useState(false);
+  const [password, setPassword] = useState("");
+  const lockout = api.sessions.lockout.useMutation({ onSuccess: onLockedOut });
+
+  return (
+    <section aria-labelledby={`${id}-heading`} className="rounded-2xl border border-red-200 bg-red-50/60 p-5 sm:p-6">
+      <h2 id={`${id}-heading`} className="text-lg font-semibold text-red-900">
+        Emergency lockout
+      </h2>
+      <p className="mt-1 max-w-2xl text-sm text-red-900/80">
+        Lost a device or think someone else is in your account? This ends every session on every device at once, this one included. Change your
+        password afterwards if you think it is known.
+      </p>
+      <button
+        type="button"
+        onClick={() => {
+          lockout.reset();
+          setPassword("");
+          setOpen(true);
+        }}
+        className="mt-4 rounded-lg bg-red-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-red-700"
+      >
+        Sign out everywhere…
+      </button>
+      <ConfirmDialog
+        open={open}
+        title="Sign out everywhere?"
+        confirmLabel="Sign out everywhere"
+        busyLabel="Signing out…"
+        busy={lockout.isPending}
+        error={lockout.error?.message}
+        danger
+        onConfirm={() => lockout.mutate({ password })}
+        onClose={() => setOpen(false)}
+      >
+        <p>Every session of your account ends now, including this one. Enter your password to confirm.</p>
+        <div>
+          <label htmlFor={`${id}-password`} className="block font-medium text-slate-800">
+            Password
+          </label>
+          <input
+            id={`${id}-password`}
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-base focus:border-brand-500 focus:outline-none"
+          />
+        </div>
+      </ConfirmDialog>
+    </section>
+  );
+}
