@@ -40,6 +40,7 @@ const schema = z
     SESSION_LIMIT_POLICY: z
       .enum(["reject", "evict-oldest"], { message: "SESSION_LIMIT_POLICY must be reject or evict-oldest" })
       .default("evict-oldest"),
+    GEOIP_DIR: z.string().optional().or(z.literal("").transform(() => undefined)),
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {

