@@ -1,12 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-
-const PASSWORD = "correct horse battery staple";
-const newEmail = (label: string) => `${label}-${Date.now()}-${Math.random().toString(36).slice(2, 7)}@example.com`;
-
-async function fillCredentials(page: Page, email: string, password: string) {
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-}
+import { expect, test } from "@playwright/test";
+import { fillCredentials, newEmail, PASSWORD, register } from "./helpers";
 
 test("register, reach the dashboard, sign out, sign back in", async ({ page }, testInfo) => {
   const email = newEmail("flow");
@@ -80,10 +73,7 @@ test("the register form validates inline and reports a taken email", async ({ pa
 });
 
 test("signed-in visitors skip the forms; a revoked cookie sends them to /login", async ({ page, context }) => {
-  await page.goto("/register");
-  await fillCredentials(page, newEmail("skip"), PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await register(page, newEmail("skip"));
   await page.goto("/login");
   await expect(page).toHaveURL(/\/dashboard$/);
 

@@ -1,16 +1,7 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { newEmail, PASSWORD, register, signIn } from "./helpers";
 
-const PASSWORD = "correct horse battery staple";
 const FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-const newEmail = () => `devices-${Date.now()}-${Math.random().toString(36).slice(2, 7)}@example.com`;
-
-async function signIn(page: Page, email: string) {
-  await page.goto("/login");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/dashboard$/);
-}
 
 async function newDevice(browser: Browser, userAgent?: string) {
   const context = await browser.newContext(userAgent ? { userAgent } : {});
@@ -22,15 +13,11 @@ const deviceCards = (page: Page) => page.getByTestId("device-card");
 
 test("two devices: see each other live, revoke one, sign back in, emergency lockout, history", async ({ browser }, testInfo) => {
   test.setTimeout(90_000);
-  const email = newEmail();
+  const email = newEmail("devices");
   const a = await newDevice(browser);
   const b = await newDevice(browser, FIREFOX_LINUX);
 
-  await a.page.goto("/register");
-  await a.page.getByLabel("Email").fill(email);
-  await a.page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await a.page.getByRole("button", { name: "Create account" }).click();
-  await expect(a.page).toHaveURL(/\/dashboard$/);
+  await register(a.page, email);
   await expect(deviceCards(a.page)).toHaveCount(1);
 
   // B signs in; A's open dashboard shows it without a reload.
@@ -88,14 +75,10 @@ test("two devices: see each other live, revoke one, sign back in, emergency lock
 });
 
 test("sign out all other devices, rename and forget a device", async ({ browser }) => {
-  const email = newEmail();
+  const email = newEmail("devices");
   const a = await newDevice(browser);
   const b = await newDevice(browser, FIREFOX_LINUX);
-  await a.page.goto("/register");
-  await a.page.getByLabel("Email").fill(email);
-  await a.page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await a.page.getByRole("button", { name: "Create account" }).click();
-  await expect(a.page).toHaveURL(/\/dashboard$/);
+  await register(a.page, email);
   await signIn(b.page, email);
   await expect(deviceCards(a.page)).toHaveCount(2);
 

@@ -41,6 +41,9 @@ const schema = z
       .enum(["reject", "evict-oldest"], { message: "SESSION_LIMIT_POLICY must be reject or evict-oldest" })
       .default("evict-oldest"),
     GEOIP_DIR: z.string().optional().or(z.literal("").transform(() => undefined)),
+    HANDOFF_TTL_SECONDS: wholeNumber("HANDOFF_TTL_SECONDS must be a whole number of seconds from 10 to 3600", 10, 3600).default(120),
+    HANDOFF_POLL_MS: wholeNumber("HANDOFF_POLL_MS must be a whole number of milliseconds from 50 to 5000", 50, 5000).default(250),
+    HANDOFF_RATE_LIMIT: wholeNumber("HANDOFF_RATE_LIMIT must be a whole number of requests per minute from 1 to 10000", 1, 10_000).default(10),
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {

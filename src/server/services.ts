@@ -1,6 +1,8 @@
 import "server-only";
 import { env, type Env } from "~/env";
+import { Ratelimit } from "@upstash/ratelimit";
 import { UserEventFeed } from "./auth/events";
+import { HandoffStore } from "./auth/handoff-store";
 import { SessionStore, type SessionCap } from "./auth/session";
 import { getDb, type Db } from "./db";
 import { getRedis, type RedisHandle } from "./redis";
@@ -11,7 +13,11 @@ export interface Services {
   redis: RedisHandle;
   sessions: SessionStore;
   events: UserEventFeed;
+  handoffs: HandoffStore;
+  rateLimits: { handoffPerIp: Ratelimit; handoffPerUser: Ratelimit };
   config: {
+    handoffPollMs: number;
+    handoffTtlSeconds: number;
     sessionCap: SessionCap;
     /** How often open pages poll Redis for session events (subscriptions). */
     livePollMs: number;
@@ -35,7 +41,15 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
       now,
     ),
     events: new UserEventFeed(redis.redis, redis.prefix),
+    handoffs: new HandoffStore(redis.redis, redis.prefix, e.HANDOFF_TTL_SECONDS * 1000, now),
+    rateLimits: {
+      // Sliding windows in the same Redis, so every app instance shares the counts.
+      handoffPerIp: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:handoff:ip`, limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"), analytics: false }),
+      handoffPerUser: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:handoff:user`, limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"), analytics: false }),
+    },
     config: {
+      handoffPollMs: e.HANDOFF_POLL_MS,
+      handoffTtlSeconds: e.HANDOFF_TTL_SECONDS,
       sessionCap: { limit: e.SESSION_LIMIT, policy: e.SESSION_LIMIT_POLICY },
       livePollMs: e.LIVE_POLL_MS,
       appOrigin: appUrl.origin,

@@ -13,7 +13,7 @@ type Event = { type: string; sessionIds?: string[]; reason?: string; deviceName?
 
 /** Where a page goes when its own session ends, and what the sign-in page then says. */
 const leaveReason = (event: Event) =>
-  event.type === "locked_out" ? "locked_out" : event.reason === "expired" ? "expired" : event.reason === "evicted" ? "evicted" : "revoked";
+  event.type === "locked_out" ? "locked_out" : event.reason && ["expired", "evicted", "signed_out"].includes(event.reason) ? event.reason : "revoked";
 
 /** Re-renders every 30 s so "5 minutes ago" stays true. */
 function useNow() {

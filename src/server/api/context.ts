@@ -1,6 +1,6 @@
 import type { ClientInfo } from "~/server/auth/accounts";
 import { clientIp } from "~/server/auth/client-ip";
-import { deviceCookieName, newDeviceCookie, parseCookies, sessionCookieName } from "~/server/auth/cookies";
+import { deviceCookieName, handoffCookieName, newDeviceCookie, parseCookies, sessionCookieName } from "~/server/auth/cookies";
 import type { Services } from "~/server/services";
 
 export interface RequestContextInput {
@@ -24,6 +24,7 @@ export function requestHelpers(headers: Headers, resHeaders: Headers | null, con
   return {
     setCookie,
     sessionCookie: cookies.get(sessionCookieName(config.secureCookies)),
+    handoffCookie: cookies.get(handoffCookieName(config.secureCookies)),
     ip: () => clientIp(headers, config.trustProxy),
     /** The request's client, with a device cookie minted (and set) when the browser has none. */
     client(): ClientInfo {

@@ -22,7 +22,7 @@ export function isInfrastructureError(error: unknown): boolean {
 /** Turns what a service threw into the error a client sees. */
 export function toTRPCError(error: unknown): TRPCError {
   const cause = error instanceof TRPCError && !(error.cause instanceof TRPCError) && error.cause ? error.cause : error;
-  if (cause instanceof AuthError) return new TRPCError({ code: cause.code, message: cause.message });
+  if (cause instanceof AuthError) return new TRPCError({ code: cause.code, message: cause.message, cause });
   if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") return error;
   if (isInfrastructureError(cause)) {
     console.error("[handoff] a backing service is unreachable:", cause);

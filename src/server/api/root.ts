@@ -1,5 +1,6 @@
 import { authRouter } from "./routers/auth";
 import { devicesRouter } from "./routers/devices";
+import { handoffRouter } from "./routers/handoff";
 import { sessionsRouter } from "./routers/sessions";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
@@ -7,6 +8,7 @@ export const appRouter = createTRPCRouter({
   auth: authRouter,
   devices: devicesRouter,
   sessions: sessionsRouter,
+  handoff: handoffRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -2,6 +2,7 @@ import type { Db } from "~/server/db";
 import { parseUserAgent } from "./device";
 import { AuthError } from "./errors";
 import type { UserEventFeed } from "./events";
+import type { HandoffStore } from "./handoff-store";
 import { locateAll } from "./geo";
 import { verifyPassword } from "./password";
 import { recordSecurityEvent } from "./security-events";
@@ -14,6 +15,7 @@ export interface ControlDeps {
   db: Db;
   sessions: SessionStore;
   events: UserEventFeed;
+  handoffs: HandoffStore;
 }
 
 export interface Actor {
@@ -85,7 +87,8 @@ export async function lockout(deps: ControlDeps, actor: Actor, password: string)
     throw new AuthError("UNAUTHORIZED", "Wrong password. Nothing was changed.");
   }
   const ended = await deps.sessions.deleteUserSessions(actor.userId);
-  await recordSecurityEvent(deps.db, { type: "lockout", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { ended } });
+  const cancelledHandoffs = await deps.handoffs.cancelForUser(actor.userId);
+  await recordSecurityEvent(deps.db, { type: "lockout", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { ended, cancelledHandoffs } });
   await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended });
   return ended.length;
 }

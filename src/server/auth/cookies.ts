@@ -58,3 +58,19 @@ export function newDeviceCookie(secure: boolean): { value: string; header: strin
   const value = randomToken(32);
   return { value, header: serializeCookie(deviceCookieName(secure), value, { maxAge: DEVICE_COOKIE_MAX_AGE, secure }) };
 }
+
+/** The browser secret a handoff recipient needs to collect its session: "<request id>.<secret>". */
+export const handoffCookieName = (secure: boolean) => (secure ? "__Host-handoff_pending" : "handoff_pending");
+
+export function handoffCookie(id: string, browserSecret: string, options: { secure: boolean; maxAgeSeconds: number }): string {
+  return serializeCookie(handoffCookieName(options.secure), `${id}.${browserSecret}`, { maxAge: options.maxAgeSeconds, secure: options.secure });
+}
+
+export const clearHandoffCookie = (secure: boolean) => serializeCookie(handoffCookieName(secure), "", { maxAge: 0, secure });
+
+/** The secret for request `id`, if this browser holds it. */
+export function handoffSecretFor(cookieValue: string | undefined, id: string): string | undefined {
+  if (!cookieValue) return undefined;
+  const dot = cookieValue.indexOf(".");
+  return dot > 0 && cookieValue.slice(0, dot) === id ? cookieValue.slice(dot + 1) : undefined;
+}

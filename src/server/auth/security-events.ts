@@ -9,7 +9,11 @@ export type SecurityEventType =
   | "lockout"
   | "lockout_failed"
   | "device_forgotten"
-  | "device_renamed";
+  | "device_renamed"
+  | "handoff_approved"
+  | "handoff_denied"
+  | "handoff_completed"
+  | "handoffs_cancelled";
 
 export async function recordSecurityEvent(
   db: Db,

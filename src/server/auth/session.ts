@@ -31,14 +31,7 @@ export interface Session {
   absoluteExpiresAt: Date;
 }
 
-export interface NewSession {
-  userId: string;
-  email: string;
-  deviceId: string;
-  ip: string;
-  userAgent: string;
-  method: SessionMethod;
-}
+export type NewSession = Pick<Session, "userId" | "email" | "deviceId" | "ip" | "userAgent" | "method">;
 
 export const sessionKey = (prefix: string, sessionId: string) => `${prefix}session:${sessionId}`;
 export const userSessionsKey = (prefix: string, userId: string) => `${prefix}user:${userId}:sessions`;

@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { login, register, type SignedIn } from "~/server/auth/accounts";
-import { clearSessionCookie, sealSessionCookie, unsealSessionCookie } from "~/server/auth/cookies";
+import { login, register } from "~/server/auth/accounts";
+import { clearSessionCookie } from "~/server/auth/cookies";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
 import type { Session } from "~/server/auth/session";
-import type { Services } from "~/server/services";
+import { endCookieSession, replaceSession } from "../session-cookie";
 import { createTRPCRouter, protectedProcedure, publicProcedure } from "../trpc";
 
 const credentials = z.object({ email: emailInput, password: passwordInput });
@@ -43,24 +43,3 @@ export const authRouter = createTRPCRouter({
   me: protectedProcedure.query(({ ctx }) => ({ user: ctx.user, session: publicSession(ctx.session) })),
 });
 
-type CookieCtx = {
-  sessionCookie: string | undefined;
-  setCookie(header: string): void;
-  services: Pick<Services, "sessions" | "config">;
-};
-
-/** Ends the session this browser's cookie names, if it is still valid. */
-async function endCookieSession(ctx: CookieCtx) {
-  const token = await unsealSessionCookie(ctx.sessionCookie, ctx.services.config.sessionSecret);
-  const session = token ? await ctx.services.sessions.validateSessionToken(token) : null;
-  if (session) await ctx.services.sessions.deleteSession(session.id);
-}
-
-/** A sign-in always gets a brand-new session; one the browser still held is ended, not reused. */
-async function replaceSession(ctx: CookieCtx, signedIn: SignedIn) {
-  await endCookieSession(ctx);
-  const { config } = ctx.services;
-  ctx.setCookie(
-    await sealSessionCookie(signedIn.token, { secure: config.secureCookies, secret: config.sessionSecret, sessionMaxAgeSeconds: config.sessionMaxAgeSeconds }),
-  );
-}

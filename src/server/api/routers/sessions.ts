@@ -1,5 +1,6 @@
 import { tracked } from "@trpc/server";
 import { z } from "zod";
+import { sleep } from "~/lib/sleep";
 import { actorOf, listSessions, lockout, loginHistory, revokeOtherSessions, revokeSession } from "~/server/auth/control";
 import { clearSessionCookie } from "~/server/auth/cookies";
 import type { UserEvent } from "~/server/auth/events";
@@ -7,15 +8,6 @@ import { createTRPCRouter, protectedProcedure } from "../trpc";
 
 const id = z.string({ message: "An id is required" }).min(1, { message: "An id is required" }).max(128, { message: "That id is too long" });
 
-function sleep(ms: number, signal: AbortSignal | undefined) {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}
 
 export const sessionsRouter = createTRPCRouter({
   /** Every live session of the user: this one first, then the most recently used. */

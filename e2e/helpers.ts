@@ -1,0 +1,26 @@
+import { expect, type Page } from "@playwright/test";
+
+export const PASSWORD = "correct horse battery staple";
+
+export const newEmail = (label: string) => `${label}-${Date.now()}-${Math.random().toString(36).slice(2, 7)}@example.com`;
+
+export async function fillCredentials(page: Page, email: string, password = PASSWORD) {
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+}
+
+/** Creates an account from /register and waits for the dashboard. */
+export async function register(page: Page, email: string) {
+  await page.goto("/register");
+  await fillCredentials(page, email);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+}
+
+/** Signs in from /login and waits for the dashboard. */
+export async function signIn(page: Page, email: string) {
+  await page.goto("/login");
+  await fillCredentials(page, email);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+}

@@ -1,0 +1,67 @@
+import { z } from "zod";
+import { sleep } from "~/lib/sleep";
+import { actorOf } from "~/server/auth/control";
+import { clearHandoffCookie, handoffCookie, handoffSecretFor } from "~/server/auth/cookies";
+import { claim, complete, decide, inspect, offer, startSignIn, watchState } from "~/server/auth/handoff";
+import { replaceSession } from "../session-cookie";
+import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure } from "../trpc";
+
+const token = z.object({ token: z.string({ message: "A QR token is required" }).min(1, { message: "A QR token is required" }).max(256, { message: "This QR code is no longer valid" }) });
+const requestId = z.object({ id: z.string({ message: "A request id is required" }).regex(/^[A-Za-z0-9_-]{16,64}$/, { message: "No such request" }) });
+
+const TERMINAL = new Set(["completed", "denied", "cancelled", "expired"]);
+
+
+export const handoffRouter = createTRPCRouter({
+  /** Flow A (new device): a QR for a signed-in phone to scan. Binds this browser with a secret cookie. */
+  start: publicProcedure.mutation(async ({ ctx }) => {
+    const created = await startSignIn(ctx.services, ctx.client());
+    ctx.setCookie(handoffCookie(created.id, created.browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.handoffTtlSeconds }));
+    return { id: created.id, qrUrl: created.qrUrl, expiresAt: created.expiresAt };
+  }),
+
+  /** Flow B (signed-in device): a QR another device scans to continue there. */
+  offer: protectedProcedure.mutation(({ ctx }) => offer(ctx.services, actorOf(ctx.session, ctx.ip()), ctx.client().userAgent)),
+
+  /** Flow A (phone): who is asking, with warnings; the first signed-in scanner becomes the approver. */
+  inspect: protectedProcedure.input(token).mutation(({ ctx, input }) => inspect(ctx.services, actorOf(ctx.session, ctx.ip()), input.token, ctx.client().userAgent)),
+
+  /** Flow B (other device): claims the offer for this browser, which then waits for approval. */
+  claim: publicProcedure.input(token).mutation(async ({ ctx, input }) => {
+    const id = input.token.split(".")[0] ?? "";
+    const { browserSecret, ...state } = await claim(ctx.services, input.token, ctx.client(), handoffSecretFor(ctx.handoffCookie, id));
+    ctx.setCookie(handoffCookie(state.id, browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.handoffTtlSeconds }));
+    return state;
+  }),
+
+  approve: protectedProcedure.input(token).mutation(({ ctx, input }) => decide(ctx.services, actorOf(ctx.session, ctx.ip()), input.token, "approved")),
+
+  deny: protectedProcedure.input(token).mutation(({ ctx, input }) => decide(ctx.services, actorOf(ctx.session, ctx.ip()), input.token, "denied")),
+
+  /** The waiting browser collects its own new session, with the secret cookie only it holds. */
+  complete: publicProcedure.input(requestId).mutation(async ({ ctx, input }) => {
+    const signedIn = await complete(ctx.services, input.id, handoffSecretFor(ctx.handoffCookie, input.id), ctx.client());
+    await replaceSession(ctx, signedIn);
+    ctx.setCookie(clearHandoffCookie(ctx.services.config.secureCookies));
+    return { status: "signed_in" as const, user: signedIn.user };
+  }),
+
+  /**
+   * Status updates for the two waiting sides (SSE): the recipient browser (by its cookie) and the
+   * owner (by session). Polls Redis every HANDOFF_POLL_MS; sends each change; ends at a final state.
+   */
+  watch: maybeSignedInProcedure.input(requestId).subscription(async function* ({ ctx, input, signal }) {
+    const viewer = { browserSecret: handoffSecretFor(ctx.handoffCookie, input.id), userId: ctx.session?.userId ?? null, ip: ctx.ip() };
+    let last = "";
+    while (!signal?.aborted) {
+      const state = await watchState(ctx.services, input.id, viewer);
+      const fingerprint = JSON.stringify([state.status, "recipient" in state ? state.recipient?.ip : null]);
+      if (fingerprint !== last) {
+        last = fingerprint;
+        yield state;
+      }
+      if (TERMINAL.has(state.status)) return;
+      await sleep(ctx.services.config.handoffPollMs, signal);
+    }
+  }),
+});

@@ -1,0 +1,155 @@
+import { isIP } from "node:net";
+import type { Ratelimit } from "@upstash/ratelimit";
+import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
+import type { Actor } from "./control";
+import { parseUserAgent } from "./device";
+import { AuthError } from "./errors";
+import { locate } from "./geo";
+import { HandoffInvalidError, type HandoffRecord, type HandoffStore, type Party } from "./handoff-store";
+import { recordSecurityEvent } from "./security-events";
+
+export interface HandoffDeps extends AuthDeps {
+  handoffs: HandoffStore;
+  rateLimits: { handoffPerIp: Ratelimit; handoffPerUser: Ratelimit };
+  config: AuthDeps["config"] & { appOrigin: string };
+}
+
+/** The QR points at a page of this app: /handoff/<token> approves a new device, /continue/<token> claims an offer. */
+export const qrUrl = (origin: string, kind: HandoffRecord["kind"], token: string) => `${origin}/${kind === "signin" ? "handoff" : "continue"}/${token}`;
+
+async function rateLimit(limiter: Ratelimit, key: string) {
+  const { success, reset } = await limiter.limit(key);
+  if (!success) {
+    const retryAfter = Math.max(1, Math.ceil((reset - Date.now()) / 1000));
+    throw new AuthError("TOO_MANY_REQUESTS", `Too many QR codes requested. Try again in ${retryAfter} s.`, retryAfter);
+  }
+}
+
+const invalid = () => new AuthError("BAD_REQUEST", "This QR code is no longer valid");
+
+async function guard<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof HandoffInvalidError) throw invalid();
+    throw error;
+  }
+}
+
+/** Same network: the same IPv4 /24 or IPv6 /64. */
+function networkOf(ip: string): string {
+  if (isIP(ip) === 4) return ip.split(".").slice(0, 3).join(".");
+  const [head = "", tail = ""] = ip.toLowerCase().split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":");
+}
+
+/** What the UI shows about the other party: device, IP, place. */
+export async function describeParty(party: Party) {
+  const ua = parseUserAgent(party.userAgent);
+  const place = await locate(party.ip);
+  return { name: ua.name, browser: ua.browser, os: ua.os, deviceType: ua.deviceType, ip: party.ip, location: place.label, countryCode: place.countryCode };
+}
+
+async function describe(record: HandoffRecord, viewerIp: string) {
+  const [recipient, owner, viewerPlace] = await Promise.all([
+    record.recipient ? describeParty(record.recipient) : null,
+    record.owner ? describeParty(record.owner) : null,
+    locate(viewerIp),
+  ]);
+  // Warnings are about the party asking for a session, compared with the device deciding.
+  const warnings: { code: "different_network" | "different_country"; message: string }[] = [];
+  if (recipient) {
+    if (recipient.countryCode && viewerPlace.countryCode && recipient.countryCode !== viewerPlace.countryCode) {
+      warnings.push({ code: "different_country", message: `The request comes from ${recipient.location}, another country than this device (${viewerPlace.label}).` });
+    }
+    if (networkOf(recipient.ip) !== networkOf(viewerIp)) {
+      warnings.push({ code: "different_network", message: `The request comes from another network (${recipient.ip}) than this device (${viewerIp}).` });
+    }
+  }
+  return { id: record.id, kind: record.kind, status: record.status, createdAt: record.createdAt, expiresAt: record.expiresAt, recipient, owner, warnings };
+}
+
+/** Flow A, on the new device: a QR to scan with a signed-in phone. */
+export async function startSignIn(deps: HandoffDeps, client: ClientInfo) {
+  await rateLimit(deps.rateLimits.handoffPerIp, client.ip);
+  const created = await deps.handoffs.create("signin", { ip: client.ip, userAgent: client.userAgent });
+  return { id: created.id, qrUrl: qrUrl(deps.config.appOrigin, "signin", created.token), expiresAt: created.expiresAt, browserSecret: created.browserSecret! };
+}
+
+/** Flow B, on the signed-in device: a QR another device scans to continue there. */
+export async function offer(deps: HandoffDeps, actor: Actor, userAgent: string) {
+  await rateLimit(deps.rateLimits.handoffPerUser, actor.userId);
+  await rateLimit(deps.rateLimits.handoffPerIp, actor.ip);
+  const created = await deps.handoffs.create("offer", { ip: actor.ip, userAgent, userId: actor.userId, sessionId: actor.sessionId });
+  return { id: created.id, qrUrl: qrUrl(deps.config.appOrigin, "offer", created.token), expiresAt: created.expiresAt };
+}
+
+/** Flow A, on the phone: who is asking. The first signed-in scanner becomes the one who decides. */
+export async function inspect(deps: HandoffDeps, actor: Actor, token: string, userAgent: string) {
+  const record = await guard(deps.handoffs.bindOwner(token, "signin", { userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, userAgent }));
+  return describe(record, actor.ip);
+}
+
+/** Flow B, on the other device: claims the offer for this browser. */
+export async function claim(deps: HandoffDeps, token: string, client: ClientInfo, existingSecret?: string) {
+  await rateLimit(deps.rateLimits.handoffPerIp, client.ip);
+  const { record, browserSecret } = await guard(deps.handoffs.bindRecipient(token, { ip: client.ip, userAgent: client.userAgent }, existingSecret));
+  return { ...(await describe(record, client.ip)), browserSecret };
+}
+
+export async function decide(deps: HandoffDeps, actor: Actor, token: string, decision: "approved" | "denied") {
+  const record = await guard(deps.handoffs.decide(token, actor.userId, decision));
+  await recordSecurityEvent(deps.db, {
+    type: decision === "approved" ? "handoff_approved" : "handoff_denied",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { handoff: record.id, kind: record.kind, recipientIp: record.recipient?.ip ?? null },
+  });
+  if (decision === "denied" && record.recipient) {
+    const user = await deps.db.user.findUnique({ where: { id: actor.userId }, select: { email: true } });
+    await recordLoginEvent(deps.db, {
+      userId: actor.userId,
+      email: user?.email ?? "",
+      client: { ip: record.recipient.ip, userAgent: record.recipient.userAgent, deviceCookie: "" },
+      method: "qr",
+      outcome: "blocked",
+      reason: "handoff_denied",
+    });
+  }
+  return describe(record, actor.ip);
+}
+
+/** The recipient collects its session: only with the browser secret, once, after approval. */
+export async function complete(deps: HandoffDeps, id: string, browserSecret: string | undefined, client: ClientInfo): Promise<SignedIn> {
+  if (!browserSecret) throw invalid();
+  const result = await deps.handoffs.complete(id, browserSecret);
+  if (!result.ok) {
+    if (result.status === "pending" || result.status === "scanned") throw new AuthError("BAD_REQUEST", "Not approved yet: approve on your other device first.");
+    throw invalid();
+  }
+  const { record } = result;
+  const user = await deps.db.user.findUnique({ where: { id: record.ownerUserId! }, select: { id: true, email: true } });
+  if (!user) throw invalid();
+  const signedIn = await startSession(deps, user, client, "qr");
+  await recordSecurityEvent(deps.db, {
+    type: "handoff_completed",
+    userId: user.id,
+    sessionId: signedIn.session.id,
+    deviceId: signedIn.session.deviceId,
+    ip: client.ip,
+    detail: { handoff: record.id, kind: record.kind, approvedBy: record.ownerSessionId },
+  });
+  return signedIn;
+}
+
+/** The state a waiting page sees; `expired` once the request is gone from Redis. */
+export async function watchState(deps: HandoffDeps, id: string, viewer: { browserSecret?: string | null; userId?: string | null; ip: string }) {
+  const record = await deps.handoffs.watch(id, viewer);
+  if (record === "forbidden") throw new AuthError("NOT_FOUND", "No such request.");
+  if (record === "gone") return { status: "expired" as const };
+  return describe(record, viewer.ip);
+}
