@@ -10,8 +10,8 @@ type Mode = "login" | "register";
 type Field = "email" | "password";
 
 const copy = {
-  login: { title: "Sign in to Handoff", action: "Sign in", busy: "Signing in…", switchText: "New here?", switchLink: "Create an account", switchHref: "/register" },
-  register: { title: "Create your account", action: "Create account", busy: "Creating account…", switchText: "Already have an account?", switchLink: "Sign in", switchHref: "/login" },
+  login: { action: "Sign in", busy: "Signing in…", switchText: "New here?", switchLink: "Create an account", switchHref: "/register" },
+  register: { action: "Create account", busy: "Creating account…", switchText: "Already have an account?", switchLink: "Sign in", switchHref: "/login" },
 } as const;
 
 function validate(mode: Mode, field: Field, value: string): string | undefined {
@@ -20,7 +20,8 @@ function validate(mode: Mode, field: Field, value: string): string | undefined {
   return result.success ? undefined : result.error.issues[0]?.message;
 }
 
-export function AuthForm({ mode, notice }: { mode: Mode; notice?: string }) {
+/** The email + password form. After success it goes to `next` (a path of this app). */
+export function AuthForm({ mode, next = "/dashboard" }: { mode: Mode; next?: string }) {
   const router = useRouter();
   const id = useId();
   const text = copy[mode];
@@ -30,7 +31,7 @@ export function AuthForm({ mode, notice }: { mode: Mode; notice?: string }) {
   const [formError, setFormError] = useState<string>();
   const [showPassword, setShowPassword] = useState(false);
 
-  const onSuccess = () => router.replace("/dashboard");
+  const onSuccess = () => router.replace(next);
   const onError = (error: { message: string; data?: unknown }) => {
     const fields = (error.data as { fieldErrors?: Record<string, string[] | undefined> } | null | undefined)?.fieldErrors;
     if (fields && (fields.email || fields.password)) {
@@ -63,17 +64,8 @@ export function AuthForm({ mode, notice }: { mode: Mode; notice?: string }) {
   const passwordError = errorFor("password");
 
   return (
-    <div className="mx-auto w-full max-w-sm">
-      <h1 className="text-2xl font-semibold tracking-tight">{text.title}</h1>
-      <p className="mt-1 text-sm text-slate-600">
-        {mode === "login" ? "Every device you sign in from shows up on your dashboard." : "Use at least 8 characters. A passphrase works well."}
-      </p>
-      {notice && (
-        <p role="status" className="mt-4 rounded-lg border border-slate-200 bg-white px-3 py-2 text-sm text-slate-700">
-          {notice}
-        </p>
-      )}
-      <form noValidate onSubmit={submit} className="mt-6 space-y-4 rounded-2xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6" aria-describedby={formError ? `${id}-form-error` : undefined}>
+    <div>
+      <form noValidate onSubmit={submit} className="space-y-4 rounded-2xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6" aria-describedby={formError ? `${id}-form-error` : undefined}>
         {formError && (
           <div id={`${id}-form-error`} role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
             {formError}
@@ -142,7 +134,7 @@ export function AuthForm({ mode, notice }: { mode: Mode; notice?: string }) {
       </form>
       <p className="mt-4 text-center text-sm text-slate-600">
         {text.switchText}{" "}
-        <Link href={text.switchHref} className="font-medium text-brand-700 hover:underline">
+        <Link href={next === "/dashboard" ? text.switchHref : `${text.switchHref}?next=${encodeURIComponent(next)}`} className="font-medium text-brand-700 hover:underline">
           {text.switchLink}
         </Link>
       </p>

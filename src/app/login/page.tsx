@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
-import { AuthForm } from "~/components/auth-form";
+import { LoginTabs } from "~/components/login-tabs";
+import { safeNextPath } from "~/lib/next-path";
 import { currentSession } from "~/trpc/server";
 
 export const metadata: Metadata = { title: "Sign in" };
@@ -12,11 +13,24 @@ const NOTICES: Record<string, string> = {
   revoked: "This session was ended from another device.",
   evicted: "This session was ended because a new sign-in went over your session limit.",
   locked_out: "Emergency lockout: every session of your account was ended. Sign in again when you are ready.",
+  approve: "Sign in on this device first, then approve the other one.",
 };
 
-export default async function LoginPage({ searchParams }: { searchParams: Promise<{ reason?: string }> }) {
-  if (await currentSession()) redirect("/dashboard");
-  const { reason } = await searchParams;
+export default async function LoginPage({ searchParams }: { searchParams: Promise<{ reason?: string; next?: string | string[] }> }) {
+  const { reason, next: nextParam } = await searchParams;
+  const next = safeNextPath(nextParam);
+  if (await currentSession()) redirect(next);
   const notice = reason ? NOTICES[reason] : undefined;
-  return <AuthForm mode="login" notice={notice} />;
+  return (
+    <div className="mx-auto w-full max-w-sm">
+      <h1 className="text-2xl font-semibold tracking-tight">Sign in to Handoff</h1>
+      <p className="mt-1 text-sm text-slate-600">Every device you sign in from shows up on your dashboard.</p>
+      {notice && (
+        <p role="status" className="mt-4 rounded-lg border border-slate-200 bg-white px-3 py-2 text-sm text-slate-700">
+          {notice}
+        </p>
+      )}
+      <LoginTabs next={next} />
+    </div>
+  );
 }

@@ -1,12 +1,22 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { AuthForm } from "~/components/auth-form";
+import { safeNextPath } from "~/lib/next-path";
 import { currentSession } from "~/trpc/server";
 
 export const metadata: Metadata = { title: "Create account" };
 export const dynamic = "force-dynamic";
 
-export default async function RegisterPage() {
-  if (await currentSession()) redirect("/dashboard");
-  return <AuthForm mode="register" />;
+export default async function RegisterPage({ searchParams }: { searchParams: Promise<{ next?: string | string[] }> }) {
+  const next = safeNextPath((await searchParams).next);
+  if (await currentSession()) redirect(next);
+  return (
+    <div className="mx-auto w-full max-w-sm">
+      <h1 className="text-2xl font-semibold tracking-tight">Create your account</h1>
+      <p className="mt-1 text-sm text-slate-600">Use at least 8 characters. A passphrase works well.</p>
+      <div className="mt-6">
+        <AuthForm mode="register" next={next} />
+      </div>
+    </div>
+  );
 }

@@ -1,8 +1,10 @@
 "use client";
 
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { ConfirmDialog } from "~/components/confirm-dialog";
+import { OfferDialog } from "~/components/handoff/offer-dialog";
 import { SignOutButton } from "~/components/sign-out-button";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { DeviceCard } from "./device-card";
@@ -33,6 +35,7 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
   const sessions = api.sessions.list.useQuery();
   const [notice, setNotice] = useState<string | null>(null);
   const [confirmOthers, setConfirmOthers] = useState(false);
+  const [offering, setOffering] = useState(false);
 
   const refresh = () => Promise.all([utils.devices.list.invalidate(), utils.sessions.list.invalidate(), utils.sessions.history.invalidate()]);
   const leave = (reason: string) => router.replace(`/login?reason=${reason}`);
@@ -91,14 +94,26 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
           <h2 id="devices-heading" className="text-lg font-semibold">
             Devices and sessions
           </h2>
-          <button
-            type="button"
-            onClick={() => setConfirmOthers(true)}
-            disabled={otherSessions === 0}
-            className="rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-800 shadow-xs hover:bg-slate-50 disabled:cursor-not-allowed disabled:opacity-50"
-          >
-            Sign out all other devices
-          </button>
+          <div className="flex flex-wrap gap-2">
+            <button
+              type="button"
+              onClick={() => setOffering(true)}
+              className="rounded-lg bg-brand-600 px-3 py-2 text-sm font-semibold text-white shadow-sm hover:bg-brand-700"
+            >
+              Add a device
+            </button>
+            <Link href="/scan" className="rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-800 shadow-xs hover:bg-slate-50">
+              Scan a code
+            </Link>
+            <button
+              type="button"
+              onClick={() => setConfirmOthers(true)}
+              disabled={otherSessions === 0}
+              className="rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-800 shadow-xs hover:bg-slate-50 disabled:cursor-not-allowed disabled:opacity-50"
+            >
+              Sign out all other devices
+            </button>
+          </div>
         </div>
         {loadError && (
           <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
@@ -129,6 +144,8 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
       <HistoryTable now={now} />
 
       <LockoutPanel onLockedOut={() => leave("locked_out")} />
+
+      <OfferDialog open={offering} onClose={() => setOffering(false)} onDone={() => void refresh()} />
 
       <ConfirmDialog
         open={confirmOthers}

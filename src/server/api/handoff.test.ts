@@ -163,6 +163,8 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
     const claimed = await tablet.mutation<RouterOutputs["handoff"]["claim"]>("handoff.claim", { token: tokenOf(offer.qrUrl) });
     expect(claimed.data).toMatchObject({ id: offer.id, status: "scanned", kind: "offer" });
     expect(claimed.data).not.toHaveProperty("browserSecret");
+    // The claimant learns the offering device's name, never its IP or place.
+    expect(claimed.data!.owner).toEqual({ name: "Mobile Safari on iOS 17" });
     const seen = await nextStatus(ownerFeed, "scanned");
     expect(seen).toMatchObject({ recipient: { browser: "Firefox", os: "Linux", ip: SYDNEY, location: "Sydney, Australia" } });
     expect((seen.warnings as { code: string }[]).map((w) => w.code).sort()).toEqual(["different_country", "different_network"]);

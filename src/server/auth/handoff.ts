@@ -53,15 +53,21 @@ export async function describeParty(party: Party) {
   return { name: ua.name, browser: ua.browser, os: ua.os, deviceType: ua.deviceType, ip: party.ip, location: place.label, countryCode: place.countryCode };
 }
 
-async function describe(record: HandoffRecord, viewerIp: string) {
-  const [recipient, owner, viewerPlace] = await Promise.all([
+/**
+ * The request as one side sees it. The owner (who decides) sees everything about the recipient;
+ * the recipient sees only the name of the owner's device, never its IP or place (someone who
+ * photographed an offer's QR must not learn where its owner is).
+ */
+async function describe(record: HandoffRecord, viewerIp: string, viewer: "owner" | "recipient") {
+  const [recipient, ownerFull, viewerPlace] = await Promise.all([
     record.recipient ? describeParty(record.recipient) : null,
     record.owner ? describeParty(record.owner) : null,
     locate(viewerIp),
   ]);
+  const owner = ownerFull && (viewer === "owner" ? ownerFull : { name: ownerFull.name });
   // Warnings are about the party asking for a session, compared with the device deciding.
   const warnings: { code: "different_network" | "different_country"; message: string }[] = [];
-  if (recipient) {
+  if (recipient && viewer === "owner") {
     if (recipient.countryCode && viewerPlace.countryCode && recipient.countryCode !== viewerPlace.countryCode) {
       warnings.push({ code: "different_country", message: `The request comes from ${recipient.location}, another country than this device (${viewerPlace.label}).` });
     }
@@ -90,14 +96,14 @@ export async function offer(deps: HandoffDeps, actor: Actor, userAgent: string) 
 /** Flow A, on the phone: who is asking. The first signed-in scanner becomes the one who decides. */
 export async function inspect(deps: HandoffDeps, actor: Actor, token: string, userAgent: string) {
   const record = await guard(deps.handoffs.bindOwner(token, "signin", { userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, userAgent }));
-  return describe(record, actor.ip);
+  return describe(record, actor.ip, "owner");
 }
 
 /** Flow B, on the other device: claims the offer for this browser. */
 export async function claim(deps: HandoffDeps, token: string, client: ClientInfo, existingSecret?: string) {
   await rateLimit(deps.rateLimits.handoffPerIp, client.ip);
   const { record, browserSecret } = await guard(deps.handoffs.bindRecipient(token, { ip: client.ip, userAgent: client.userAgent }, existingSecret));
-  return { ...(await describe(record, client.ip)), browserSecret };
+  return { ...(await describe(record, client.ip, "recipient")), browserSecret };
 }
 
 export async function decide(deps: HandoffDeps, actor: Actor, token: string, decision: "approved" | "denied") {
@@ -120,7 +126,7 @@ export async function decide(deps: HandoffDeps, actor: Actor, token: string, dec
       reason: "handoff_denied",
     });
   }
-  return describe(record, actor.ip);
+  return describe(record, actor.ip, "owner");
 }
 
 /** The recipient collects its session: only with the browser secret, once, after approval. */
@@ -151,5 +157,5 @@ export async function watchState(deps: HandoffDeps, id: string, viewer: { browse
   const record = await deps.handoffs.watch(id, viewer);
   if (record === "forbidden") throw new AuthError("NOT_FOUND", "No such request.");
   if (record === "gone") return { status: "expired" as const };
-  return describe(record, viewer.ip);
+  return describe(record, viewer.ip, viewer.userId && viewer.userId === record.ownerUserId ? "owner" : "recipient");
 }

@@ -1,0 +1,75 @@
+"use client";
+
+import Link from "next/link";
+import { useEffect, useRef } from "react";
+import { api } from "~/trpc/react";
+import { PartyCard } from "./party-card";
+
+/** Flow A on the signed-in phone: who is asking to sign in, then Approve or Deny. */
+export function ApproveRequest({ token }: { token: string }) {
+  const inspect = api.handoff.inspect.useMutation();
+  const approve = api.handoff.approve.useMutation();
+  const deny = api.handoff.deny.useMutation();
+  const asked = useRef(false);
+  const inspectRequest = inspect.mutate;
+  useEffect(() => {
+    if (!asked.current) {
+      asked.current = true;
+      inspectRequest({ token });
+    }
+  }, [inspectRequest, token]);
+
+  const request = inspect.data;
+  const decided = approve.data ?? deny.data;
+  const error = inspect.error ?? approve.error ?? deny.error;
+
+  return (
+    <div className="rounded-2xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6" data-testid="approve-request">
+      {inspect.isPending && <p className="text-sm text-slate-600">Looking up the request…</p>}
+      {error && (
+        <div className="space-y-3">
+          <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+            {error.message}
+          </p>
+          <Link href="/scan" className="inline-block text-sm font-medium text-brand-700 hover:underline">
+            Scan another code
+          </Link>
+        </div>
+      )}
+      {request?.recipient && !decided && !error && (
+        <div className="space-y-4">
+          <p className="text-sm text-slate-700">This device is asking to be signed in to your account. Approve only if it is yours and in front of you.</p>
+          <PartyCard party={request.recipient} since={request.createdAt} warnings={request.warnings} testId="requesting-device" />
+          <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
+            <button
+              type="button"
+              onClick={() => deny.mutate({ token })}
+              disabled={deny.isPending || approve.isPending}
+              className="rounded-lg border border-slate-300 bg-white px-4 py-2.5 text-sm font-medium text-slate-800 hover:bg-slate-50 disabled:opacity-70"
+            >
+              Deny
+            </button>
+            <button
+              type="button"
+              onClick={() => approve.mutate({ token })}
+              disabled={deny.isPending || approve.isPending}
+              className="rounded-lg bg-brand-600 px-4 py-2.5 text-sm font-semibold text-white hover:bg-brand-700 disabled:opacity-70"
+            >
+              {approve.isPending ? "Approving…" : "Approve sign-in"}
+            </button>
+          </div>
+        </div>
+      )}
+      {decided && (
+        <div role="status" className="space-y-3">
+          <p className="text-sm font-medium text-slate-900">
+            {decided.status === "approved" ? "Approved. The other device is signing in now." : "Denied. The other device was not signed in."}
+          </p>
+          <Link href="/dashboard" className="inline-block text-sm font-medium text-brand-700 hover:underline">
+            Back to your devices
+          </Link>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,122 @@
+"use client";
+
+import { skipToken } from "@tanstack/react-query";
+import { useEffect, useId, useRef, useState } from "react";
+import { api, type RouterOutputs } from "~/trpc/react";
+import { PartyCard, type PartyView, type Warning } from "./party-card";
+import { HandoffQr } from "./qr-code";
+
+type Offer = RouterOutputs["handoff"]["offer"];
+type State = { status: string; recipient?: PartyView | null; warnings?: Warning[] };
+
+/** Flow B on the signed-in device: show a QR, see who scanned it, approve or deny. */
+export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose: () => void; onDone: () => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  const [offer, setOffer] = useState<Offer | null>(null);
+  const [state, setState] = useState<State>({ status: "pending" });
+  const create = api.handoff.offer.useMutation({
+    onSuccess: (data) => {
+      setState({ status: "pending" });
+      setOffer(data);
+    },
+  });
+  const approve = api.handoff.approve.useMutation();
+  const deny = api.handoff.deny.useMutation();
+  const createOffer = create.mutate;
+
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) {
+      dialog.showModal();
+      approve.reset();
+      deny.reset();
+      createOffer();
+    }
+    if (!open && dialog.open) dialog.close();
+    if (!open) setOffer(null);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- reset only when the dialog opens
+  }, [open, createOffer]);
+
+  api.handoff.watch.useSubscription(open && offer ? { id: offer.id } : skipToken, {
+    onData(data) {
+      const next = data as State;
+      setState(next);
+      if (next.status === "completed") onDone();
+    },
+  });
+
+  const token = offer?.qrUrl.split("/").pop() ?? "";
+  const { status } = state;
+  const error = create.error ?? approve.error ?? deny.error;
+
+  return (
+    <dialog
+      ref={ref}
+      onClose={onClose}
+      aria-labelledby={titleId}
+      className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-2xl border border-slate-200 p-0 shadow-xl backdrop:bg-slate-900/40"
+      data-testid="offer-dialog"
+    >
+      <div className="space-y-4 p-5 sm:p-6">
+        <h2 id={titleId} className="text-lg font-semibold text-slate-900">
+          Add a device
+        </h2>
+        {offer && status === "pending" && (
+          <>
+            <p className="text-sm text-slate-700">
+              On the other device, open <strong>{new URL(offer.qrUrl).host}/scan</strong> and point its camera at this code. You will approve it here.
+            </p>
+            <HandoffQr url={offer.qrUrl} expiresAt={offer.expiresAt} label="QR code to continue on another device" />
+          </>
+        )}
+        {status === "scanned" && state.recipient && (
+          <div className="space-y-4">
+            <p className="text-sm text-slate-700">This device scanned your code and wants to be signed in as you:</p>
+            <PartyCard party={state.recipient} warnings={state.warnings} testId="claiming-device" />
+            <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
+              <button
+                type="button"
+                onClick={() => deny.mutate({ token })}
+                disabled={approve.isPending || deny.isPending}
+                className="rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50 disabled:opacity-70"
+              >
+                Deny
+              </button>
+              <button
+                type="button"
+                onClick={() => approve.mutate({ token })}
+                disabled={approve.isPending || deny.isPending}
+                className="rounded-lg bg-brand-600 px-4 py-2 text-sm font-semibold text-white hover:bg-brand-700 disabled:opacity-70"
+              >
+                Approve
+              </button>
+            </div>
+          </div>
+        )}
+        <div role="status" aria-live="polite" className="text-sm text-slate-700" data-testid="offer-status">
+          {status === "approved" && "Approved. The other device is signing in…"}
+          {status === "completed" && "Done: the other device is signed in."}
+          {status === "denied" && "Denied. The other device was not signed in."}
+          {(status === "expired" || status === "cancelled") && "This code is no longer valid."}
+        </div>
+        {error && (
+          <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+            {error.message}
+          </p>
+        )}
+        <div className="flex justify-end gap-2">
+          {["denied", "expired", "cancelled"].includes(status) && (
+            <button type="button" onClick={() => createOffer()} className="rounded-lg bg-brand-600 px-4 py-2 text-sm font-semibold text-white hover:bg-brand-700">
+              New code
+            </button>
+          )}
+          <button type="button" onClick={onClose} className="rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50">
+            {status === "completed" ? "Done" : "Close"}
+          </button>
+        </div>
+      </div>
+    </dialog>
+  );
+}
