@@ -55,8 +55,8 @@ test("the register form validates inline and reports a taken email", async ({ pa
   const email = newEmail("taken");
   await page.goto("/register");
   await page.getByLabel("Email").fill("not-an-email");
-  await page.getByLabel("Password", { exact: true }).fill("short");
-  await page.getByLabel("Password", { exact: true }).blur();
+  await page.getByRole("textbox", { name: "Password", exact: true }).fill("short");
+  await page.getByRole("textbox", { name: "Password", exact: true }).blur();
   await expect(page.getByText("Enter a valid email address")).toBeVisible();
   await expect(page.getByText("Password must be at least 8 characters")).toBeVisible();
   await expect(page.getByLabel("Email")).toHaveAttribute("aria-invalid", "true");

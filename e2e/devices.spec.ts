@@ -57,7 +57,7 @@ test("two devices: see each other live, revoke one, sign back in, emergency lock
   await expect(b.page.getByRole("status")).toContainText("Emergency lockout");
 
   // History shows all of it.
-  await b.page.getByLabel("Password", { exact: true }).fill("wrong one");
+  await b.page.getByRole("textbox", { name: "Password", exact: true }).fill("wrong one");
   await b.page.getByLabel("Email").fill(email);
   await b.page.getByRole("button", { name: "Sign in" }).click();
   await expect(b.page.getByRole("main").getByRole("alert")).toHaveText("Invalid email or password");

@@ -6,7 +6,7 @@ export const newEmail = (label: string) => `${label}-${Date.now()}-${Math.random
 
 export async function fillCredentials(page: Page, email: string, password = PASSWORD) {
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("textbox", { name: "Password", exact: true }).fill(password);
 }
 
 /** Creates an account from /register and waits for the dashboard. */
