@@ -1,11 +1,8 @@
 "use client";
 
-import { useEffect, useId, useRef } from "react";
+import { Modal } from "./modal";
 
-/**
- * A modal confirmation on the native <dialog> element: focus is trapped and restored, Escape
- * cancels, and screen readers announce it as a dialog.
- */
+/** A confirmation in a modal: the action runs only on an explicit click (or Enter). */
 export function ConfirmDialog({
   open,
   title,
@@ -29,33 +26,15 @@ export function ConfirmDialog({
   onConfirm: () => void;
   onClose: () => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
-    if (!open && dialog.open) dialog.close();
-  }, [open]);
-
   return (
-    <dialog
-      ref={ref}
-      onClose={onClose}
-      aria-labelledby={titleId}
-      className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-2xl border border-slate-200 p-0 shadow-xl backdrop:bg-slate-900/40"
-    >
+    <Modal open={open} title={title} onClose={onClose}>
       <form
-        method="dialog"
         onSubmit={(e) => {
           e.preventDefault();
           onConfirm();
         }}
-        className="space-y-4 p-5 sm:p-6"
+        className="space-y-4"
       >
-        <h2 id={titleId} className="text-lg font-semibold text-slate-900">
-          {title}
-        </h2>
         <div className="space-y-3 text-sm text-slate-700">{children}</div>
         {error && (
           <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
@@ -75,6 +54,6 @@ export function ConfirmDialog({
           </button>
         </div>
       </form>
-    </dialog>
+    </Modal>
   );
 }

@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useEffect, useRef } from "react";
+import { useOnce } from "~/lib/use-once";
 import { api } from "~/trpc/react";
 import { PartyCard } from "./party-card";
 
@@ -10,14 +10,7 @@ export function ApproveRequest({ token }: { token: string }) {
   const inspect = api.handoff.inspect.useMutation();
   const approve = api.handoff.approve.useMutation();
   const deny = api.handoff.deny.useMutation();
-  const asked = useRef(false);
-  const inspectRequest = inspect.mutate;
-  useEffect(() => {
-    if (!asked.current) {
-      asked.current = true;
-      inspectRequest({ token });
-    }
-  }, [inspectRequest, token]);
+  useOnce(() => inspect.mutate({ token }));
 
   const request = inspect.data;
   const decided = approve.data ?? deny.data;

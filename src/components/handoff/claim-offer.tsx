@@ -3,7 +3,8 @@
 import { skipToken } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useRef, useState } from "react";
+import { useRef, useState } from "react";
+import { useOnce } from "~/lib/use-once";
 import { api } from "~/trpc/react";
 
 /** Flow B on the device that scanned an offer: claim it, wait for approval, collect the session. */
@@ -12,15 +13,8 @@ export function ClaimOffer({ token }: { token: string }) {
   const claim = api.handoff.claim.useMutation();
   const complete = api.handoff.complete.useMutation({ onSuccess: () => router.replace("/dashboard") });
   const [status, setStatus] = useState<string | null>(null);
-  const asked = useRef(false);
   const completing = useRef(false);
-  const claimOffer = claim.mutate;
-  useEffect(() => {
-    if (!asked.current) {
-      asked.current = true;
-      claimOffer({ token });
-    }
-  }, [claimOffer, token]);
+  useOnce(() => claim.mutate({ token }));
 
   const id = claim.data?.id;
   api.handoff.watch.useSubscription(id ? { id } : skipToken, {

@@ -1,7 +1,8 @@
 "use client";
 
 import { skipToken } from "@tanstack/react-query";
-import { useEffect, useId, useRef, useState } from "react";
+import { useEffect, useState } from "react";
+import { Modal } from "~/components/modal";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { PartyCard, type PartyView, type Warning } from "./party-card";
 import { HandoffQr } from "./qr-code";
@@ -11,8 +12,6 @@ type State = { status: string; recipient?: PartyView | null; warnings?: Warning[
 
 /** Flow B on the signed-in device: show a QR, see who scanned it, approve or deny. */
 export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose: () => void; onDone: () => void }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
   const [offer, setOffer] = useState<Offer | null>(null);
   const [state, setState] = useState<State>({ status: "pending" });
   const create = api.handoff.offer.useMutation({
@@ -25,19 +24,18 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
   const deny = api.handoff.deny.useMutation();
   const createOffer = create.mutate;
 
+  const resetApprove = approve.reset;
+  const resetDeny = deny.reset;
+  // A fresh code each time the dialog opens.
   useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) {
-      dialog.showModal();
-      approve.reset();
-      deny.reset();
+    if (open) {
+      resetApprove();
+      resetDeny();
       createOffer();
+    } else {
+      setOffer(null);
     }
-    if (!open && dialog.open) dialog.close();
-    if (!open) setOffer(null);
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- reset only when the dialog opens
-  }, [open, createOffer]);
+  }, [open, createOffer, resetApprove, resetDeny]);
 
   api.handoff.watch.useSubscription(open && offer ? { id: offer.id } : skipToken, {
     onData(data) {
@@ -52,17 +50,7 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
   const error = create.error ?? approve.error ?? deny.error;
 
   return (
-    <dialog
-      ref={ref}
-      onClose={onClose}
-      aria-labelledby={titleId}
-      className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-2xl border border-slate-200 p-0 shadow-xl backdrop:bg-slate-900/40"
-      data-testid="offer-dialog"
-    >
-      <div className="space-y-4 p-5 sm:p-6">
-        <h2 id={titleId} className="text-lg font-semibold text-slate-900">
-          Add a device
-        </h2>
+    <Modal open={open} title="Add a device" onClose={onClose} testId="offer-dialog">
         {offer && status === "pending" && (
           <>
             <p className="text-sm text-slate-700">
@@ -116,7 +104,6 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
             {status === "completed" ? "Done" : "Close"}
           </button>
         </div>
-      </div>
-    </dialog>
+    </Modal>
   );
 }

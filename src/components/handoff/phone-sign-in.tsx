@@ -3,6 +3,7 @@
 import { skipToken } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useRef, useState } from "react";
+import { useOnce } from "~/lib/use-once";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { HandoffQr } from "./qr-code";
 
@@ -29,14 +30,7 @@ export function PhoneSignIn({ next }: { next: string }) {
   const startCode = start.mutate;
   const startNew = useCallback(() => startCode(), [startCode]);
 
-  // First code on open.
-  const started = useRef(false);
-  useEffect(() => {
-    if (!started.current) {
-      started.current = true;
-      startNew();
-    }
-  }, [startNew]);
+  useOnce(startNew);
 
   // A fresh code shortly before this one expires, unless the phone is already on it.
   useEffect(() => {

@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HandoffInvalidError, HandoffStore } from "~/server/auth/handoff-store";
+import { FIREFOX_LINUX, IPHONE, LONDON, PASSWORD, SYDNEY } from "~/test/fixtures";
 import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 import type { RouterOutputs } from "~/trpc/types";
 
-const PASSWORD = "correct horse battery staple";
-const FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
-const LONDON = "81.2.69.142";
 const LONDON_SAME_NET = "81.2.69.150";
-const SYDNEY = "1.1.1.1";
 
 type Started = RouterOutputs["handoff"]["start"];
 type State = { status: string; [key: string]: unknown };
@@ -48,7 +44,7 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
 
   it("flow A: the new device shows a QR, the phone inspects and approves, the new device gets its own session", async () => {
     const { phone, userId } = await signedInPhone(LONDON);
-    const desk = browser(SYDNEY, FIREFOX);
+    const desk = browser(SYDNEY, FIREFOX_LINUX);
     const started = (await desk.mutation<Started>("handoff.start")).data!;
     expect(started.qrUrl).toMatch(/^http:\/\/localhost:3000\/handoff\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
     expect(started.expiresAt.getTime() - Date.now()).toBeGreaterThan(100_000);
@@ -95,7 +91,7 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
 
   it("no warning when the requester is on the phone's network", async () => {
     const { phone } = await signedInPhone(LONDON);
-    const desk = browser(LONDON_SAME_NET, FIREFOX);
+    const desk = browser(LONDON_SAME_NET, FIREFOX_LINUX);
     const started = (await desk.mutation<Started>("handoff.start")).data!;
     const inspected = await phone.mutation<RouterOutputs["handoff"]["inspect"]>("handoff.inspect", { token: tokenOf(started.qrUrl) });
     expect(inspected.data!.warnings).toEqual([]);
@@ -103,12 +99,12 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
 
   it("the QR token alone yields no session: only the browser that showed it can collect", async () => {
     const { phone } = await signedInPhone();
-    const desk = browser(SYDNEY, FIREFOX);
+    const desk = browser(SYDNEY, FIREFOX_LINUX);
     const started = (await desk.mutation<Started>("handoff.start")).data!;
     await phone.mutation("handoff.inspect", { token: tokenOf(started.qrUrl) });
     await phone.mutation("handoff.approve", { token: tokenOf(started.qrUrl) });
 
-    const attacker = browser(SYDNEY, FIREFOX);
+    const attacker = browser(SYDNEY, FIREFOX_LINUX);
     expect((await attacker.mutation("handoff.complete", { id: started.id })).error).toMatchObject({ message: "This QR code is no longer valid", data: { code: "BAD_REQUEST" } });
     attacker.cookies.set("handoff_pending", `${started.id}.${"A".repeat(43)}`);
     expect((await attacker.mutation("handoff.complete", { id: started.id })).error?.data.code).toBe("BAD_REQUEST");
@@ -121,7 +117,7 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
 
   it("deny: the new device is told, and the code is dead", async () => {
     const { phone, userId } = await signedInPhone();
-    const desk = browser(SYDNEY, FIREFOX);
+    const desk = browser(SYDNEY, FIREFOX_LINUX);
     const started = (await desk.mutation<Started>("handoff.start")).data!;
     const feed = (await (await desk.caller()).handoff.watch({ id: started.id }))[Symbol.asyncIterator]();
     await next(feed);
@@ -137,7 +133,7 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
   it("wrong user: only the phone that scanned first decides", async () => {
     const first = await signedInPhone();
     const second = await signedInPhone();
-    const desk = browser(SYDNEY, FIREFOX);
+    const desk = browser(SYDNEY, FIREFOX_LINUX);
     const started = (await desk.mutation<Started>("handoff.start")).data!;
     await first.phone.mutation("handoff.inspect", { token: tokenOf(started.qrUrl) });
     expect((await second.phone.mutation("handoff.inspect", { token: tokenOf(started.qrUrl) })).error?.message).toBe("This QR code is no longer valid");
@@ -159,7 +155,7 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
     const ownerFeed = (await (await laptop.caller()).handoff.watch({ id: offer.id }))[Symbol.asyncIterator]();
     expect((await next(ownerFeed))?.status).toBe("pending");
 
-    const tablet = browser(SYDNEY, FIREFOX);
+    const tablet = browser(SYDNEY, FIREFOX_LINUX);
     const claimed = await tablet.mutation<RouterOutputs["handoff"]["claim"]>("handoff.claim", { token: tokenOf(offer.qrUrl) });
     expect(claimed.data).toMatchObject({ id: offer.id, status: "scanned", kind: "offer" });
     expect(claimed.data).not.toHaveProperty("browserSecret");
@@ -183,7 +179,7 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
   it("one-time under races: 20 devices claim one offer, exactly one wins; 20 completes give one session", async () => {
     const { phone: laptop, userId } = await signedInPhone();
     const offer = (await laptop.mutation<RouterOutputs["handoff"]["offer"]>("handoff.offer")).data!;
-    const claimants = Array.from({ length: 20 }, (_, i) => browser(`203.0.113.${i + 1}`, FIREFOX));
+    const claimants = Array.from({ length: 20 }, (_, i) => browser(`203.0.113.${i + 1}`, FIREFOX_LINUX));
     const claims = await Promise.all(claimants.map((c) => c.mutation("handoff.claim", { token: tokenOf(offer.qrUrl) })));
     const winners = claims.map((r, i) => [r, claimants[i]!] as const).filter(([r]) => r.status === 200);
     expect(winners).toHaveLength(1);
@@ -193,7 +189,7 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
     const winner = winners[0]![1];
     // The winner's cookie copied into 20 racing requests: one session, no more.
     const racers = Array.from({ length: 20 }, () => {
-      const b = browser("203.0.113.99", FIREFOX);
+      const b = browser("203.0.113.99", FIREFOX_LINUX);
       b.cookies = new Map(winner.cookies);
       return b;
     });
@@ -213,7 +209,7 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
   it("emergency lockout cancels the user's pending handoffs", async () => {
     const { phone: laptop } = await signedInPhone();
     const offer = (await laptop.mutation<RouterOutputs["handoff"]["offer"]>("handoff.offer")).data!;
-    const tablet = browser(SYDNEY, FIREFOX);
+    const tablet = browser(SYDNEY, FIREFOX_LINUX);
     await tablet.mutation("handoff.claim", { token: tokenOf(offer.qrUrl) });
     const waiting = (await (await tablet.caller()).handoff.watch({ id: offer.id }))[Symbol.asyncIterator]();
     await next(waiting);

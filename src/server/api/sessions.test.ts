@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RouterOutputs } from "~/trpc/types";
+import { FIREFOX_LINUX, IPHONE, LONDON, MOUNTAIN_VIEW, PASSWORD } from "~/test/fixtures";
 import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 
-const PASSWORD = "correct horse battery staple";
-const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
-const FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-const LONDON = "81.2.69.142";
-const MOUNTAIN_VIEW = "8.8.8.8";
 
 type SessionList = RouterOutputs["sessions"]["list"];
 type FeedEvent = { type: string; [key: string]: unknown };
@@ -78,7 +74,7 @@ describe("sessions and devices (real PostgreSQL + Redis)", () => {
 
   it("sessions.revokeOthers ends all but the current one and returns the count", async () => {
     const { email, laptop, phone } = await signedInPair();
-    const third = device("1.1.1.1", FIREFOX);
+    const third = device("1.1.1.1", FIREFOX_LINUX);
     await third.mutation("auth.login", { email, password: PASSWORD });
     expect((await laptop.mutation("sessions.revokeOthers")).data).toEqual({ count: 2 });
     expect((await phone.query("auth.me")).status).toBe(401);
@@ -189,7 +185,7 @@ describe("sessions and devices (real PostgreSQL + Redis)", () => {
     const firstLaptopEvent = nextEvent(laptopEvents);
     const firstPhoneEvent = nextEvent(phoneEvents);
     await new Promise((r) => setTimeout(r, 100));
-    const tablet = device("1.1.1.1", FIREFOX);
+    const tablet = device("1.1.1.1", FIREFOX_LINUX);
     await tablet.mutation("auth.login", { email, password: PASSWORD });
     const signedIn = await firstLaptopEvent;
     expect(signedIn).toMatchObject({ type: "signed_in", ip: "1.1.1.1", location: "Sydney, Australia", method: "password" });

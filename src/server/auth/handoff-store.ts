@@ -233,6 +233,12 @@ export class HandoffStore {
     return { id, token: `${id}.${secret}`, browserSecret, expiresAt: new Date(expiresAt) };
   }
 
+  private parts(token: string) {
+    const parts = splitToken(token);
+    if (!parts) throw new HandoffInvalidError();
+    return { key: handoffKey(this.prefix, parts.id), id: parts.id, secretHash: sha256(parts.secret) };
+  }
+
   private parse(result: unknown[], id: string): HandoffRecord {
     if (result[0] !== "ok") throw new HandoffInvalidError();
     return toRecord(id, result.slice(1));
@@ -240,13 +246,9 @@ export class HandoffStore {
 
   /** Flow A: the signed-in phone that scanned the QR becomes its owner (first scanner only). */
   async bindOwner(token: string, kind: HandoffKind, owner: Party & { userId: string; sessionId: string }): Promise<HandoffRecord> {
-    const parts = splitToken(token);
-    if (!parts) throw new HandoffInvalidError();
-    const result = await this.scripts.bind.exec(
-      [handoffKey(this.prefix, parts.id), `${this.prefix}user:`],
-      [sha256(parts.secret), kind, "owner", owner.userId, owner.sessionId, owner.ip, owner.userAgent],
-    );
-    return this.parse(result, parts.id);
+    const t = this.parts(token);
+    const result = await this.scripts.bind.exec([t.key, `${this.prefix}user:`], [t.secretHash, kind, "owner", owner.userId, owner.sessionId, owner.ip, owner.userAgent]);
+    return this.parse(result, t.id);
   }
 
   /**
@@ -254,20 +256,15 @@ export class HandoffStore {
    * claiming again (a reload, with its secret from the cookie) is idempotent.
    */
   async bindRecipient(token: string, recipient: Party, browserSecret: string = randomToken(32)): Promise<{ record: HandoffRecord; browserSecret: string }> {
-    const parts = splitToken(token);
-    if (!parts) throw new HandoffInvalidError();
-    const result = await this.scripts.bind.exec(
-      [handoffKey(this.prefix, parts.id), `${this.prefix}user:`],
-      [sha256(parts.secret), "offer", "recipient", sha256(browserSecret), recipient.ip, recipient.userAgent],
-    );
-    return { record: this.parse(result, parts.id), browserSecret };
+    const t = this.parts(token);
+    const result = await this.scripts.bind.exec([t.key, `${this.prefix}user:`], [t.secretHash, "offer", "recipient", sha256(browserSecret), recipient.ip, recipient.userAgent]);
+    return { record: this.parse(result, t.id), browserSecret };
   }
 
   async decide(token: string, ownerUserId: string, decision: "approved" | "denied"): Promise<HandoffRecord> {
-    const parts = splitToken(token);
-    if (!parts) throw new HandoffInvalidError();
-    const result = await this.scripts.decide.exec([handoffKey(this.prefix, parts.id)], [sha256(parts.secret), ownerUserId, decision]);
-    return this.parse(result, parts.id);
+    const t = this.parts(token);
+    const result = await this.scripts.decide.exec([t.key], [t.secretHash, ownerUserId, decision]);
+    return this.parse(result, t.id);
   }
 
   /** The recipient collects: exactly one caller ever gets the record back, and only once approved. */
