@@ -41,6 +41,8 @@ const schema = z
       .enum(["reject", "evict-oldest"], { message: "SESSION_LIMIT_POLICY must be reject or evict-oldest" })
       .default("evict-oldest"),
     GEOIP_DIR: z.string().optional().or(z.literal("").transform(() => undefined)),
+    NEW_DEVICE_APPROVAL: z.enum(["true", "false", "1", "0"], { message: "NEW_DEVICE_APPROVAL must be true or false" }).default("true").transform((v) => v === "true" || v === "1"),
+    APPROVAL_TTL_SECONDS: wholeNumber("APPROVAL_TTL_SECONDS must be a whole number of seconds from 30 to 3600", 30, 3600).default(300),
     HANDOFF_TTL_SECONDS: wholeNumber("HANDOFF_TTL_SECONDS must be a whole number of seconds from 10 to 3600", 10, 3600).default(120),
     HANDOFF_POLL_MS: wholeNumber("HANDOFF_POLL_MS must be a whole number of milliseconds from 50 to 5000", 50, 5000).default(250),
     HANDOFF_RATE_LIMIT: wholeNumber("HANDOFF_RATE_LIMIT must be a whole number of requests per minute from 1 to 10000", 1, 10_000).default(10),
@@ -70,8 +72,23 @@ function localSessionSecret(dataDir: string): string {
   }
 }
 
+/**
+ * Named bundles of defaults; a variable set explicitly still wins.
+ * classic: one session by default, a second device only with the first one's approval (6-digit
+ * code), and a third sign-in refused ("Already 2 sessions active").
+ */
+export const PRESETS: Record<string, Record<string, string>> = {
+  classic: { SESSION_LIMIT: "2", SESSION_LIMIT_POLICY: "reject", NEW_DEVICE_APPROVAL: "true" },
+};
+
 export function parseEnv(source: Record<string, string | undefined>): Env {
-  const result = schema.safeParse(source);
+  const presetName = source.PRESET || undefined;
+  if (presetName && !PRESETS[presetName]) {
+    throw new Error(`Invalid configuration:\n  - PRESET must be one of: ${Object.keys(PRESETS).join(", ")} (PRESET)`);
+  }
+  const preset = presetName ? PRESETS[presetName]! : {};
+  const withPreset = { ...preset, ...Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== "")) };
+  const result = schema.safeParse(withPreset);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  - ${i.message}${i.path.length ? ` (${i.path.join(".")})` : ""}`);
     throw new Error(`Invalid configuration:\n${lines.join("\n")}`);

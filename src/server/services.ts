@@ -2,6 +2,7 @@ import "server-only";
 import { env, type Env } from "~/env";
 import { Ratelimit } from "@upstash/ratelimit";
 import { UserEventFeed } from "./auth/events";
+import { ApprovalStore } from "./auth/approval-store";
 import { HandoffStore } from "./auth/handoff-store";
 import { SessionStore, type SessionCap } from "./auth/session";
 import { getDb, type Db } from "./db";
@@ -14,9 +15,12 @@ export interface Services {
   sessions: SessionStore;
   events: UserEventFeed;
   handoffs: HandoffStore;
+  approvals: ApprovalStore;
   rateLimits: { handoffPerIp: Ratelimit; handoffPerUser: Ratelimit };
   config: {
     handoffPollMs: number;
+    newDeviceApproval: boolean;
+    approvalTtlSeconds: number;
     handoffTtlSeconds: number;
     sessionCap: SessionCap;
     /** How often open pages poll Redis for session events (subscriptions). */
@@ -42,6 +46,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
     ),
     events: new UserEventFeed(redis.redis, redis.prefix),
     handoffs: new HandoffStore(redis.redis, redis.prefix, e.HANDOFF_TTL_SECONDS * 1000, now),
+    approvals: new ApprovalStore(redis.redis, redis.prefix, e.APPROVAL_TTL_SECONDS * 1000, now),
     rateLimits: {
       // Sliding windows in the same Redis, so every app instance shares the counts.
       handoffPerIp: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:handoff:ip`, limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"), analytics: false }),
@@ -49,6 +54,8 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
     },
     config: {
       handoffPollMs: e.HANDOFF_POLL_MS,
+      newDeviceApproval: e.NEW_DEVICE_APPROVAL,
+      approvalTtlSeconds: e.APPROVAL_TTL_SECONDS,
       handoffTtlSeconds: e.HANDOFF_TTL_SECONDS,
       sessionCap: { limit: e.SESSION_LIMIT, policy: e.SESSION_LIMIT_POLICY },
       livePollMs: e.LIVE_POLL_MS,

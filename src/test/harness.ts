@@ -18,6 +18,8 @@ export function testEnv(overrides: Record<string, string> = {}): Env {
     SESSION_SECRET: "test-secret-that-is-long-enough-0123456789",
     DATABASE_URL: process.env.TEST_DATABASE_URL,
     REDIS_URL: process.env.TEST_REDIS_URL,
+    // Most tests sign several browsers in with a password; the approval tests turn this on.
+    NEW_DEVICE_APPROVAL: "false",
     ...overrides,
   });
 }

@@ -1,6 +1,6 @@
 import type { ClientInfo } from "~/server/auth/accounts";
 import { clientIp } from "~/server/auth/client-ip";
-import { deviceCookieName, handoffCookieName, newDeviceCookie, parseCookies, sessionCookieName } from "~/server/auth/cookies";
+import { approvalCookieName, deviceCookieName, handoffCookieName, newDeviceCookie, parseCookies, sessionCookieName } from "~/server/auth/cookies";
 import type { Services } from "~/server/services";
 
 export interface RequestContextInput {
@@ -25,6 +25,7 @@ export function requestHelpers(headers: Headers, resHeaders: Headers | null, con
     setCookie,
     sessionCookie: cookies.get(sessionCookieName(config.secureCookies)),
     handoffCookie: cookies.get(handoffCookieName(config.secureCookies)),
+    approvalCookie: cookies.get(approvalCookieName(config.secureCookies)),
     ip: () => clientIp(headers, config.trustProxy),
     /** The request's client, with a device cookie minted (and set) when the browser has none. */
     client(): ClientInfo {

@@ -1,3 +1,4 @@
+import { approvalsRouter } from "./routers/approvals";
 import { authRouter } from "./routers/auth";
 import { devicesRouter } from "./routers/devices";
 import { handoffRouter } from "./routers/handoff";
@@ -9,6 +10,7 @@ export const appRouter = createTRPCRouter({
   devices: devicesRouter,
   sessions: sessionsRouter,
   handoff: handoffRouter,
+  approvals: approvalsRouter,
 });
 
 export type AppRouter = typeof appRouter;

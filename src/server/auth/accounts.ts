@@ -1,6 +1,7 @@
 import type { Db } from "~/server/db";
 import { Prisma } from "~/generated/prisma/client";
 import type { LoginMethod, LoginOutcome } from "~/generated/prisma/enums";
+import { approvalIfNeeded, type ApprovalDeps, type ApprovalRequired } from "./approvals";
 import { recordDeviceSignIn } from "./device";
 import { AuthError } from "./errors";
 import type { UserEventFeed } from "./events";
@@ -115,7 +116,11 @@ export async function register(deps: AuthDeps, input: { email: string; password:
   return startSession(deps, user, client, "password");
 }
 
-export async function login(deps: AuthDeps, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
+/**
+ * Password sign-in. With new-device approval on, a correct password from an unknown browser while
+ * the user is signed in elsewhere returns an approval request instead of a session.
+ */
+export async function login(deps: ApprovalDeps, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn | ApprovalRequired> {
   const user = await deps.db.user.findUnique({ where: { email: input.email }, select: { id: true, email: true, passwordHash: true } });
   // Unknown emails are verified against a dummy hash: same error, same time.
   const valid = await verifyPassword(user?.passwordHash, input.password);
@@ -130,5 +135,7 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
     });
     throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS);
   }
+  const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email }, client);
+  if (approval) return approval;
   return startSession(deps, { id: user.id, email: user.email }, client, "password");
 }

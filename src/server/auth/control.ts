@@ -2,6 +2,8 @@ import type { Db } from "~/server/db";
 import { parseUserAgent } from "./device";
 import { AuthError } from "./errors";
 import type { UserEventFeed } from "./events";
+import type { ApprovalStore } from "./approval-store";
+import { cancelApprovals } from "./approvals";
 import type { HandoffStore } from "./handoff-store";
 import { locateAll } from "./geo";
 import { verifyPassword } from "./password";
@@ -16,6 +18,7 @@ export interface ControlDeps {
   sessions: SessionStore;
   events: UserEventFeed;
   handoffs: HandoffStore;
+  approvals: ApprovalStore;
 }
 
 export interface Actor {
@@ -88,7 +91,14 @@ export async function lockout(deps: ControlDeps, actor: Actor, password: string)
   }
   const ended = await deps.sessions.deleteUserSessions(actor.userId);
   const cancelledHandoffs = await deps.handoffs.cancelForUser(actor.userId);
-  await recordSecurityEvent(deps.db, { type: "lockout", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { ended, cancelledHandoffs } });
+  const cancelledApprovals = await cancelApprovals(deps, actor.userId);
+  await recordSecurityEvent(deps.db, {
+    type: "lockout",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { ended, cancelledHandoffs, cancelledApprovals },
+  });
   await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended });
   return ended.length;
 }
@@ -175,6 +185,8 @@ export async function renameDevice(deps: ControlDeps, actor: Actor, deviceId: st
 
 /** Ends the device's sessions and removes it; its next sign-in counts as a new device. */
 export async function forgetDevice(deps: ControlDeps, actor: Actor, deviceId: string) {
+  const device = await deps.db.device.findFirst({ where: { id: deviceId, userId: actor.userId, forgottenAt: null }, select: { cookieHash: true } });
+  if (!device) throw new AuthError("NOT_FOUND", "No such device.");
   // Rewriting the cookie hash first means a sign-in racing with this one already gets a new device.
   const { count } = await deps.db.device.updateMany({
     where: { id: deviceId, userId: actor.userId, forgottenAt: null },
@@ -182,6 +194,7 @@ export async function forgetDevice(deps: ControlDeps, actor: Actor, deviceId: st
   });
   if (count === 0) throw new AuthError("NOT_FOUND", "No such device.");
   const ended = await deps.sessions.deleteUserSessions(actor.userId, { deviceId });
+  await cancelApprovals(deps, actor.userId, device.cookieHash);
   await recordSecurityEvent(deps.db, { type: "device_forgotten", userId: actor.userId, deviceId, sessionId: actor.sessionId, ip: actor.ip, detail: { ended } });
   if (ended.length) await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "device_forgotten" });
   await deps.events.publish(actor.userId, { type: "device_updated", deviceId });

@@ -68,9 +68,18 @@ export function handoffCookie(id: string, browserSecret: string, options: { secu
 
 export const clearHandoffCookie = (secure: boolean) => serializeCookie(handoffCookieName(secure), "", { maxAge: 0, secure });
 
-/** The secret for request `id`, if this browser holds it. */
-export function handoffSecretFor(cookieValue: string | undefined, id: string): string | undefined {
+/** The secret for request `id` from a "<id>.<secret>" cookie, if this browser holds it. */
+export function secretFor(cookieValue: string | undefined, id: string): string | undefined {
   if (!cookieValue) return undefined;
   const dot = cookieValue.indexOf(".");
   return dot > 0 && cookieValue.slice(0, dot) === id ? cookieValue.slice(dot + 1) : undefined;
 }
+
+/** The secret a new device needs to collect its session once approved: "<request id>.<secret>". */
+export const approvalCookieName = (secure: boolean) => (secure ? "__Host-handoff_approval" : "handoff_approval");
+
+export function approvalCookie(id: string, browserSecret: string, options: { secure: boolean; maxAgeSeconds: number }): string {
+  return serializeCookie(approvalCookieName(options.secure), `${id}.${browserSecret}`, { maxAge: options.maxAgeSeconds, secure: options.secure });
+}
+
+export const clearApprovalCookie = (secure: boolean) => serializeCookie(approvalCookieName(secure), "", { maxAge: 0, secure });

@@ -28,6 +28,17 @@ export const userEvent = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("locked_out"), sessionIds: z.array(z.string()), at: z.string() }),
   z.object({ type: z.literal("device_updated"), deviceId: z.string(), at: z.string() }),
+  z.object({
+    type: z.literal("approval_requested"),
+    requestId: z.string(),
+    deviceName: z.string(),
+    ip: z.string(),
+    location: z.string(),
+    expiresAt: z.string(),
+    at: z.string(),
+  }),
+  /** status: approved | denied | failed | completed | cancelled */
+  z.object({ type: z.literal("approval_resolved"), requestId: z.string(), status: z.string(), at: z.string() }),
 ]);
 
 export type UserEvent = z.infer<typeof userEvent>;

@@ -13,7 +13,11 @@ export type SecurityEventType =
   | "handoff_approved"
   | "handoff_denied"
   | "handoff_completed"
-  | "handoffs_cancelled";
+  | "handoffs_cancelled"
+  | "approval_requested"
+  | "approval_confirmed"
+  | "approval_code_wrong"
+  | "approval_denied";
 
 export async function recordSecurityEvent(
   db: Db,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { login, register } from "~/server/auth/accounts";
-import { clearSessionCookie } from "~/server/auth/cookies";
+import { approvalCookie, clearSessionCookie } from "~/server/auth/cookies";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
 import type { Session } from "~/server/auth/session";
 import { endCookieSession, replaceSession } from "../session-cookie";
@@ -27,10 +27,19 @@ export const authRouter = createTRPCRouter({
       return { user: signedIn.user };
     }),
 
+  /**
+   * `{ status: "signed_in", user }`, or for a new device while the user is signed in elsewhere
+   * `{ status: "approval_required", requestId, code, expiresAt }` (see approvals.*).
+   */
   login: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
-    const signedIn = await login(ctx.services, input, ctx.client());
-    await replaceSession(ctx, signedIn);
-    return { status: "signed_in" as const, user: signedIn.user };
+    const result = await login(ctx.services, input, ctx.client());
+    if ("status" in result) {
+      const { browserSecret, ...approval } = result;
+      ctx.setCookie(approvalCookie(approval.requestId, browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.approvalTtlSeconds }));
+      return approval;
+    }
+    await replaceSession(ctx, result);
+    return { status: "signed_in" as const, user: result.user };
   }),
 
   /** Ends this browser's session in Redis at once; safe to call when already signed out. */

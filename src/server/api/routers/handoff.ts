@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { sleep } from "~/lib/sleep";
 import { actorOf } from "~/server/auth/control";
-import { clearHandoffCookie, handoffCookie, handoffSecretFor } from "~/server/auth/cookies";
+import { clearHandoffCookie, handoffCookie, secretFor } from "~/server/auth/cookies";
 import { claim, complete, decide, inspect, offer, startSignIn, watchState } from "~/server/auth/handoff";
 import { replaceSession } from "../session-cookie";
 import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure } from "../trpc";
@@ -29,7 +29,7 @@ export const handoffRouter = createTRPCRouter({
   /** Flow B (other device): claims the offer for this browser, which then waits for approval. */
   claim: publicProcedure.input(token).mutation(async ({ ctx, input }) => {
     const id = input.token.split(".")[0] ?? "";
-    const { browserSecret, ...state } = await claim(ctx.services, input.token, ctx.client(), handoffSecretFor(ctx.handoffCookie, id));
+    const { browserSecret, ...state } = await claim(ctx.services, input.token, ctx.client(), secretFor(ctx.handoffCookie, id));
     ctx.setCookie(handoffCookie(state.id, browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.handoffTtlSeconds }));
     return state;
   }),
@@ -40,7 +40,7 @@ export const handoffRouter = createTRPCRouter({
 
   /** The waiting browser collects its own new session, with the secret cookie only it holds. */
   complete: publicProcedure.input(requestId).mutation(async ({ ctx, input }) => {
-    const signedIn = await complete(ctx.services, input.id, handoffSecretFor(ctx.handoffCookie, input.id), ctx.client());
+    const signedIn = await complete(ctx.services, input.id, secretFor(ctx.handoffCookie, input.id), ctx.client());
     await replaceSession(ctx, signedIn);
     ctx.setCookie(clearHandoffCookie(ctx.services.config.secureCookies));
     return { status: "signed_in" as const, user: signedIn.user };
@@ -51,7 +51,7 @@ export const handoffRouter = createTRPCRouter({
    * owner (by session). Polls Redis every HANDOFF_POLL_MS; sends each change; ends at a final state.
    */
   watch: maybeSignedInProcedure.input(requestId).subscription(async function* ({ ctx, input, signal }) {
-    const viewer = { browserSecret: handoffSecretFor(ctx.handoffCookie, input.id), userId: ctx.session?.userId ?? null, ip: ctx.ip() };
+    const viewer = { browserSecret: secretFor(ctx.handoffCookie, input.id), userId: ctx.session?.userId ?? null, ip: ctx.ip() };
     let last = "";
     while (!signal?.aborted) {
       const state = await watchState(ctx.services, input.id, viewer);

@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { sleep } from "~/lib/sleep";
+import { approvalState, completeApproval, confirmApproval, denyApproval, pendingApprovals } from "~/server/auth/approvals";
+import { actorOf } from "~/server/auth/control";
+import { clearApprovalCookie, secretFor } from "~/server/auth/cookies";
+import type { UserEvent } from "~/server/auth/events";
+import { replaceSession } from "../session-cookie";
+import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure } from "../trpc";
+
+const requestId = z.string({ message: "A request id is required" }).regex(/^[A-Za-z0-9_-]{16,64}$/, { message: "No such request" });
+const TERMINAL = new Set(["completed", "denied", "failed", "cancelled", "expired"]);
+
+export const approvalsRouter = createTRPCRouter({
+  /** Requests waiting for a code, for pages opened after they were made. */
+  pending: protectedProcedure.query(({ ctx }) => pendingApprovals(ctx.services, ctx.user.id)),
+
+  /**
+   * Pushes each new request to the user's open pages the moment it is made, and its resolution
+   * (`approval_resolved`) so prompts close everywhere.
+   */
+  onRequest: protectedProcedure.subscription(async function* ({ ctx, signal }) {
+    const { events, config } = ctx.services;
+    let seq = await events.currentSeq(ctx.user.id);
+    while (!signal?.aborted) {
+      const polled = await events.poll(ctx.user.id, ctx.session.id, seq);
+      seq = polled.seq;
+      for (const event of polled.events) {
+        if (event.type === "approval_requested" || event.type === "approval_resolved") yield event as Extract<UserEvent, { type: "approval_requested" | "approval_resolved" }>;
+      }
+      if (!polled.alive) return;
+      await sleep(config.livePollMs, signal);
+    }
+  }),
+
+  /** Right code: approved. Wrong: BAD_REQUEST with the attempts left; the 5th wrong code kills the request. */
+  confirm: protectedProcedure
+    .input(z.object({ requestId, code: z.string({ message: "Enter the 6-digit code" }).trim().regex(/^\d{6}$/, { message: "Enter the 6-digit code" }) }))
+    .mutation(({ ctx, input }) => confirmApproval(ctx.services, actorOf(ctx.session, ctx.ip()), input.requestId, input.code)),
+
+  deny: protectedProcedure.input(z.object({ requestId })).mutation(({ ctx, input }) => denyApproval(ctx.services, actorOf(ctx.session, ctx.ip()), input.requestId)),
+
+  /** The new device's view of its request (by its cookie), until a final state. */
+  watch: maybeSignedInProcedure.input(z.object({ requestId })).subscription(async function* ({ ctx, input, signal }) {
+    const viewer = { browserSecret: secretFor(ctx.approvalCookie, input.requestId), userId: ctx.session?.userId ?? null };
+    let last = "";
+    while (!signal?.aborted) {
+      const state = await approvalState(ctx.services, input.requestId, viewer);
+      if (state.status !== last) {
+        last = state.status;
+        yield state;
+      }
+      if (TERMINAL.has(state.status)) return;
+      await sleep(ctx.services.config.handoffPollMs, signal);
+    }
+  }),
+
+  /** Once approved, the new device collects its session (method `approval`) with its cookie. */
+  complete: publicProcedure.input(z.object({ requestId })).mutation(async ({ ctx, input }) => {
+    const signedIn = await completeApproval(ctx.services, input.requestId, secretFor(ctx.approvalCookie, input.requestId), ctx.client());
+    await replaceSession(ctx, signedIn);
+    ctx.setCookie(clearApprovalCookie(ctx.services.config.secureCookies));
+    return { status: "signed_in" as const, user: signedIn.user };
+  }),
+});

@@ -1,0 +1,164 @@
+import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
+import { MAX_CODE_ATTEMPTS, type ApprovalRequest, type ApprovalStore } from "./approval-store";
+import type { Actor } from "./control";
+import { parseUserAgent } from "./device";
+import { AuthError } from "./errors";
+import { locate } from "./geo";
+import { recordSecurityEvent } from "./security-events";
+import { SessionLimitError } from "./session";
+import { sha256 } from "./tokens";
+
+export interface ApprovalDeps extends AuthDeps {
+  approvals: ApprovalStore;
+  config: AuthDeps["config"] & { newDeviceApproval: boolean };
+}
+
+export interface ApprovalRequired {
+  status: "approval_required";
+  requestId: string;
+  code: string;
+  expiresAt: Date;
+  /** For the requesting browser's cookie only; never returned to the client. */
+  browserSecret: string;
+}
+
+const noLongerValid = () => new AuthError("BAD_REQUEST", "This sign-in request is no longer valid. Sign in again on the new device.");
+
+/**
+ * After a correct password: a browser this user has never signed in from (or forgot), while the
+ * user is signed in elsewhere, must be approved from one of those sessions. Returns null when no
+ * approval is needed. Under a `reject` session cap that is already full, refuses at once.
+ */
+export async function approvalIfNeeded(deps: ApprovalDeps, user: { id: string; email: string }, client: ClientInfo): Promise<ApprovalRequired | null> {
+  if (!deps.config.newDeviceApproval) return null;
+  const device = await deps.db.device.findUnique({
+    where: { userId_cookieHash: { userId: user.id, cookieHash: sha256(client.deviceCookie) } },
+    select: { forgottenAt: true },
+  });
+  if (device && !device.forgottenAt) return null;
+  const active = (await deps.sessions.listUserSessions(user.id)).length;
+  if (active === 0) return null;
+
+  const cap = deps.config.sessionCap;
+  if (cap.limit > 0 && cap.policy === "reject" && active >= cap.limit) {
+    const error = new SessionLimitError(active, cap.limit);
+    await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method: "password", outcome: "blocked", reason: "session_limit" });
+    await recordSecurityEvent(deps.db, { type: "session_limit_rejected", userId: user.id, ip: client.ip, detail: { active, limit: cap.limit } });
+    throw new AuthError("TOO_MANY_REQUESTS", error.message);
+  }
+
+  const created = await deps.approvals.create({ userId: user.id, ip: client.ip, userAgent: client.userAgent, deviceCookieHash: sha256(client.deviceCookie) });
+  const place = await locate(client.ip);
+  await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method: "password", outcome: "blocked", reason: "approval_required" });
+  await recordSecurityEvent(deps.db, { type: "approval_requested", userId: user.id, ip: client.ip, detail: { request: created.id } });
+  await deps.events.publish(user.id, {
+    type: "approval_requested",
+    requestId: created.id,
+    deviceName: parseUserAgent(client.userAgent).name,
+    ip: client.ip,
+    location: place.label,
+    expiresAt: created.expiresAt.toISOString(),
+  });
+  return { status: "approval_required", requestId: created.id, code: created.code, expiresAt: created.expiresAt, browserSecret: created.browserSecret };
+}
+
+async function describe(request: ApprovalRequest) {
+  const ua = parseUserAgent(request.userAgent);
+  const place = await locate(request.ip);
+  return {
+    requestId: request.id,
+    status: request.status,
+    createdAt: request.createdAt,
+    expiresAt: request.expiresAt,
+    attemptsLeft: Math.max(0, MAX_CODE_ATTEMPTS - request.attempts),
+    device: { name: ua.name, browser: ua.browser, os: ua.os, deviceType: ua.deviceType },
+    ip: request.ip,
+    location: place.label,
+  };
+}
+
+/** The user's requests still waiting for a code, for pages opened after they were made. */
+export async function pendingApprovals(deps: ApprovalDeps, userId: string) {
+  const requests = await deps.approvals.listForUser(userId);
+  return Promise.all(requests.filter((r) => r.status === "pending").map(describe));
+}
+
+async function emailOf(deps: ApprovalDeps, userId: string) {
+  return (await deps.db.user.findUnique({ where: { id: userId }, select: { email: true } }))?.email ?? "";
+}
+
+async function logOutcome(deps: ApprovalDeps, request: ApprovalRequest, reason: string) {
+  await recordLoginEvent(deps.db, {
+    userId: request.userId,
+    email: await emailOf(deps, request.userId),
+    client: { ip: request.ip, userAgent: request.userAgent, deviceCookie: "" },
+    method: "approval",
+    outcome: "blocked",
+    reason,
+  });
+}
+
+/** A signed-in device types the code the new device shows. */
+export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestId: string, code: string) {
+  const result = await deps.approvals.confirm(requestId, actor.userId, code);
+  if (result.outcome === "invalid") throw noLongerValid();
+  const { request } = result;
+  if (result.outcome === "approved") {
+    await recordSecurityEvent(deps.db, { type: "approval_confirmed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { request: requestId } });
+    await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "approved" });
+    return describe(request);
+  }
+  await recordSecurityEvent(deps.db, {
+    type: "approval_code_wrong",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { request: requestId, attempts: request.attempts },
+  });
+  if (result.outcome === "failed") {
+    await logOutcome(deps, request, "approval_code_attempts");
+    await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "failed" });
+    throw new AuthError("BAD_REQUEST", `Wrong code. After ${MAX_CODE_ATTEMPTS} wrong codes this request is blocked; the new device has to sign in again.`);
+  }
+  const left = MAX_CODE_ATTEMPTS - request.attempts;
+  throw new AuthError("BAD_REQUEST", `Wrong code. ${left} ${left === 1 ? "attempt" : "attempts"} left.`);
+}
+
+export async function denyApproval(deps: ApprovalDeps, actor: Actor, requestId: string) {
+  const request = await deps.approvals.deny(requestId, actor.userId);
+  if (!request) throw noLongerValid();
+  await logOutcome(deps, request, "approval_denied");
+  await recordSecurityEvent(deps.db, { type: "approval_denied", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { request: requestId } });
+  await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "denied" });
+  return describe(request);
+}
+
+/** The new device collects its session: only with its cookie, once, after approval (cap checked again). */
+export async function completeApproval(deps: ApprovalDeps, requestId: string, browserSecret: string | undefined, client: ClientInfo): Promise<SignedIn> {
+  if (!browserSecret) throw noLongerValid();
+  const result = await deps.approvals.complete(requestId, browserSecret);
+  if (!result.ok) {
+    if (result.status === "pending") throw new AuthError("BAD_REQUEST", "Not approved yet: enter the code on one of your signed-in devices.");
+    throw noLongerValid();
+  }
+  const user = await deps.db.user.findUnique({ where: { id: result.request.userId }, select: { id: true, email: true } });
+  if (!user) throw noLongerValid();
+  const signedIn = await startSession(deps, user, client, "approval");
+  await deps.events.publish(user.id, { type: "approval_resolved", requestId, status: "completed" });
+  return signedIn;
+}
+
+/** The state the waiting device (by its cookie) or the user's other pages see. */
+export async function approvalState(deps: ApprovalDeps, requestId: string, viewer: { browserSecret?: string | null; userId?: string | null }) {
+  const request = await deps.approvals.watch(requestId, viewer);
+  if (request === "forbidden") throw new AuthError("NOT_FOUND", "No such request.");
+  if (request === "gone") return { requestId, status: "expired" as const };
+  return describe(request);
+}
+
+/** Emergency lockout and forgetting a device: their open requests are cancelled. */
+export async function cancelApprovals(deps: Pick<ApprovalDeps, "approvals" | "events">, userId: string, deviceCookieHash?: string) {
+  const cancelled = await deps.approvals.cancelForUser(userId, deviceCookieHash);
+  for (const requestId of cancelled) await deps.events.publish(userId, { type: "approval_resolved", requestId, status: "cancelled" });
+  return cancelled;
+}
