@@ -2,6 +2,8 @@ import { defineConfig, devices } from "@playwright/test";
 
 const PORT = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://localhost:${PORT}`;
+/** A second server with PRESET=classic (see e2e/serve.ts). */
+export const classicURL = `http://localhost:${Number(process.env.E2E_CLASSIC_PORT ?? 3101)}`;
 const database = process.env.E2E_DATABASE_NAME ?? "handoff_e2e";
 
 export const chromiumLaunchOptions = {
@@ -31,9 +33,10 @@ export default defineConfig({
     { name: "desktop", testIgnore: /\.phone\.spec\.ts$/, use: { ...devices["Desktop Chrome"], launchOptions: chromiumLaunchOptions } },
     { name: "phone", testMatch: [/auth\.spec\.ts$/, /\.phone\.spec\.ts$/], use: { ...devices["Pixel 7"], launchOptions: chromiumLaunchOptions } },
   ],
-  // The production build (next build + next start) on the real PostgreSQL and Redis.
+  // The production build (next build + next start, twice: default and PRESET=classic) on the
+  // real PostgreSQL and Redis.
   webServer: {
-    command: `npx tsx e2e/prepare-database.ts && npx next build && npx next start -p ${PORT}`,
+    command: "npx tsx e2e/serve.ts",
     url: `${baseURL}/api/health`,
     timeout: 300_000,
     reuseExistingServer: false,
@@ -44,6 +47,7 @@ export default defineConfig({
       APP_URL: baseURL,
       DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${database}`,
       E2E_DATABASE_NAME: database,
+      E2E_PORT: String(PORT),
       REDIS_URL: process.env.E2E_REDIS_URL ?? "redis://127.0.0.1:6379/2",
       REDIS_PREFIX: `handoff-e2e:${Date.now()}:`,
       SESSION_SECRET: "e2e-session-secret-at-least-32-characters-long",

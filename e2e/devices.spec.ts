@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { newEmail, PASSWORD, register, signIn } from "./helpers";
+import { newEmail, PASSWORD, register, signIn, signInWithApproval } from "./helpers";
 
 const FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
@@ -20,8 +20,8 @@ test("two devices: see each other live, revoke one, sign back in, emergency lock
   await register(a.page, email);
   await expect(deviceCards(a.page)).toHaveCount(1);
 
-  // B signs in; A's open dashboard shows it without a reload.
-  await signIn(b.page, email);
+  // B signs in (a new device: A approves it with the code B shows); A's open dashboard shows it without a reload.
+  await signInWithApproval(b.page, email, a.page);
   await expect(a.page.getByRole("status")).toContainText("New sign-in: Firefox on Linux");
   await expect(deviceCards(a.page)).toHaveCount(2);
   const bCardOnA = deviceCards(a.page).filter({ hasText: "Firefox on Linux" });
@@ -62,12 +62,17 @@ test("two devices: see each other live, revoke one, sign back in, emergency lock
   await b.page.getByRole("button", { name: "Sign in" }).click();
   await expect(b.page.getByRole("main").getByRole("alert")).toHaveText("Invalid email or password");
   await signIn(a.page, email);
+  // A's sign-in, B's wrong password, B's return (a known device: no approval), B's approved
+  // sign-in, B's attempt held for approval, A's registration.
   const rows = a.page.getByTestId("history-row");
-  await expect(rows).toHaveCount(5);
+  await expect(rows).toHaveCount(6);
   await expect(rows.nth(0)).toHaveAttribute("data-outcome", "success");
   await expect(rows.nth(1)).toHaveAttribute("data-outcome", "failure");
   await expect(rows.nth(1)).toContainText("wrong password");
   await expect(rows.nth(1)).toContainText("Firefox on Linux");
+  await expect(rows.nth(3)).toContainText("approval");
+  await expect(rows.nth(4)).toHaveAttribute("data-outcome", "blocked");
+  await expect(rows.nth(4)).toContainText("approval required");
   await a.page.screenshot({ path: testInfo.outputPath("dashboard-history.png"), fullPage: true });
 
   await a.context.close();
@@ -79,7 +84,7 @@ test("sign out all other devices, rename and forget a device", async ({ browser 
   const a = await newDevice(browser);
   const b = await newDevice(browser, FIREFOX_LINUX);
   await register(a.page, email);
-  await signIn(b.page, email);
+  await signInWithApproval(b.page, email, a.page);
   await expect(deviceCards(a.page)).toHaveCount(2);
 
   const bCard = deviceCards(a.page).filter({ hasText: "Firefox on Linux" });
@@ -100,8 +105,8 @@ test("sign out all other devices, rename and forget a device", async ({ browser 
   await a.page.getByRole("dialog", { name: "Forget Work laptop?" }).getByRole("button", { name: "Forget device" }).click();
   await expect(deviceCards(a.page)).toHaveCount(1);
 
-  // Its next sign-in is a new device with the default name.
-  await signIn(b.page, email);
+  // Its next sign-in is a new device with the default name, so it needs approval again.
+  await signInWithApproval(b.page, email, a.page);
   await expect(deviceCards(a.page).filter({ hasText: "Firefox on Linux" })).toHaveCount(1);
   await expect(deviceCards(a.page).filter({ hasText: "Work laptop" })).toHaveCount(0);
   await a.context.close();

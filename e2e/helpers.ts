@@ -24,3 +24,18 @@ export async function signIn(page: Page, email: string) {
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
 }
+
+/**
+ * Signs in a new device while the account is signed in on `approver`: the new device shows a
+ * code, the approver's open dashboard asks for it by itself, and the new device lands on its dashboard.
+ */
+export async function signInWithApproval(page: Page, email: string, approver: Page) {
+  await page.goto("/login");
+  await fillCredentials(page, email);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const code = (await page.getByTestId("approval-code").textContent())!.trim();
+  const prompt = approver.getByRole("dialog", { name: "New sign-in to approve" });
+  await prompt.getByLabel("Code shown on the new device").fill(code);
+  await prompt.getByRole("button", { name: "Approve" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+}

@@ -4,7 +4,8 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useId, useState } from "react";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
-import { api } from "~/trpc/react";
+import { api, type RouterOutputs } from "~/trpc/react";
+import { ApprovalWaiting } from "./approvals/approval-waiting";
 
 type Mode = "login" | "register";
 type Field = "email" | "password";
@@ -31,7 +32,11 @@ export function AuthForm({ mode, next = "/dashboard" }: { mode: Mode; next?: str
   const [formError, setFormError] = useState<string>();
   const [showPassword, setShowPassword] = useState(false);
 
-  const onSuccess = () => router.replace(next);
+  const [approval, setApproval] = useState<Extract<RouterOutputs["auth"]["login"], { status: "approval_required" }> | null>(null);
+  const onSuccess = (result: { status?: string } & Partial<RouterOutputs["auth"]["login"]>) => {
+    if (result.status === "approval_required") setApproval(result as Extract<RouterOutputs["auth"]["login"], { status: "approval_required" }>);
+    else router.replace(next);
+  };
   const onError = (error: { message: string; data?: unknown }) => {
     const fields = (error.data as { fieldErrors?: Record<string, string[] | undefined> } | null | undefined)?.fieldErrors;
     if (fields && (fields.email || fields.password)) {
@@ -59,6 +64,10 @@ export function AuthForm({ mode, next = "/dashboard" }: { mode: Mode; next?: str
     setFormError(undefined);
     (mode === "login" ? login : register).mutate(values);
   };
+
+  if (approval) {
+    return <ApprovalWaiting requestId={approval.requestId} code={approval.code} expiresAt={approval.expiresAt} next={next} onRestart={() => setApproval(null)} />;
+  }
 
   const emailError = errorFor("email");
   const passwordError = errorFor("password");

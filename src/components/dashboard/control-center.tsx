@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { ConfirmDialog } from "~/components/confirm-dialog";
+import { ApprovalPrompt } from "~/components/approvals/approval-prompt";
 import { OfferDialog } from "~/components/handoff/offer-dialog";
 import { SignOutButton } from "~/components/sign-out-button";
 import { api, type RouterOutputs } from "~/trpc/react";
@@ -37,7 +38,8 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
   const [confirmOthers, setConfirmOthers] = useState(false);
   const [offering, setOffering] = useState(false);
 
-  const refresh = () => Promise.all([utils.devices.list.invalidate(), utils.sessions.list.invalidate(), utils.sessions.history.invalidate()]);
+  const refresh = () =>
+    Promise.all([utils.devices.list.invalidate(), utils.sessions.list.invalidate(), utils.sessions.history.invalidate(), utils.approvals.pending.invalidate()]);
   const leave = (reason: string) => router.replace(`/login?reason=${reason}`);
 
   api.sessions.onEvent.useSubscription(undefined, {
@@ -45,6 +47,7 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
       const event = tracked.data as Event;
       if (event.sessionIds?.includes(sessionId)) return leave(leaveReason(event));
       if (event.type === "signed_in") setNotice(`New sign-in: ${event.deviceName} · ${event.location} (${event.ip})`);
+      if (event.type === "approval_requested") setNotice(`${event.deviceName} (${event.location}) is waiting for your approval.`);
       void refresh();
     },
     onError(error) {
@@ -144,6 +147,8 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
       <HistoryTable now={now} />
 
       <LockoutPanel onLockedOut={() => leave("locked_out")} />
+
+      <ApprovalPrompt />
 
       <OfferDialog open={offering} onClose={() => setOffering(false)} onDone={() => void refresh()} />
 

@@ -1,0 +1,31 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { resetDatabase } from "../src/test/database";
+
+// Playwright's web server: one production build, two servers on the real PostgreSQL and Redis.
+//   E2E_PORT (3100): the default configuration.
+//   E2E_CLASSIC_PORT (3101): PRESET=classic (2 sessions, reject, new-device approval).
+const port = Number(process.env.E2E_PORT ?? 3100);
+const classicPort = Number(process.env.E2E_CLASSIC_PORT ?? 3101);
+
+await resetDatabase(process.env.E2E_DATABASE_NAME ?? "handoff_e2e");
+const build = spawnSync("npx", ["next", "build"], { stdio: ["ignore", "ignore", "inherit"] });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+const children: ChildProcess[] = [];
+const start = (p: number, env: Record<string, string>) => {
+  const child = spawn("npx", ["next", "start", "-p", String(p)], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  child.on("exit", (code) => {
+    console.error(`[e2e] server on ${p} exited (${code})`);
+    process.exit(1);
+  });
+  children.push(child);
+};
+const stop = () => {
+  for (const child of children) child.kill("SIGTERM");
+  process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+
+start(classicPort, { APP_URL: `http://localhost:${classicPort}`, PRESET: "classic", REDIS_PREFIX: `${process.env.REDIS_PREFIX ?? "handoff-e2e:"}classic:` });
+start(port, { APP_URL: `http://localhost:${port}` });
