@@ -80,6 +80,7 @@ test("two devices: see each other live, revoke one, sign back in, emergency lock
 });
 
 test("sign out all other devices, rename and forget a device", async ({ browser }) => {
+  test.setTimeout(60_000);
   const email = newEmail("devices");
   const a = await newDevice(browser);
   const b = await newDevice(browser, FIREFOX_LINUX);

@@ -46,6 +46,7 @@ const schema = z
     HANDOFF_TTL_SECONDS: wholeNumber("HANDOFF_TTL_SECONDS must be a whole number of seconds from 10 to 3600", 10, 3600).default(120),
     HANDOFF_POLL_MS: wholeNumber("HANDOFF_POLL_MS must be a whole number of milliseconds from 50 to 5000", 50, 5000).default(250),
     HANDOFF_RATE_LIMIT: wholeNumber("HANDOFF_RATE_LIMIT must be a whole number of requests per minute from 1 to 10000", 1, 10_000).default(10),
+    METRICS_ENABLED: bool,
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {

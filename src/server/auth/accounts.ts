@@ -68,7 +68,7 @@ export async function startSession(deps: AuthDeps, user: { id: string; email: st
   let created;
   try {
     created = await deps.sessions.createSession(
-      { userId: user.id, email: user.email, deviceId: device.id, ip: client.ip, userAgent: client.userAgent, method },
+      { userId: user.id, email: user.email, deviceId: device.id, ip: client.ip, method },
       deps.config.sessionCap,
     );
   } catch (error) {

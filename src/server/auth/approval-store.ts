@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import type { Redis } from "@upstash/redis";
-import { LUA_HELPERS } from "../redis/lua";
+import { CREATE_RECORD, LUA_HELPERS, luaRecordReader } from "../redis/lua";
 import { randomToken, sha256 } from "./tokens";
 
 // New-device approval requests in Redis. A correct password from an unknown device, while the
@@ -26,32 +26,7 @@ export interface ApprovalRequest {
 }
 
 const FIELDS = ["userId", "status", "attempts", "ip", "userAgent", "createdAt", "expiresAt"] as const;
-const FIELD_LIST = FIELDS.map((f) => `'${f}'`).join(", ");
-
-const READ = `
-local function read(key)
-  local values = redis.call('HMGET', key, ${FIELD_LIST})
-  local out = {}
-  for i = 1, ${FIELDS.length} do out[i] = str(values[i]) or '' end
-  return out
-end
-local function answer(tag, key)
-  local out = read(key)
-  table.insert(out, 1, tag)
-  return reply(out)
-end
-`;
-
-// KEYS: record, user index. ARGV: ttl ms, then field pairs.
-const CREATE = `${LUA_HELPERS}
-local args = {}
-for i = 2, #ARGV do args[#args + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], unpack(args))
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
-redis.call('SADD', KEYS[2], string.match(KEYS[1], '[^:]+$'))
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[1]))
-return 1
-`;
+const READ = luaRecordReader(FIELDS);
 
 // KEYS: record. ARGV: user id, code hash, max attempts. Returns { outcome, fields... } where
 // outcome is 'approved' | 'wrong' | 'failed' | 'invalid'.
@@ -163,7 +138,7 @@ export class ApprovalStore {
     private readonly now: () => number = Date.now,
   ) {
     this.scripts = {
-      create: redis.createScript<number>(CREATE),
+      create: redis.createScript<number>(CREATE_RECORD),
       confirm: redis.createScript<unknown[]>(CONFIRM),
       deny: redis.createScript<unknown[]>(DENY),
       complete: redis.createScript<unknown[]>(COMPLETE),

@@ -42,7 +42,6 @@ export async function listSessions(deps: ControlDeps, actor: Actor) {
   const places = await locateAll(sessions.map((s) => s.ip));
   return sessions
     .map((s) => {
-      const parsed = parseUserAgent(s.userAgent);
       return {
         id: s.id,
         current: s.id === actor.sessionId,
@@ -53,7 +52,8 @@ export async function listSessions(deps: ControlDeps, actor: Actor) {
         absoluteExpiresAt: s.absoluteExpiresAt,
         ip: s.ip,
         location: places.get(s.ip)!.label,
-        device: byId.get(s.deviceId) ?? { id: s.deviceId, name: parsed.name, browser: parsed.browser, os: parsed.os, deviceType: parsed.deviceType },
+        // A device row removed from the database: the session still shows, as an unknown device.
+        device: byId.get(s.deviceId) ?? { id: s.deviceId, name: "Unknown device", browser: null, os: null, deviceType: "other" },
       };
     })
     .sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt.getTime() - a.lastSeenAt.getTime());

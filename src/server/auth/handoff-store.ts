@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis";
-import { LUA_HELPERS } from "../redis/lua";
+import { CREATE_RECORD, LUA_HELPERS, luaRecordReader } from "../redis/lua";
 import { randomToken, sha256, splitToken } from "./tokens";
 
 // QR handoff requests in Redis. A request moves a session to another device; two kinds:
@@ -48,29 +48,7 @@ const FIELDS = [
   "recipientIp",
   "recipientUa",
 ] as const;
-const FIELD_LIST = FIELDS.map((f) => `'${f}'`).join(", ");
-
-const READ = `
-local function read(key)
-  local values = redis.call('HMGET', key, ${FIELD_LIST})
-  local out = {}
-  for i = 1, ${FIELDS.length} do out[i] = str(values[i]) or '' end
-  return out
-end
-`;
-
-// KEYS: record, owner's index ('' key name when no owner yet). ARGV: ttl ms, then field pairs.
-const CREATE = `${LUA_HELPERS}
-local args = {}
-for i = 2, #ARGV do args[#args + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], unpack(args))
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
-if KEYS[2] ~= '' then
-  redis.call('SADD', KEYS[2], string.match(KEYS[1], '[^:]+$'))
-  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[1]))
-end
-return 1
-`;
+const READ = luaRecordReader(FIELDS);
 
 // Binds the party that scanned the QR. KEYS: record, index prefix. ARGV: token hash, kind, role,
 // then role fields: owner -> userId, sessionId, ip, ua; recipient -> secret hash, ip, ua.
@@ -98,9 +76,7 @@ else
     return { 'invalid' }
   end
 end
-local out = read(key)
-table.insert(out, 1, 'ok')
-return reply(out)
+return answer('ok', key)
 `;
 
 // The owner decides. KEYS: record. ARGV: token hash, owner user id, 'approved' | 'denied'.
@@ -113,9 +89,7 @@ local status = str(redis.call('HGET', key, 'status'))
 local allowed = status == 'scanned' or (ARGV[3] == 'denied' and status == 'pending')
 if not allowed then return { 'invalid' } end
 redis.call('HSET', key, 'status', ARGV[3])
-local out = read(key)
-table.insert(out, 1, 'ok')
-return reply(out)
+return answer('ok', key)
 `;
 
 // The recipient collects its session, once. KEYS: record. ARGV: recipient secret hash.
@@ -126,9 +100,7 @@ if str(redis.call('HGET', key, 'recipientSecretHash')) ~= ARGV[1] then return { 
 local status = str(redis.call('HGET', key, 'status'))
 if status ~= 'approved' then return { 'not_approved', status or '' } end
 redis.call('HSET', key, 'status', 'completed')
-local out = read(key)
-table.insert(out, 1, 'ok')
-return reply(out)
+return answer('ok', key)
 `;
 
 // KEYS: record. ARGV: recipient secret hash ('' = skip), owner user id ('' = skip).
@@ -139,9 +111,7 @@ if redis.call('EXISTS', key) == 0 then return { 'gone' } end
 local isRecipient = ARGV[1] ~= '' and str(redis.call('HGET', key, 'recipientSecretHash')) == ARGV[1]
 local isOwner = ARGV[2] ~= '' and str(redis.call('HGET', key, 'ownerUserId')) == ARGV[2]
 if not isRecipient and not isOwner then return { 'forbidden' } end
-local out = read(key)
-table.insert(out, 1, 'ok')
-return reply(out)
+return answer('ok', key)
 `;
 
 // Lockout: cancels every open request the user owns. KEYS: user index. ARGV: prefix.
@@ -191,7 +161,7 @@ export class HandoffStore {
     private readonly now: () => number = Date.now,
   ) {
     this.scripts = {
-      create: redis.createScript<number>(CREATE),
+      create: redis.createScript<number>(CREATE_RECORD),
       bind: redis.createScript<unknown[]>(BIND),
       decide: redis.createScript<unknown[]>(DECIDE),
       complete: redis.createScript<unknown[]>(COMPLETE),

@@ -16,7 +16,6 @@ describe.each([
     email: "ann@example.com",
     deviceId: crypto.randomUUID(),
     ip: "203.0.113.7",
-    userAgent: "Mozilla/5.0 test",
     method: "password",
   });
 

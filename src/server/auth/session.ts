@@ -23,7 +23,6 @@ export interface Session {
   email: string;
   deviceId: string;
   ip: string;
-  userAgent: string;
   method: SessionMethod;
   createdAt: Date;
   lastSeenAt: Date;
@@ -31,13 +30,15 @@ export interface Session {
   absoluteExpiresAt: Date;
 }
 
-export type NewSession = Pick<Session, "userId" | "email" | "deviceId" | "ip" | "userAgent" | "method">;
+export type NewSession = Pick<Session, "userId" | "email" | "deviceId" | "ip" | "method">;
 
 export const sessionKey = (prefix: string, sessionId: string) => `${prefix}session:${sessionId}`;
 export const userSessionsKey = (prefix: string, userId: string) => `${prefix}user:${userId}:sessions`;
 
 // Fields in the order the scripts return them.
-const FIELDS = ["userId", "email", "deviceId", "ip", "userAgent", "method", "createdAt", "lastSeenAt", "absoluteExpiresAt"] as const;
+// The user agent is not kept here (the device record has it): every value stays under Redis's
+// 64-byte listpack limit, so a session hash stays in the compact encoding.
+const FIELDS = ["userId", "email", "deviceId", "ip", "method", "createdAt", "lastSeenAt", "absoluteExpiresAt"] as const;
 
 const LUA_PRELUDE = `${LUA_HELPERS}
 local function prune(index, prefix)
@@ -92,13 +93,17 @@ table.insert(evicted, 1, 1)
 return reply(evicted)
 `;
 
+// Positions in HMGET's answer below (secretHash first, then FIELDS), 1-based as in Lua.
+const LAST_SEEN = FIELDS.indexOf("lastSeenAt") + 2;
+const ABSOLUTE = FIELDS.indexOf("absoluteExpiresAt") + 2;
+
 // KEYS: session. ARGV: now, idle ms, secret hash, prefix. Returns FIELDS values, or nil.
 const VALIDATE_SESSION = `${LUA_HELPERS}
 local key = KEYS[1]
 local now, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
 local values = redis.call('HMGET', key, 'secretHash', ${FIELDS.map((f) => `'${f}'`).join(", ")})
 if str(values[1]) ~= ARGV[3] then return nil end
-local lastSeen, absolute = tonumber(values[9]), tonumber(values[10])
+local lastSeen, absolute = tonumber(values[${LAST_SEEN}]), tonumber(values[${ABSOLUTE}])
 if now >= absolute or now >= lastSeen + idle then
   redis.call('DEL', key)
   redis.call('ZREM', ARGV[4] .. 'user:' .. values[2] .. ':sessions', string.sub(key, #ARGV[4] + 9))
@@ -106,7 +111,7 @@ if now >= absolute or now >= lastSeen + idle then
 end
 redis.call('HSET', key, 'lastSeenAt', ARGV[1])
 redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
-values[9] = ARGV[1]
+values[${LAST_SEEN}] = ARGV[1]
 table.remove(values, 1)
 return reply(values)
 `;
@@ -156,7 +161,6 @@ const storedSession = z.object({
   email: z.string(),
   deviceId: z.string(),
   ip: z.string(),
-  userAgent: z.string(),
   method: z.enum(SESSION_METHODS),
   createdAt: z.coerce.number(),
   lastSeenAt: z.coerce.number(),
@@ -173,7 +177,6 @@ function toSession(id: string, values: unknown[], policy: SessionPolicy): Sessio
     email: s.email,
     deviceId: s.deviceId,
     ip: s.ip,
-    userAgent: s.userAgent,
     method: s.method,
     createdAt: new Date(s.createdAt),
     lastSeenAt: new Date(s.lastSeenAt),
@@ -234,7 +237,6 @@ export class SessionStore {
       email: input.email,
       deviceId: input.deviceId,
       ip: input.ip,
-      userAgent: input.userAgent,
       method: input.method,
       createdAt: String(now),
       lastSeenAt: String(now),

@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import fs from "node:fs";
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
+import { EventSource } from "eventsource";
+import superjson from "superjson";
+import type { AppRouter } from "~/server/api/root";
+
+export const PASSWORD = "correct horse battery staple";
+
+/** A tRPC client with a cookie jar of its own: one browser. */
+export function browser(base: string, userAgent = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 bench") {
+  const jar = new Map<string, string>();
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+  const fetchWithCookies: typeof fetch = async (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set("cookie", cookie());
+    headers.set("origin", base);
+    headers.set("user-agent", userAgent);
+    const res = await fetch(input, { ...init, headers });
+    for (const header of res.headers.getSetCookie()) {
+      const [pair] = header.split(";");
+      const eq = pair!.indexOf("=");
+      const value = pair!.slice(eq + 1);
+      if (value) jar.set(pair!.slice(0, eq), value);
+      else jar.delete(pair!.slice(0, eq));
+    }
+    return res;
+  };
+  const client = createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === "subscription",
+        true: httpSubscriptionLink({
+          url: `${base}/api/trpc`,
+          transformer: superjson,
+          EventSource,
+          eventSourceOptions: () => ({ fetch: (url, init) => fetchWithCookies(url, init) }),
+        }),
+        false: httpBatchLink({ url: `${base}/api/trpc`, transformer: superjson, fetch: fetchWithCookies }),
+      }),
+    ],
+  });
+  // The tRPC client is a proxy (every property is a procedure path): keep our own fields beside it.
+  return { api: client, cookieHeader: cookie, jar };
+}
+
+export type Browser = ReturnType<typeof browser>;
+
+/** Resolves with the time a subscription first delivers an event matching `match`. */
+export function firstEvent<T>(subscribe: (handlers: { onData: (e: unknown) => void; onError: (e: unknown) => void }) => { unsubscribe(): void }, match: (data: T) => boolean) {
+  let sub: { unsubscribe(): void } | undefined;
+  const at = new Promise<number>((resolve, reject) => {
+    sub = subscribe({
+      onData: (event) => {
+        const data = ((event as { data?: T }).data ?? event) as T;
+        if (match(data)) resolve(performance.now());
+      },
+      onError: reject,
+    });
+  });
+  return { at, stop: () => sub?.unsubscribe() };
+}
+
+export const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+};
+
+export interface Server {
+  base: string;
+  redisUrl: string;
+  prefix: string;
+  stop(): Promise<void>;
+}
+
+/** The production build on the real PostgreSQL and Redis, like .ci/run. */
+export async function startServer(port: number, databaseUrl: string, env: Record<string, string>): Promise<Server> {
+  if (!fs.existsSync(".next/BUILD_ID")) throw new Error("Build the app first: npm run build");
+  const base = `http://localhost:${port}`;
+  const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/3";
+  const prefix = `handoff-bench:${Date.now()}:`;
+  const child: ChildProcess = spawn("npx", ["next", "start", "-p", String(port)], {
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      APP_URL: base,
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      SESSION_SECRET: "bench-session-secret-at-least-32-characters",
+      METRICS_ENABLED: "true",
+      ...env,
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+    detached: true,
+  });
+  for (let i = 0; i < 120; i++) {
+    try {
+      if ((await fetch(`${base}/api/health`)).ok) {
+        return {
+          base,
+          redisUrl,
+          prefix,
+          async stop() {
+            process.kill(-child.pid!, "SIGTERM");
+            await once(child, "exit").catch(() => undefined);
+          },
+        };
+      }
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  process.kill(-child.pid!, "SIGTERM");
+  throw new Error("the server did not start");
+}

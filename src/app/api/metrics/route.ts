@@ -1,0 +1,10 @@
+import { eventLoopDelay } from "~/server/metrics";
+
+export const dynamic = "force-dynamic";
+
+// Only with METRICS_ENABLED=true (the benchmarks turn it on): the server's event-loop delay.
+export function GET(req: Request) {
+  const stats = eventLoopDelay(new URL(req.url).searchParams.has("reset"));
+  if (!stats) return new Response("Not found", { status: 404 });
+  return Response.json({ eventLoopDelayMs: stats });
+}
