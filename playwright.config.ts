@@ -32,6 +32,8 @@ export default defineConfig({
   projects: [
     { name: "desktop", testIgnore: /\.phone\.spec\.ts$/, use: { ...devices["Desktop Chrome"], launchOptions: chromiumLaunchOptions } },
     { name: "phone", testMatch: [/auth\.spec\.ts$/, /\.phone\.spec\.ts$/], use: { ...devices["Pixel 7"], launchOptions: chromiumLaunchOptions } },
+    // The benchmark smoke run, alone after the browser tests (it loads the machine).
+    { name: "bench-smoke", testMatch: /bench\.smoke\.ts$/, dependencies: ["desktop", "phone"] },
   ],
   // The production build (next build + next start, twice: default and PRESET=classic) on the
   // real PostgreSQL and Redis.

@@ -47,6 +47,8 @@ const schema = z
     HANDOFF_POLL_MS: wholeNumber("HANDOFF_POLL_MS must be a whole number of milliseconds from 50 to 5000", 50, 5000).default(250),
     HANDOFF_RATE_LIMIT: wholeNumber("HANDOFF_RATE_LIMIT must be a whole number of requests per minute from 1 to 10000", 1, 10_000).default(10),
     METRICS_ENABLED: bool,
+    /** Read directly by src/server/auth/password.ts (at load); listed here to validate it. */
+    PASSWORD_HASH_CONCURRENCY: z.coerce.number({ message: "PASSWORD_HASH_CONCURRENCY must be a whole number from 1 to 64" }).int().min(1).max(64).optional(),
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {

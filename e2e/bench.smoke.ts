@@ -1,0 +1,18 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import { expect, test } from "@playwright/test";
+
+// The benchmark suite with tiny durations, on the production build the other e2e tests use, so
+// it cannot rot. It runs after them (its own Playwright project) and starts its own servers.
+test("npm run bench -- --smoke runs every section and writes its report", async () => {
+  test.setTimeout(240_000);
+  const output = execFileSync("npx", ["tsx", "--tsconfig", "tsconfig.json", "bench/run.ts", "--smoke"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  for (const section of ["## 1. Session validation", "## 2. Listing", "## 2b.", "## 3. Sign-in", "## 4. QR handoff", "## 5. Revocation", "## 6. Redis memory"]) {
+    expect(output).toContain(section);
+  }
+  expect(output).toMatch(/Redis round trips per validated request 1\.00/);
+  expect(output).toMatch(/rejected on the very next request \| 3 of 3/);
+  const results = JSON.parse(fs.readFileSync("bench/results/latest.json", "utf8")) as { smoke: boolean; memory: { bytesPerSession: number } };
+  expect(results.smoke).toBe(true);
+  expect(results.memory.bytesPerSession).toBeGreaterThan(0);
+});
