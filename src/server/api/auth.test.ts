@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordDeviceSignIn } from "~/server/auth/device";
 import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 
 const PASSWORD = "correct horse battery staple";
@@ -169,5 +170,34 @@ describe("auth over HTTP (tRPC handler, real PostgreSQL + Redis)", () => {
       expect((await b.query("auth.me")).error?.data.code).toBe("UNAUTHORIZED");
       expect((await b.query("devices.current")).error?.data.code).toBe("UNAUTHORIZED");
     }
+  });
+
+  it("concurrent sign-ins from one new browser (a double submit) record one device and never fail", async () => {
+    const email = uniqueEmail();
+    const reg = await browser().mutation<{ user: { id: string } }>("auth.register", { email, password: PASSWORD });
+    const deviceCookie = "N".repeat(43);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => {
+        const b = browser({ ip: "198.51.100.77", userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" });
+        b.cookies.set("handoff_device", deviceCookie);
+        return b.mutation("auth.login", { email, password: PASSWORD });
+      }),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(await t.services.db.device.count({ where: { userId: reg.data!.user.id, browser: "Firefox" } })).toBe(1);
+    expect(await t.services.db.ipAddress.count({ where: { userId: reg.data!.user.id, address: "198.51.100.77" } })).toBe(1);
+  });
+
+  it("recording the same new device from 20 racing requests creates one device and one IP row", async () => {
+    const reg = await browser().mutation<{ user: { id: string } }>("auth.register", { email: uniqueEmail(), password: PASSWORD });
+    const userId = reg.data!.user.id;
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => recordDeviceSignIn(t.services.db, { userId, deviceCookie: "R".repeat(43), userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", ip: "198.51.100.78" })),
+    );
+    expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason).slice(0, 200))).toEqual([]);
+    const ids = new Set(results.map((r) => (r as PromiseFulfilledResult<{ id: string }>).value.id));
+    expect(ids.size).toBe(1);
+    expect(await t.services.db.device.count({ where: { userId, browser: "Firefox" } })).toBe(1);
+    expect(await t.services.db.ipAddress.count({ where: { userId, address: "198.51.100.78" } })).toBe(1);
   });
 });

@@ -137,6 +137,9 @@ describe("sessions and devices (real PostgreSQL + Redis)", () => {
     expect(seen[1]!.device).toMatchObject({ browser: "Mobile Safari", deviceType: "mobile" });
     expect((await laptop.query("sessions.history", { limit: 0 })).error?.data.code).toBe("BAD_REQUEST");
     expect((await laptop.query("sessions.history", { cursor: "not-a-uuid" })).error?.data.code).toBe("BAD_REQUEST");
+    // A cursor that is no event of this user's: an empty page, not an error.
+    const stranger = await laptop.query<RouterOutputs["sessions"]["history"]>("sessions.history", { cursor: crypto.randomUUID() });
+    expect(stranger.status).toBe(200);
   });
 
   it("devices.list: each device with activity, session count and the IPs it used", async () => {

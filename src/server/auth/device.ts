@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { UAParser } from "ua-parser-js";
 import type { Db } from "~/server/db";
 import { sha256 } from "./tokens";
@@ -24,7 +25,10 @@ export function parseUserAgent(userAgent: string): ParsedUserAgent {
 
 /**
  * Finds the device a browser signed in from before (by its long-lived device cookie, which is
- * stored only as a hash) or records a new one, and refreshes the IP address record.
+ * stored only as a hash) or records a new one, and refreshes the IP address record. Both are one
+ * INSERT ... ON CONFLICT each, so racing sign-ins from one browser (a double submit) share one row
+ * instead of failing on the unique key. A forgotten device's row has its cookie hash rewritten
+ * (src/server/auth/control.ts), so the same browser then inserts a new device.
  */
 export async function recordDeviceSignIn(
   db: Db,
@@ -32,38 +36,17 @@ export async function recordDeviceSignIn(
 ): Promise<{ id: string; name: string; isNew: boolean }> {
   const now = input.now ?? new Date();
   const cookieHash = sha256(input.deviceCookie);
-  const parsed = parseUserAgent(input.userAgent);
-  const existing = await db.device.findUnique({ where: { userId_cookieHash: { userId: input.userId, cookieHash } } });
-  let device: { id: string; name: string; isNew: boolean };
-  if (existing && !existing.forgottenAt) {
-    await db.device.update({
-      where: { id: existing.id },
-      data: { lastSeenAt: now, userAgent: input.userAgent, browser: parsed.browser, os: parsed.os, deviceType: parsed.deviceType },
-    });
-    device = { id: existing.id, name: existing.name, isNew: false };
-  } else {
-    // Forgetting a device rewrites its cookie hash (src/server/auth/control.ts), so its browser
-    // signs in as a new device; this guards a row forgotten some other way.
-    if (existing) await db.device.update({ where: { id: existing.id }, data: { cookieHash: `forgotten:${existing.id}` } });
-    const created = await db.device.create({
-      data: {
-        userId: input.userId,
-        cookieHash,
-        name: parsed.name,
-        userAgent: input.userAgent,
-        browser: parsed.browser,
-        os: parsed.os,
-        deviceType: parsed.deviceType,
-        firstSeenAt: now,
-        lastSeenAt: now,
-      },
-    });
-    device = { id: created.id, name: created.name, isNew: true };
-  }
-  await db.ipAddress.upsert({
-    where: { userId_address: { userId: input.userId, address: input.ip } },
-    create: { userId: input.userId, address: input.ip, firstSeenAt: now, lastSeenAt: now },
-    update: { lastSeenAt: now },
-  });
-  return device;
+  const ua = parseUserAgent(input.userAgent);
+  const [device] = await db.$queryRaw<{ id: string; name: string; inserted: boolean }[]>`
+    INSERT INTO "Device" ("id", "userId", "cookieHash", "name", "userAgent", "browser", "os", "deviceType", "firstSeenAt", "lastSeenAt")
+    VALUES (${randomUUID()}::uuid, ${input.userId}::uuid, ${cookieHash}, ${ua.name}, ${input.userAgent}, ${ua.browser}, ${ua.os}, ${ua.deviceType}, ${now}, ${now})
+    ON CONFLICT ("userId", "cookieHash") DO UPDATE SET
+      "lastSeenAt" = EXCLUDED."lastSeenAt", "userAgent" = EXCLUDED."userAgent",
+      "browser" = EXCLUDED."browser", "os" = EXCLUDED."os", "deviceType" = EXCLUDED."deviceType"
+    RETURNING "id"::text AS "id", "name", (xmax = 0) AS "inserted"`;
+  await db.$executeRaw`
+    INSERT INTO "IpAddress" ("id", "userId", "address", "firstSeenAt", "lastSeenAt")
+    VALUES (${randomUUID()}::uuid, ${input.userId}::uuid, ${input.ip}, ${now}, ${now})
+    ON CONFLICT ("userId", "address") DO UPDATE SET "lastSeenAt" = EXCLUDED."lastSeenAt"`;
+  return { id: device!.id, name: device!.name, isNew: device!.inserted };
 }
