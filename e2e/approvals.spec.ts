@@ -33,6 +33,7 @@ test("new-device approval with a 6-digit code, attempts left on a wrong code, a 
   const code = (await pageB.getByTestId("approval-code").textContent())!.trim();
   expect(code).toMatch(/^\d{6}$/);
   await expect(pageB.getByTestId("approval-status")).toContainText("Waiting for approval");
+  await pageB.screenshot({ path: testInfo.outputPath("approval-waiting.png"), fullPage: true });
 
   // A's open dashboard asks by itself.
   const prompt = pageA.getByRole("dialog", { name: "New sign-in to approve" });

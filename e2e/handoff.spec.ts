@@ -22,6 +22,7 @@ test("flow A: sign in a new device by scanning its QR with the phone's camera", 
   // The phone films it and really decodes it in the browser.
   await phone.pointCameraAt(qr);
   await phonePage.goto("/scan");
+  await phonePage.screenshot({ path: testInfo.outputPath("phone-scan.png") });
   await expect(phonePage).toHaveURL(/\/handoff\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, { timeout: 15_000 });
   const requesting = phonePage.getByTestId("requesting-device");
   await expect(requesting).toContainText("Chrome on Windows 10");
@@ -62,6 +63,7 @@ test("flow B: continue on another device by scanning the dashboard's QR", async 
   await phonePage.goto("/scan");
   await expect(phonePage).toHaveURL(/\/continue\//, { timeout: 15_000 });
   await expect(phonePage.getByTestId("claim-status")).toContainText("Waiting for approval on your other device");
+  await phonePage.screenshot({ path: testInfo.outputPath("phone-continue-waiting.png"), fullPage: true });
 
   // The offering device sees who scanned it and approves.
   const claimant = dialog.getByTestId("claiming-device");

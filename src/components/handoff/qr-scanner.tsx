@@ -101,7 +101,7 @@ export function QrScanner() {
           id={`${regionId}-link`}
           value={link}
           onChange={(e) => setLink(e.target.value)}
-          placeholder="…or paste the link under the code"
+          placeholder="…or paste the link the code stands for"
           inputMode="url"
           className="min-w-0 flex-1 rounded-lg border border-slate-300 px-3 py-2 text-sm focus:border-brand-500 focus:outline-none"
         />
