@@ -49,6 +49,13 @@ const schema = z
     METRICS_ENABLED: bool,
     /** Read directly by src/server/auth/password.ts (at load); listed here to validate it. */
     PASSWORD_HASH_CONCURRENCY: z.coerce.number({ message: "PASSWORD_HASH_CONCURRENCY must be a whole number from 1 to 64" }).int().min(1).max(64).optional(),
+    /** A private JWK (JSON) that signs access tokens: Ed25519 (EdDSA) or P-256 (ES256). Default: an Ed25519 key derived from SESSION_SECRET. */
+    JWT_SIGNING_KEY: z.string().optional().or(z.literal("").transform(() => undefined)),
+    /** JSON array of JWKs (public or private) of retired signing keys whose tokens are still accepted, and published in the JWKS. */
+    JWT_PREVIOUS_KEYS: z.string().optional().or(z.literal("").transform(() => undefined)),
+    ACCESS_TOKEN_MINUTES: wholeNumber("ACCESS_TOKEN_MINUTES must be a whole number of minutes from 1 to 60", 1, 60).default(15),
+    REFRESH_TOKEN_DAYS: wholeNumber("REFRESH_TOKEN_DAYS must be a whole number of days from 1 to 90", 1, 90).default(7),
+    SIGN_IN_RATE_LIMIT: wholeNumber("SIGN_IN_RATE_LIMIT must be a whole number of attempts per minute from 1 to 100000", 1, 100_000).default(30),
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {

@@ -4,6 +4,7 @@ import { Ratelimit } from "@upstash/ratelimit";
 import { UserEventFeed } from "./auth/events";
 import { ApprovalStore } from "./auth/approval-store";
 import { HandoffStore } from "./auth/handoff-store";
+import { AccessTokenSigner } from "./auth/jwt";
 import { SessionStore, type SessionCap } from "./auth/session";
 import { getDb, type Db } from "./db";
 import { getRedis, type RedisHandle } from "./redis";
@@ -16,7 +17,8 @@ export interface Services {
   events: UserEventFeed;
   handoffs: HandoffStore;
   approvals: ApprovalStore;
-  rateLimits: { handoffPerIp: Ratelimit; handoffPerUser: Ratelimit };
+  jwt: AccessTokenSigner;
+  rateLimits: { handoffPerIp: Ratelimit; handoffPerUser: Ratelimit; signInPerIp: Ratelimit };
   config: {
     handoffPollMs: number;
     newDeviceApproval: boolean;
@@ -41,13 +43,27 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
     sessions: new SessionStore(
       redis.redis,
       redis.prefix,
-      { idleTimeoutMs: e.SESSION_IDLE_MINUTES * 60_000, absoluteLifetimeMs: e.SESSION_MAX_DAYS * 86_400_000 },
+      {
+        idleTimeoutMs: e.SESSION_IDLE_MINUTES * 60_000,
+        absoluteLifetimeMs: e.SESSION_MAX_DAYS * 86_400_000,
+        tokenIdleTimeoutMs: e.REFRESH_TOKEN_DAYS * 86_400_000,
+      },
       now,
     ),
     events: new UserEventFeed(redis.redis, redis.prefix),
     handoffs: new HandoffStore(redis.redis, redis.prefix, e.HANDOFF_TTL_SECONDS * 1000, now),
     approvals: new ApprovalStore(redis.redis, redis.prefix, e.APPROVAL_TTL_SECONDS * 1000, now),
+    jwt: new AccessTokenSigner({
+      signingKey: e.JWT_SIGNING_KEY,
+      previousKeys: e.JWT_PREVIOUS_KEYS,
+      sessionSecret: e.SESSION_SECRET,
+      issuer: appUrl.origin,
+      audience: `${appUrl.origin}/api`,
+      accessTokenTtlMs: e.ACCESS_TOKEN_MINUTES * 60_000,
+      now,
+    }),
     rateLimits: {
+      signInPerIp: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:signin:ip`, limiter: Ratelimit.slidingWindow(e.SIGN_IN_RATE_LIMIT, "60 s"), analytics: false }),
       // Sliding windows in the same Redis, so every app instance shares the counts.
       handoffPerIp: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:handoff:ip`, limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"), analytics: false }),
       handoffPerUser: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:handoff:user`, limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"), analytics: false }),

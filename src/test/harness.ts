@@ -20,6 +20,8 @@ export function testEnv(overrides: Record<string, string> = {}): Env {
     REDIS_URL: process.env.TEST_REDIS_URL,
     // Most tests sign several browsers in with a password; the approval tests turn this on.
     NEW_DEVICE_APPROVAL: "false",
+    // Many tests sign in far more often than a person would; the rate-limit tests set their own.
+    SIGN_IN_RATE_LIMIT: "100000",
     ...overrides,
   });
 }

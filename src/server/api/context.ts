@@ -16,8 +16,8 @@ export function createContext(input: RequestContextInput) {
 }
 
 /** Request helpers that need the services' configuration (cookie names, proxy trust). */
-export function requestHelpers(headers: Headers, resHeaders: Headers | null, config: Services["config"]) {
-  const cookies = parseCookies(headers.get("cookie"));
+export function requestHelpers(headers: Headers, resHeaders: Headers | null, config: Services["config"], options: { ignoreCookies?: boolean } = {}) {
+  const cookies = parseCookies(options.ignoreCookies ? null : headers.get("cookie"));
   const setCookie = (header: string) => {
     resHeaders?.append("set-cookie", header);
   };

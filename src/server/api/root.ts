@@ -3,6 +3,7 @@ import { authRouter } from "./routers/auth";
 import { devicesRouter } from "./routers/devices";
 import { handoffRouter } from "./routers/handoff";
 import { sessionsRouter } from "./routers/sessions";
+import { tokensRouter } from "./routers/tokens";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -11,6 +12,7 @@ export const appRouter = createTRPCRouter({
   sessions: sessionsRouter,
   handoff: handoffRouter,
   approvals: approvalsRouter,
+  tokens: tokensRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -3,11 +3,23 @@ import superjson from "superjson";
 import { ZodError } from "zod";
 import { unsealSessionCookie } from "~/server/auth/cookies";
 import { AuthError } from "~/server/auth/errors";
+import { authenticateBearer } from "~/server/auth/bearer";
+import type { AccessTokenClaims } from "~/server/auth/jwt";
 import type { Session } from "~/server/auth/session";
+import type { Services } from "~/server/services";
 import { requestHelpers, type Context } from "./context";
 import { toTRPCError } from "./errors";
 
-const t = initTRPC.context<Context>().create({
+export interface Meta {
+  /**
+   * The procedure reads no cookie (token endpoints: credentials come in the input and the answer
+   * is only readable by the caller), so there is nothing for a cross-site request to abuse:
+   * no Origin check, and cookies are ignored.
+   */
+  cookieless?: boolean;
+}
+
+const t = initTRPC.context<Context>().meta<Meta>().create({
   transformer: superjson,
   errorFormatter({ shape, error }) {
     const zodError = error.cause instanceof ZodError ? error.cause : null;
@@ -25,15 +37,28 @@ const t = initTRPC.context<Context>().create({
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Resolves services, maps service errors to typed tRPC errors, and checks Origin on mutations. */
-const base = t.procedure.use(async ({ ctx, type, next }) => {
+/** `Authorization: Bearer <token>` (any other scheme is ignored); "" when the header is malformed. */
+function bearerTokenOf(headers: Headers): string | null {
+  const authorization = headers.get("authorization");
+  if (!authorization || !/^bearer(\s|$)/i.test(authorization)) return null;
+  return /^bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(authorization)?.[1] ?? "";
+}
+
+/**
+ * Resolves services, maps service errors to typed tRPC errors, and checks Origin on mutations.
+ * A bearer-token request is not a browser's: no CSRF check (a cross-site page cannot set the
+ * header), and its cookies are ignored.
+ */
+const base = t.procedure.use(async ({ ctx, type, meta, next }) => {
   let services;
   try {
     services = await ctx.loadServices();
   } catch (error) {
     throw toTRPCError(error);
   }
-  if (type === "mutation") {
+  const bearerToken = bearerTokenOf(ctx.headers);
+  const cookieless = bearerToken !== null || meta?.cookieless === true;
+  if (type === "mutation" && !cookieless) {
     // CSRF: a browser always sends Origin on cross-site POSTs; API clients must send it too.
     const origin = ctx.headers.get("origin");
     if (origin !== services.config.appOrigin) {
@@ -43,7 +68,7 @@ const base = t.procedure.use(async ({ ctx, type, next }) => {
       });
     }
   }
-  const result = await next({ ctx: { services, ...requestHelpers(ctx.headers, ctx.resHeaders, services.config) } });
+  const result = await next({ ctx: { services, bearerToken, ...requestHelpers(ctx.headers, ctx.resHeaders, services.config, { ignoreCookies: cookieless }) } });
   if (!result.ok) {
     const error = toTRPCError(result.error);
     const retryAfter = error.cause instanceof AuthError ? error.cause.retryAfterSeconds : undefined;
@@ -55,16 +80,32 @@ const base = t.procedure.use(async ({ ctx, type, next }) => {
 
 export const publicProcedure = base;
 
-async function sessionOf(ctx: { sessionCookie: string | undefined; services: { config: { sessionSecret: string }; sessions: { validateSessionToken(t: string): Promise<Session | null> } } }) {
+/** A public procedure for API clients that send no cookies (see Meta.cookieless). */
+export const cookielessProcedure = base.meta({ cookieless: true });
+
+/** The request's session: from its bearer access token when it has one, else from its cookie. */
+async function sessionOf(ctx: { sessionCookie: string | undefined; bearerToken: string | null; services: Services }): Promise<{ session: Session; accessToken: AccessTokenClaims | null } | null> {
+  if (ctx.bearerToken !== null) {
+    const bearer = ctx.bearerToken ? await authenticateBearer(ctx.services, ctx.bearerToken) : null;
+    return bearer && { session: bearer.session, accessToken: bearer.claims };
+  }
   const token = await unsealSessionCookie(ctx.sessionCookie, ctx.services.config.sessionSecret);
-  return token ? ctx.services.sessions.validateSessionToken(token) : null;
+  const session = token ? await ctx.services.sessions.validateSessionToken(token) : null;
+  return session && { session, accessToken: null };
 }
 
 /** A public procedure that also knows the session when the request has a valid one. */
-export const maybeSignedInProcedure = base.use(async ({ ctx, next }) => next({ ctx: { session: await sessionOf(ctx) } }));
+export const maybeSignedInProcedure = base.use(async ({ ctx, next }) => {
+  const found = await sessionOf(ctx);
+  return next({ ctx: { session: found?.session ?? null, accessToken: found?.accessToken ?? null } });
+});
 
 export const protectedProcedure = base.use(async ({ ctx, next }) => {
-  const session = await sessionOf(ctx);
-  if (!session) throw new TRPCError({ code: "UNAUTHORIZED", message: "You are not signed in, or your session has ended." });
-  return next({ ctx: { session, user: { id: session.userId, email: session.email } } });
+  const found = await sessionOf(ctx);
+  if (!found) {
+    const message = ctx.bearerToken !== null ? "This access token is not valid, has expired, or its session has ended." : "You are not signed in, or your session has ended.";
+    throw new TRPCError({ code: "UNAUTHORIZED", message });
+  }
+  const { session, accessToken } = found;
+  return next({ ctx: { session, accessToken, user: { id: session.userId, email: session.email } } });
 });

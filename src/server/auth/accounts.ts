@@ -1,3 +1,4 @@
+import type { Ratelimit } from "@upstash/ratelimit";
 import type { Db } from "~/server/db";
 import { Prisma } from "~/generated/prisma/client";
 import type { LoginMethod, LoginOutcome } from "~/generated/prisma/enums";
@@ -7,6 +8,7 @@ import { AuthError } from "./errors";
 import type { UserEventFeed } from "./events";
 import { locate } from "./geo";
 import { hashPassword, verifyPassword } from "./password";
+import { enforceRateLimit } from "./rate-limit";
 import { recordSecurityEvent } from "./security-events";
 import { SessionLimitError, type Session, type SessionCap, type SessionStore } from "./session";
 
@@ -63,8 +65,20 @@ export async function recordLoginEvent(
  * Opens a session for a user whose identity is established: records the device and IP, enforces
  * the session cap (atomically, in Redis), logs the sign-in and tells the user's other pages.
  */
-export async function startSession(deps: AuthDeps, user: { id: string; email: string }, client: ClientInfo, method: LoginMethod): Promise<SignedIn> {
-  const device = await recordDeviceSignIn(deps.db, { userId: user.id, deviceCookie: client.deviceCookie, userAgent: client.userAgent, ip: client.ip });
+export async function startSession(
+  deps: AuthDeps,
+  user: { id: string; email: string },
+  client: ClientInfo,
+  method: LoginMethod,
+  options: { deviceName?: string } = {},
+): Promise<SignedIn> {
+  const device = await recordDeviceSignIn(deps.db, {
+    userId: user.id,
+    deviceCookie: client.deviceCookie,
+    userAgent: client.userAgent,
+    ip: client.ip,
+    name: options.deviceName,
+  });
   let created;
   try {
     created = await deps.sessions.createSession(
@@ -120,7 +134,14 @@ export async function register(deps: AuthDeps, input: { email: string; password:
  * Password sign-in. With new-device approval on, a correct password from an unknown browser while
  * the user is signed in elsewhere returns an approval request instead of a session.
  */
-export async function login(deps: ApprovalDeps, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn | ApprovalRequired> {
+export async function login(
+  deps: ApprovalDeps & { rateLimits?: { signInPerIp: Ratelimit } },
+  input: { email: string; password: string },
+  client: ClientInfo,
+  // Bearer-token clients sign in the same way and get a session of method "token".
+  as: { method: "password" | "token"; deviceName?: string } = { method: "password" },
+): Promise<SignedIn | ApprovalRequired> {
+  if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.signInPerIp, client.ip, "Too many sign-in attempts from your network.");
   const user = await deps.db.user.findUnique({ where: { email: input.email }, select: { id: true, email: true, passwordHash: true } });
   // Unknown emails are verified against a dummy hash: same error, same time.
   const valid = await verifyPassword(user?.passwordHash, input.password);
@@ -129,13 +150,13 @@ export async function login(deps: ApprovalDeps, input: { email: string; password
       userId: user?.id ?? null,
       email: input.email,
       client,
-      method: "password",
+      method: as.method,
       outcome: "failure",
       reason: user ? "wrong_password" : "unknown_email",
     });
     throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS);
   }
-  const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email }, client);
+  const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email }, client, as.method);
   if (approval) return approval;
-  return startSession(deps, { id: user.id, email: user.email }, client, "password");
+  return startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName });
 }

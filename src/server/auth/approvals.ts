@@ -22,6 +22,14 @@ export interface ApprovalRequired {
   browserSecret: string;
 }
 
+/** The request is still waiting for its code: a token client keeps polling. */
+export class ApprovalPendingError extends AuthError {
+  constructor() {
+    super("BAD_REQUEST", "Not approved yet: enter the code on one of your signed-in devices.");
+    this.name = "ApprovalPendingError";
+  }
+}
+
 const noLongerValid = () => new AuthError("BAD_REQUEST", "This sign-in request is no longer valid. Sign in again on the new device.");
 
 /**
@@ -29,7 +37,12 @@ const noLongerValid = () => new AuthError("BAD_REQUEST", "This sign-in request i
  * user is signed in elsewhere, must be approved from one of those sessions. Returns null when no
  * approval is needed. Under a `reject` session cap that is already full, refuses at once.
  */
-export async function approvalIfNeeded(deps: ApprovalDeps, user: { id: string; email: string }, client: ClientInfo): Promise<ApprovalRequired | null> {
+export async function approvalIfNeeded(
+  deps: ApprovalDeps,
+  user: { id: string; email: string },
+  client: ClientInfo,
+  method: "password" | "token" = "password",
+): Promise<ApprovalRequired | null> {
   if (!deps.config.newDeviceApproval) return null;
   const device = await deps.db.device.findUnique({
     where: { userId_cookieHash: { userId: user.id, cookieHash: sha256(client.deviceCookie) } },
@@ -42,14 +55,14 @@ export async function approvalIfNeeded(deps: ApprovalDeps, user: { id: string; e
   const cap = deps.config.sessionCap;
   if (cap.limit > 0 && cap.policy === "reject" && active >= cap.limit) {
     const error = new SessionLimitError(active, cap.limit);
-    await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method: "password", outcome: "blocked", reason: "session_limit" });
+    await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "blocked", reason: "session_limit" });
     await recordSecurityEvent(deps.db, { type: "session_limit_rejected", userId: user.id, ip: client.ip, detail: { active, limit: cap.limit } });
     throw new AuthError("TOO_MANY_REQUESTS", error.message);
   }
 
   const created = await deps.approvals.create({ userId: user.id, ip: client.ip, userAgent: client.userAgent, deviceCookieHash: sha256(client.deviceCookie) });
   const place = await locate(client.ip);
-  await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method: "password", outcome: "blocked", reason: "approval_required" });
+  await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "blocked", reason: "approval_required" });
   await recordSecurityEvent(deps.db, { type: "approval_requested", userId: user.id, ip: client.ip, detail: { request: created.id } });
   await deps.events.publish(user.id, {
     type: "approval_requested",
@@ -134,16 +147,22 @@ export async function denyApproval(deps: ApprovalDeps, actor: Actor, requestId: 
 }
 
 /** The new device collects its session: only with its cookie, once, after approval (cap checked again). */
-export async function completeApproval(deps: ApprovalDeps, requestId: string, browserSecret: string | undefined, client: ClientInfo): Promise<SignedIn> {
+export async function completeApproval(
+  deps: ApprovalDeps,
+  requestId: string,
+  browserSecret: string | undefined,
+  client: ClientInfo,
+  as: { method: "approval" | "token"; deviceName?: string } = { method: "approval" },
+): Promise<SignedIn> {
   if (!browserSecret) throw noLongerValid();
   const result = await deps.approvals.complete(requestId, browserSecret);
   if (!result.ok) {
-    if (result.status === "pending") throw new AuthError("BAD_REQUEST", "Not approved yet: enter the code on one of your signed-in devices.");
+    if (result.status === "pending") throw new ApprovalPendingError();
     throw noLongerValid();
   }
   const user = await deps.db.user.findUnique({ where: { id: result.request.userId }, select: { id: true, email: true } });
   if (!user) throw noLongerValid();
-  const signedIn = await startSession(deps, user, client, "approval");
+  const signedIn = await startSession(deps, user, client, as.method, { deviceName: as.deviceName });
   await deps.events.publish(user.id, { type: "approval_resolved", requestId, status: "completed" });
   return signedIn;
 }

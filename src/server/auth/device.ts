@@ -32,17 +32,20 @@ export function parseUserAgent(userAgent: string): ParsedUserAgent {
  */
 export async function recordDeviceSignIn(
   db: Db,
-  input: { userId: string; deviceCookie: string; userAgent: string; ip: string; now?: Date },
+  input: { userId: string; deviceCookie: string; userAgent: string; ip: string; now?: Date; name?: string },
 ): Promise<{ id: string; name: string; isNew: boolean }> {
   const now = input.now ?? new Date();
   const cookieHash = sha256(input.deviceCookie);
   const ua = parseUserAgent(input.userAgent);
+  // A token client names itself (deviceName); a browser is named after its user agent.
+  const name = input.name ?? ua.name;
   const [device] = await db.$queryRaw<{ id: string; name: string; inserted: boolean }[]>`
     INSERT INTO "Device" ("id", "userId", "cookieHash", "name", "userAgent", "browser", "os", "deviceType", "firstSeenAt", "lastSeenAt")
-    VALUES (${randomUUID()}::uuid, ${input.userId}::uuid, ${cookieHash}, ${ua.name}, ${input.userAgent}, ${ua.browser}, ${ua.os}, ${ua.deviceType}, ${now}, ${now})
+    VALUES (${randomUUID()}::uuid, ${input.userId}::uuid, ${cookieHash}, ${name}, ${input.userAgent}, ${ua.browser}, ${ua.os}, ${ua.deviceType}, ${now}, ${now})
     ON CONFLICT ("userId", "cookieHash") DO UPDATE SET
       "lastSeenAt" = EXCLUDED."lastSeenAt", "userAgent" = EXCLUDED."userAgent",
-      "browser" = EXCLUDED."browser", "os" = EXCLUDED."os", "deviceType" = EXCLUDED."deviceType"
+      "browser" = EXCLUDED."browser", "os" = EXCLUDED."os", "deviceType" = EXCLUDED."deviceType",
+      "name" = CASE WHEN ${input.name !== undefined} THEN EXCLUDED."name" ELSE "Device"."name" END
     RETURNING "id"::text AS "id", "name", (xmax = 0) AS "inserted"`;
   await db.$executeRaw`
     INSERT INTO "IpAddress" ("id", "userId", "address", "firstSeenAt", "lastSeenAt")

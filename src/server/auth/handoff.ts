@@ -6,6 +6,7 @@ import { parseUserAgent } from "./device";
 import { AuthError } from "./errors";
 import { locate } from "./geo";
 import { HandoffInvalidError, type HandoffRecord, type HandoffStore, type Party } from "./handoff-store";
+import { enforceRateLimit } from "./rate-limit";
 import { recordSecurityEvent } from "./security-events";
 
 export interface HandoffDeps extends AuthDeps {
@@ -17,13 +18,7 @@ export interface HandoffDeps extends AuthDeps {
 /** The QR points at a page of this app: /handoff/<token> approves a new device, /continue/<token> claims an offer. */
 export const qrUrl = (origin: string, kind: HandoffRecord["kind"], token: string) => `${origin}/${kind === "signin" ? "handoff" : "continue"}/${token}`;
 
-async function rateLimit(limiter: Ratelimit, key: string) {
-  const { success, reset } = await limiter.limit(key);
-  if (!success) {
-    const retryAfter = Math.max(1, Math.ceil((reset - Date.now()) / 1000));
-    throw new AuthError("TOO_MANY_REQUESTS", `Too many QR codes requested. Try again in ${retryAfter} s.`, retryAfter);
-  }
-}
+const rateLimit = (limiter: Ratelimit, key: string) => enforceRateLimit(limiter, key, "Too many QR codes requested.");
 
 const invalid = () => new AuthError("BAD_REQUEST", "This QR code is no longer valid");
 

@@ -17,7 +17,11 @@ export type SecurityEventType =
   | "approval_requested"
   | "approval_confirmed"
   | "approval_code_wrong"
-  | "approval_denied";
+  | "approval_denied"
+  | "tokens_issued_from_session"
+  | "refresh_token_reused"
+  | "access_token_revoked"
+  | "token_session_ended";
 
 export async function recordSecurityEvent(
   db: Db,

@@ -202,4 +202,46 @@ describe.each([
       expect(evicted).toHaveLength(45);
     }
   });
+
+  describe("token sessions (bearer clients)", () => {
+    const tokenSession = (userId = crypto.randomUUID()): NewSession => ({ ...newSession(userId), method: "token" });
+
+    it("rotates the refresh token atomically: the new one works, the old one is reuse and ends the session", async () => {
+      const { token, session } = await t.services.sessions.createSession(tokenSession());
+      // A token session is never a cookie session.
+      expect(await t.services.sessions.validateSessionToken(token)).toBeNull();
+      const jti = crypto.randomUUID();
+      expect(await t.services.sessions.validateTokenSession(session.id, jti)).toMatchObject({ id: session.id, method: "token" });
+      const rotated = await t.services.sessions.rotateRefreshToken(token);
+      expect(rotated).toMatchObject({ outcome: "ok", session: { id: session.id } });
+      if (rotated.outcome !== "ok") throw new Error("not rotated");
+      expect(await t.services.sessions.rotateRefreshToken(`${session.id}.${"A".repeat(43)}`)).toEqual({ outcome: "invalid" });
+      expect(await t.services.sessions.rotateRefreshToken(token)).toEqual({ outcome: "reused", sessionId: session.id, userId: session.userId });
+      expect(await t.services.sessions.validateTokenSession(session.id, jti)).toBeNull();
+      expect(await t.services.sessions.rotateRefreshToken(rotated.token)).toEqual({ outcome: "invalid" });
+      expect(await t.services.sessions.listUserSessions(session.userId)).toEqual([]);
+    });
+
+    it("a cookie session's token is not a refresh token, and its id is not a bearer session", async () => {
+      const { token, session } = await t.services.sessions.createSession(newSession());
+      expect(await t.services.sessions.rotateRefreshToken(token)).toEqual({ outcome: "invalid" });
+      expect(await t.services.sessions.validateTokenSession(session.id, "jti")).toBeNull();
+      expect(await t.services.sessions.validateSessionToken(token)).not.toBeNull();
+    });
+
+    it("a denied jti is refused until its expiry; the session stays", async () => {
+      const { session } = await t.services.sessions.createSession(tokenSession());
+      await t.services.sessions.denyAccessToken("jti-1", Date.now() + 60_000);
+      expect(await t.services.sessions.validateTokenSession(session.id, "jti-1")).toBeNull();
+      expect(await t.services.sessions.validateTokenSession(session.id, "jti-2")).not.toBeNull();
+    });
+
+    it("30 concurrent rotations of one refresh token: exactly one succeeds", async () => {
+      const { token } = await t.services.sessions.createSession(tokenSession());
+      const results = await Promise.all(Array.from({ length: 30 }, () => t.services.sessions.rotateRefreshToken(token)));
+      expect(results.filter((r) => r.outcome === "ok")).toHaveLength(1);
+      expect(results.filter((r) => r.outcome === "reused")).toHaveLength(1);
+      expect(results.filter((r) => r.outcome === "invalid")).toHaveLength(28);
+    });
+  });
 });

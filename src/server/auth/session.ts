@@ -15,7 +15,14 @@ export type SessionMethod = (typeof SESSION_METHODS)[number];
 export interface SessionPolicy {
   idleTimeoutMs: number;
   absoluteLifetimeMs: number;
+  /**
+   * Bearer-token sessions (method "token") end after this long without an access-token use or a
+   * refresh: the refresh token's lifetime. Defaults to idleTimeoutMs.
+   */
+  tokenIdleTimeoutMs?: number;
 }
+
+const idleFor = (policy: SessionPolicy, method: SessionMethod) => (method === "token" ? policy.tokenIdleTimeoutMs ?? policy.idleTimeoutMs : policy.idleTimeoutMs);
 
 export interface Session {
   id: string;
@@ -34,6 +41,10 @@ export type NewSession = Pick<Session, "userId" | "email" | "deviceId" | "ip" | 
 
 export const sessionKey = (prefix: string, sessionId: string) => `${prefix}session:${sessionId}`;
 export const userSessionsKey = (prefix: string, userId: string) => `${prefix}user:${userId}:sessions`;
+/** Hashes of a token session's rotated refresh tokens (newest first, the last 100), for reuse detection. */
+export const rotatedRefreshKey = (prefix: string, sessionId: string) => `${prefix}refresh-rotated:${sessionId}`;
+/** A single revoked access token, kept until the token's own expiry. */
+export const deniedAccessTokenKey = (prefix: string, jti: string) => `${prefix}jti-denied:${jti}`;
 
 // Fields in the order the scripts return them.
 // The user agent is not kept here (the device record has it): every value stays under Redis's
@@ -96,13 +107,15 @@ return reply(evicted)
 // Positions in HMGET's answer below (secretHash first, then FIELDS), 1-based as in Lua.
 const LAST_SEEN = FIELDS.indexOf("lastSeenAt") + 2;
 const ABSOLUTE = FIELDS.indexOf("absoluteExpiresAt") + 2;
+const METHOD = FIELDS.indexOf("method") + 2;
 
 // KEYS: session. ARGV: now, idle ms, secret hash, prefix. Returns FIELDS values, or nil.
+// A token session's secret is its refresh token, which must never work as a cookie session.
 const VALIDATE_SESSION = `${LUA_HELPERS}
 local key = KEYS[1]
 local now, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
 local values = redis.call('HMGET', key, 'secretHash', ${FIELDS.map((f) => `'${f}'`).join(", ")})
-if str(values[1]) ~= ARGV[3] then return nil end
+if str(values[1]) ~= ARGV[3] or str(values[${METHOD}]) == 'token' then return nil end
 local lastSeen, absolute = tonumber(values[${LAST_SEEN}]), tonumber(values[${ABSOLUTE}])
 if now >= absolute or now >= lastSeen + idle then
   redis.call('DEL', key)
@@ -114,6 +127,65 @@ redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
 values[${LAST_SEEN}] = ARGV[1]
 table.remove(values, 1)
 return reply(values)
+`;
+
+// KEYS: session, denied-jti key. ARGV: now, idle ms, prefix. An access token's session check:
+// the session must exist and be a token session, and this one token must not be revoked.
+// Returns FIELDS values, or nil. Slides the idle timeout like a cookie session's use.
+const VALIDATE_TOKEN_SESSION = `${LUA_HELPERS}
+local key = KEYS[1]
+if redis.call('EXISTS', KEYS[2]) == 1 then return nil end
+local now, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
+local values = redis.call('HMGET', key, 'secretHash', ${FIELDS.map((f) => `'${f}'`).join(", ")})
+if not str(values[1]) or str(values[${METHOD}]) ~= 'token' then return nil end
+local lastSeen, absolute = tonumber(values[${LAST_SEEN}]), tonumber(values[${ABSOLUTE}])
+if now >= absolute or now >= lastSeen + idle then
+  redis.call('DEL', key)
+  redis.call('ZREM', ARGV[3] .. 'user:' .. values[2] .. ':sessions', string.sub(key, #ARGV[3] + 9))
+  return nil
+end
+redis.call('HSET', key, 'lastSeenAt', ARGV[1])
+redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
+values[${LAST_SEEN}] = ARGV[1]
+table.remove(values, 1)
+return reply(values)
+`;
+
+// KEYS: session, rotated list. ARGV: now, idle ms, prefix, presented hash, new hash.
+// The presented refresh token is the current one: it is replaced, and remembered as rotated.
+// It is a rotated one: theft (or a client replaying), so the whole session ends at once.
+// Returns { 'ok', FIELDS values... } | { 'reused', userId } | { 'invalid' }.
+const ROTATE_REFRESH = `${LUA_HELPERS}
+local key, rotated = KEYS[1], KEYS[2]
+local now, idle, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local values = redis.call('HMGET', key, 'secretHash', ${FIELDS.map((f) => `'${f}'`).join(", ")})
+local current = str(values[1])
+if current and str(values[${METHOD}]) == 'token' then
+  local lastSeen, absolute = tonumber(values[${LAST_SEEN}]), tonumber(values[${ABSOLUTE}])
+  if now >= absolute or now >= lastSeen + idle then
+    redis.call('DEL', key)
+    redis.call('ZREM', prefix .. 'user:' .. values[2] .. ':sessions', string.sub(key, #prefix + 9))
+    return reply({ 'invalid' })
+  end
+  if current == ARGV[4] then
+    redis.call('HSET', key, 'secretHash', ARGV[5], 'lastSeenAt', ARGV[1])
+    redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
+    redis.call('LPUSH', rotated, ARGV[4])
+    redis.call('LTRIM', rotated, 0, 99)
+    redis.call('PEXPIREAT', rotated, absolute)
+    values[${LAST_SEEN}] = ARGV[1]
+    values[1] = 'ok'
+    return reply(values)
+  end
+  for _, old in ipairs(redis.call('LRANGE', rotated, 0, -1)) do
+    if old == ARGV[4] then
+      redis.call('DEL', key, rotated)
+      redis.call('ZREM', prefix .. 'user:' .. values[2] .. ':sessions', string.sub(key, #prefix + 9))
+      return reply({ 'reused', values[2] })
+    end
+  end
+end
+return reply({ 'invalid' })
 `;
 
 // KEYS: session. ARGV: prefix, expected user id ('' = any). Returns 1 when a session was deleted.
@@ -171,6 +243,7 @@ function toSession(id: string, values: unknown[], policy: SessionPolicy): Sessio
   // @upstash/redis may turn number-like strings into numbers: coerce every field back.
   const raw = Object.fromEntries(FIELDS.map((f, i) => [f, f.endsWith("At") ? values[i] : String(values[i] ?? "")]));
   const s = storedSession.parse(raw);
+  const idle = idleFor(policy, s.method);
   return {
     id,
     userId: s.userId,
@@ -180,7 +253,7 @@ function toSession(id: string, values: unknown[], policy: SessionPolicy): Sessio
     method: s.method,
     createdAt: new Date(s.createdAt),
     lastSeenAt: new Date(s.lastSeenAt),
-    idleExpiresAt: new Date(Math.min(s.lastSeenAt + policy.idleTimeoutMs, s.absoluteExpiresAt)),
+    idleExpiresAt: new Date(Math.min(s.lastSeenAt + idle, s.absoluteExpiresAt)),
     absoluteExpiresAt: new Date(s.absoluteExpiresAt),
   };
 }
@@ -209,6 +282,8 @@ export class SessionStore {
   private readonly remove;
   private readonly list;
   private readonly removeMany;
+  private readonly validateToken;
+  private readonly rotate;
 
   constructor(
     private readonly redis: Redis,
@@ -221,6 +296,8 @@ export class SessionStore {
     this.remove = redis.createScript<number>(DELETE_SESSION);
     this.list = redis.createScript<unknown[]>(LIST_SESSIONS);
     this.removeMany = redis.createScript<unknown[]>(DELETE_SESSIONS);
+    this.validateToken = redis.createScript<unknown[] | null>(VALIDATE_TOKEN_SESSION);
+    this.rotate = redis.createScript<unknown[]>(ROTATE_REFRESH);
   }
 
   /**
@@ -246,7 +323,7 @@ export class SessionStore {
       [sessionKey(this.prefix, id), userSessionsKey(this.prefix, input.userId)],
       [
         String(now),
-        String(this.policy.idleTimeoutMs),
+        String(idleFor(this.policy, input.method)),
         String(absolute),
         this.prefix,
         String(cap?.limit ?? 0),
@@ -268,6 +345,44 @@ export class SessionStore {
       [String(this.now()), String(this.policy.idleTimeoutMs), sha256(parts.secret), this.prefix],
     );
     return Array.isArray(values) ? toSession(parts.id, values, this.policy) : null;
+  }
+
+  /**
+   * An access token's session check, in one round trip: the token session is live and the token
+   * (by its jti) was not revoked on its own. Slides the session's idle timeout.
+   */
+  async validateTokenSession(sessionId: string, jti: string): Promise<Session | null> {
+    const values = await this.validateToken.exec(
+      [sessionKey(this.prefix, sessionId), deniedAccessTokenKey(this.prefix, jti)],
+      [String(this.now()), String(idleFor(this.policy, "token")), this.prefix],
+    );
+    return Array.isArray(values) ? toSession(sessionId, values, this.policy) : null;
+  }
+
+  /**
+   * Rotates a token session's refresh token ("<session id>.<secret>", the token createSession
+   * returned for a method "token" session). The old token stops working at once; presenting a
+   * rotated one again ends the session ("reused").
+   */
+  async rotateRefreshToken(
+    refreshToken: string,
+  ): Promise<{ outcome: "ok"; token: string; session: Session } | { outcome: "reused"; sessionId: string; userId: string } | { outcome: "invalid" }> {
+    const parts = splitToken(refreshToken);
+    if (!parts) return { outcome: "invalid" };
+    const secret = randomToken(32);
+    const [outcome, ...values] = (await this.rotate.exec(
+      [sessionKey(this.prefix, parts.id), rotatedRefreshKey(this.prefix, parts.id)],
+      [String(this.now()), String(idleFor(this.policy, "token")), this.prefix, sha256(parts.secret), sha256(secret)],
+    )) as unknown as [unknown, ...unknown[]];
+    if (outcome === "ok") return { outcome, token: `${parts.id}.${secret}`, session: toSession(parts.id, values, this.policy) };
+    if (outcome === "reused") return { outcome, sessionId: parts.id, userId: String(values[0]) };
+    return { outcome: "invalid" };
+  }
+
+  /** Revokes one access token until its own expiry (its session stays). */
+  async denyAccessToken(jti: string, expiresAtMs: number): Promise<void> {
+    const ttl = expiresAtMs - this.now();
+    if (ttl > 0) await this.redis.set(deniedAccessTokenKey(this.prefix, jti), "1", { px: ttl });
   }
 
   /** Ends a session at once. With userId, only if it belongs to that user. */

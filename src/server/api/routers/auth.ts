@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { login, register } from "~/server/auth/accounts";
+import { endBearerSession } from "~/server/auth/bearer";
 import { approvalCookie, clearSessionCookie } from "~/server/auth/cookies";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
 import type { Session } from "~/server/auth/session";
@@ -42,8 +43,12 @@ export const authRouter = createTRPCRouter({
     return { status: "signed_in" as const, user: result.user };
   }),
 
-  /** Ends this browser's session in Redis at once; safe to call when already signed out. */
+  /** Ends this browser's session (or the bearer token's) in Redis at once; safe to call when already signed out. */
   logout: publicProcedure.mutation(async ({ ctx }) => {
+    if (ctx.bearerToken !== null) {
+      await endBearerSession(ctx.services, ctx.bearerToken, ctx.ip());
+      return { ok: true as const };
+    }
     await endCookieSession(ctx);
     ctx.setCookie(clearSessionCookie(ctx.services.config.secureCookies));
     return { ok: true as const };

@@ -1,5 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { deviceNameInput } from "~/lib/credentials";
 import { actorOf, forgetDevice, listDevices, renameDevice } from "~/server/auth/control";
 import { clearSessionCookie } from "~/server/auth/cookies";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
@@ -24,12 +25,7 @@ export const devicesRouter = createTRPCRouter({
     .input(
       z.object({
         deviceId,
-        name: z
-          .string({ message: "A name is required" })
-          .trim()
-          .min(1, { message: "A name is required" })
-          .max(64, { message: "Names are at most 64 characters" })
-          .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), { message: "Names cannot contain control characters" }),
+        name: deviceNameInput,
       }),
     )
     .mutation(({ ctx, input }) => renameDevice(ctx.services, actorOf(ctx.session, ctx.ip()), input.deviceId, input.name)),

@@ -1,0 +1,61 @@
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { deviceNameInput, emailInput, passwordInput } from "~/lib/credentials";
+import { completeTokenApproval, issueTokens, issueTokensFromSession, refreshTokens, revokeTokens, type TokenClient } from "~/server/auth/bearer";
+import { cookielessProcedure, createTRPCRouter, protectedProcedure } from "../trpc";
+
+// Bearer tokens for native and CLI clients (README, "API: tokens"). Every pair belongs to a
+// device session of method "token" that the user sees and can end like any other.
+
+const deviceKey = z
+  .string({ message: "deviceKey must be a string" })
+  .regex(/^[A-Za-z0-9_-]{43}$/, { message: "deviceKey must be the 43-character key an earlier answer returned" })
+  .optional();
+const requestId = z.string({ message: "A request id is required" }).regex(/^[A-Za-z0-9_-]{16,64}$/, { message: "No such request" });
+const opaque = (name: string) =>
+  z
+    .string({ message: `${name} is required` })
+    .min(1, { message: `${name} is required` })
+    .max(256, { message: `${name} is not valid` });
+
+const tokenClient = (ctx: { ip(): string; headers: Headers }, key: string | undefined): TokenClient => ({
+  ip: ctx.ip(),
+  userAgent: (ctx.headers.get("user-agent") ?? "").slice(0, 512),
+  deviceKey: key,
+});
+
+export const tokensRouter = createTRPCRouter({
+  /**
+   * Email + password -> `{ status: "issued", accessToken, accessTokenExpiresAt, refreshToken,
+   * refreshTokenExpiresAt, sessionId, deviceKey, user }`, or for a new device while the user is
+   * signed in elsewhere `{ status: "approval_required", requestId, code, expiresAt, approvalSecret,
+   * deviceKey }` (then tokens.complete). Keep deviceKey: sent back next time, this client is a
+   * known device.
+   */
+  issue: cookielessProcedure
+    .input(z.object({ email: emailInput, password: passwordInput, deviceName: deviceNameInput, deviceKey }))
+    .mutation(({ ctx, input }) => issueTokens(ctx.services, input, tokenClient(ctx, input.deviceKey))),
+
+  /** After approval: the tokens (`status: "issued"`), or `{ status: "approval_pending" }` while the code is not entered yet. */
+  complete: cookielessProcedure
+    .input(z.object({ requestId, approvalSecret: opaque("approvalSecret"), deviceName: deviceNameInput, deviceKey }))
+    .mutation(({ ctx, input }) => completeTokenApproval(ctx.services, input, tokenClient(ctx, input.deviceKey))),
+
+  /** A signed-in browser (or token client) mints tokens for a companion app: a device and session of their own. */
+  issueFromSession: protectedProcedure
+    .input(z.object({ deviceName: deviceNameInput, deviceKey }))
+    .mutation(({ ctx, input }) => issueTokensFromSession(ctx.services, ctx.session, input, tokenClient(ctx, input.deviceKey))),
+
+  /** Rotates the refresh token (the old one stops working). Reusing a rotated one ends the session. */
+  refresh: cookielessProcedure
+    .input(z.object({ refreshToken: opaque("refreshToken") }))
+    .mutation(({ ctx, input }) => refreshTokens(ctx.services, input.refreshToken, { ip: ctx.ip() })),
+
+  /** Ends the calling token's session; `{ scope: "token" }` revokes only this access token. */
+  revoke: protectedProcedure
+    .input(z.object({ scope: z.enum(["session", "token"], { message: "scope must be session or token" }).default("session") }).optional())
+    .mutation(({ ctx, input }) => {
+      if (!ctx.accessToken) throw new TRPCError({ code: "BAD_REQUEST", message: "tokens.revoke needs Authorization: Bearer <access token>; a browser signs out with auth.logout." });
+      return revokeTokens(ctx.services, ctx.session, ctx.accessToken, input?.scope ?? "session", ctx.ip());
+    }),
+});

@@ -1,0 +1,130 @@
+import type { Ratelimit } from "@upstash/ratelimit";
+import { login, startSession, type ClientInfo, type SignedIn } from "./accounts";
+import { ApprovalPendingError, completeApproval, type ApprovalDeps } from "./approvals";
+import { AuthError } from "./errors";
+import type { AccessTokenClaims, AccessTokenSigner } from "./jwt";
+import { recordSecurityEvent } from "./security-events";
+import type { Session } from "./session";
+import { randomToken } from "./tokens";
+
+// Bearer tokens for native and CLI clients. Every token pair belongs to a device session of method
+// "token" in the same Redis store as cookie sessions, so the user sees it in sessions.list and every
+// way of ending sessions (sign-out, revoke, revoke-others, lockout, forgetting the device, the cap)
+// ends it too. The refresh token is that session's "<id>.<secret>" token (only its hash is stored);
+// the access token is a short JWT naming the session (sid), checked against Redis on every use.
+
+export interface TokenDeps extends ApprovalDeps {
+  jwt: AccessTokenSigner;
+  rateLimits: { signInPerIp: Ratelimit };
+}
+
+export interface TokenPair {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  sessionId: string;
+}
+
+export interface TokenClient {
+  ip: string;
+  userAgent: string;
+  /** The client's own long-lived device key (like a browser's device cookie); minted when absent. */
+  deviceKey?: string;
+}
+
+const invalidRefresh = () => new AuthError("UNAUTHORIZED", "This refresh token is not valid. Sign in again.");
+
+async function pairFor(deps: TokenDeps, session: Session, refreshToken: string): Promise<TokenPair> {
+  const { token, claims } = await deps.jwt.sign({ userId: session.userId, sessionId: session.id });
+  return {
+    accessToken: token,
+    accessTokenExpiresAt: new Date(claims.exp * 1000),
+    refreshToken,
+    // The refresh token lives as long as its session: until REFRESH_TOKEN_DAYS without use.
+    refreshTokenExpiresAt: session.idleExpiresAt,
+    sessionId: session.id,
+  };
+}
+
+const clientInfo = (client: TokenClient, deviceKey: string): ClientInfo => ({ ip: client.ip, userAgent: client.userAgent, deviceCookie: deviceKey });
+
+/**
+ * Signs in with email and password for a token client: the same rules as a browser sign-in
+ * (per-IP rate limit, new-device approval, session cap). Returns a token pair, or the approval request.
+ */
+export async function issueTokens(deps: TokenDeps, input: { email: string; password: string; deviceName: string }, client: TokenClient) {
+  const deviceKey = client.deviceKey ?? randomToken(32);
+  const result = await login(deps, { email: input.email, password: input.password }, clientInfo(client, deviceKey), { method: "token", deviceName: input.deviceName });
+  if ("status" in result) {
+    const { browserSecret, ...approval } = result;
+    return { ...approval, approvalSecret: browserSecret, deviceKey };
+  }
+  return { status: "issued" as const, ...(await pairFor(deps, result.session, result.token)), deviceKey, user: result.user };
+}
+
+/** After the approval request was confirmed on a signed-in device, the client collects its tokens. */
+export async function completeTokenApproval(deps: TokenDeps, input: { requestId: string; approvalSecret: string; deviceName: string }, client: TokenClient) {
+  const deviceKey = client.deviceKey ?? randomToken(32);
+  let signedIn: SignedIn;
+  try {
+    signedIn = await completeApproval(deps, input.requestId, input.approvalSecret, clientInfo(client, deviceKey), { method: "token", deviceName: input.deviceName });
+  } catch (error) {
+    if (error instanceof ApprovalPendingError) return { status: "approval_pending" as const, requestId: input.requestId };
+    throw error;
+  }
+  return { status: "issued" as const, ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, user: signedIn.user };
+}
+
+/** A signed-in browser mints tokens for a companion app: a new device and session of its own. */
+export async function issueTokensFromSession(deps: TokenDeps, session: Session, input: { deviceName: string }, client: TokenClient) {
+  const deviceKey = client.deviceKey ?? randomToken(32);
+  const signedIn = await startSession(deps, { id: session.userId, email: session.email }, clientInfo(client, deviceKey), "token", { deviceName: input.deviceName });
+  await recordSecurityEvent(deps.db, { type: "tokens_issued_from_session", userId: session.userId, sessionId: session.id, ip: client.ip, detail: { tokenSession: signedIn.session.id } });
+  return { ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey };
+}
+
+/**
+ * Rotates the refresh token: the old one stops working at once. A rotated token presented again
+ * means it was copied: the session and every token from it end, and the user is told.
+ */
+export async function refreshTokens(deps: TokenDeps, refreshToken: string, client: { ip: string }): Promise<TokenPair> {
+  const result = await deps.sessions.rotateRefreshToken(refreshToken);
+  if (result.outcome === "ok") return pairFor(deps, result.session, result.token);
+  if (result.outcome === "reused") {
+    await recordSecurityEvent(deps.db, { type: "refresh_token_reused", userId: result.userId, sessionId: result.sessionId, ip: client.ip });
+    await deps.events.publish(result.userId, { type: "revoked", sessionIds: [result.sessionId], reason: "token_reuse" });
+  }
+  throw invalidRefresh();
+}
+
+/** tokens.revoke: ends the calling token's session, or with scope "token" only this access token. */
+export async function revokeTokens(deps: TokenDeps, session: Session, claims: AccessTokenClaims, scope: "session" | "token", ip: string) {
+  if (scope === "token") {
+    await deps.sessions.denyAccessToken(claims.jti, claims.exp * 1000);
+    await recordSecurityEvent(deps.db, { type: "access_token_revoked", userId: session.userId, sessionId: session.id, ip, detail: { jti: claims.jti } });
+    return { ok: true as const, scope };
+  }
+  await deps.events.publish(session.userId, { type: "revoked", sessionIds: [session.id], reason: "signed_out" });
+  await deps.sessions.deleteSession(session.id, session.userId);
+  await recordSecurityEvent(deps.db, { type: "token_session_ended", userId: session.userId, sessionId: session.id, ip });
+  return { ok: true as const, scope };
+}
+
+/**
+ * `Authorization: Bearer <jwt>`: the signature, issuer, audience and expiry, then the session in
+ * Redis (one round trip). Null for anything that does not check out.
+ */
+export async function authenticateBearer(deps: Pick<TokenDeps, "jwt" | "sessions">, token: string): Promise<{ session: Session; claims: AccessTokenClaims } | null> {
+  const claims = await deps.jwt.verify(token);
+  if (!claims) return null;
+  const session = await deps.sessions.validateTokenSession(claims.sid, claims.jti);
+  if (!session || session.userId !== claims.sub) return null;
+  return { session, claims };
+}
+
+/** auth.logout with a bearer token: ends that token's session (a no-op when it is already gone). */
+export async function endBearerSession(deps: TokenDeps, token: string, ip: string): Promise<void> {
+  const found = token ? await authenticateBearer(deps, token) : null;
+  if (found) await revokeTokens(deps, found.session, found.claims, "session", ip);
+}
