@@ -156,7 +156,7 @@ export async function login(
     });
     throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS);
   }
-  const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email }, client, as.method);
+  const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email }, client, as.method, as.deviceName);
   if (approval) return approval;
   return startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName });
 }

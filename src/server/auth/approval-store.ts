@@ -21,11 +21,13 @@ export interface ApprovalRequest {
   attempts: number;
   ip: string;
   userAgent: string;
+  /** The name a token client gave itself; "" for a browser (named after its user agent). */
+  deviceName: string;
   createdAt: Date;
   expiresAt: Date;
 }
 
-const FIELDS = ["userId", "status", "attempts", "ip", "userAgent", "createdAt", "expiresAt"] as const;
+const FIELDS = ["userId", "status", "attempts", "ip", "userAgent", "deviceName", "createdAt", "expiresAt"] as const;
 const READ = luaRecordReader(FIELDS);
 
 // KEYS: record. ARGV: user id, code hash, max attempts. Returns { outcome, fields... } where
@@ -114,6 +116,7 @@ function toRequest(id: string, values: unknown[]): ApprovalRequest {
     attempts: Number(v.attempts) || 0,
     ip: v.ip,
     userAgent: v.userAgent,
+    deviceName: v.deviceName,
     createdAt: new Date(Number(v.createdAt)),
     expiresAt: new Date(Number(v.expiresAt)),
   };
@@ -149,7 +152,7 @@ export class ApprovalStore {
   }
 
   /** Returns the code to show (once) and the browser secret for the requesting browser's cookie. */
-  async create(input: { userId: string; ip: string; userAgent: string; deviceCookieHash: string }) {
+  async create(input: { userId: string; ip: string; userAgent: string; deviceCookieHash: string; deviceName?: string }) {
     const id = randomToken(16);
     const code = randomCode();
     const browserSecret = randomToken(32);
@@ -164,6 +167,7 @@ export class ApprovalStore {
       deviceCookieHash: input.deviceCookieHash,
       ip: input.ip,
       userAgent: input.userAgent,
+      deviceName: input.deviceName ?? "",
       createdAt: String(now),
       expiresAt: String(expiresAt),
     };

@@ -42,6 +42,7 @@ export async function approvalIfNeeded(
   user: { id: string; email: string },
   client: ClientInfo,
   method: "password" | "token" = "password",
+  deviceName?: string,
 ): Promise<ApprovalRequired | null> {
   if (!deps.config.newDeviceApproval) return null;
   const device = await deps.db.device.findUnique({
@@ -60,14 +61,14 @@ export async function approvalIfNeeded(
     throw new AuthError("TOO_MANY_REQUESTS", error.message);
   }
 
-  const created = await deps.approvals.create({ userId: user.id, ip: client.ip, userAgent: client.userAgent, deviceCookieHash: sha256(client.deviceCookie) });
+  const created = await deps.approvals.create({ userId: user.id, ip: client.ip, userAgent: client.userAgent, deviceCookieHash: sha256(client.deviceCookie), deviceName });
   const place = await locate(client.ip);
   await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "blocked", reason: "approval_required" });
   await recordSecurityEvent(deps.db, { type: "approval_requested", userId: user.id, ip: client.ip, detail: { request: created.id } });
   await deps.events.publish(user.id, {
     type: "approval_requested",
     requestId: created.id,
-    deviceName: parseUserAgent(client.userAgent).name,
+    deviceName: deviceName ?? parseUserAgent(client.userAgent).name,
     ip: client.ip,
     location: place.label,
     expiresAt: created.expiresAt.toISOString(),
@@ -84,7 +85,7 @@ async function describe(request: ApprovalRequest) {
     createdAt: request.createdAt,
     expiresAt: request.expiresAt,
     attemptsLeft: Math.max(0, MAX_CODE_ATTEMPTS - request.attempts),
-    device: { name: ua.name, browser: ua.browser, os: ua.os, deviceType: ua.deviceType },
+    device: { name: request.deviceName || ua.name, browser: ua.browser, os: ua.os, deviceType: ua.deviceType },
     ip: request.ip,
     location: place.label,
   };
