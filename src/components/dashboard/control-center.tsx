@@ -48,6 +48,9 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
       if (event.sessionIds?.includes(sessionId)) return leave(leaveReason(event));
       if (event.type === "signed_in") setNotice(`New sign-in: ${event.deviceName} · ${event.location} (${event.ip})`);
       if (event.type === "approval_requested") setNotice(`${event.deviceName} (${event.location}) is waiting for your approval.`);
+      if (event.type === "revoked" && event.reason === "token_reuse") {
+        setNotice("An app's refresh token was used twice, so it may have been copied. That app session was ended: sign the app in again, and change your password if you did not expect this.");
+      }
       void refresh();
     },
     onError(error) {
