@@ -56,6 +56,8 @@ const schema = z
     ACCESS_TOKEN_MINUTES: wholeNumber("ACCESS_TOKEN_MINUTES must be a whole number of minutes from 1 to 60", 1, 60).default(15),
     REFRESH_TOKEN_DAYS: wholeNumber("REFRESH_TOKEN_DAYS must be a whole number of days from 1 to 90", 1, 90).default(7),
     SIGN_IN_RATE_LIMIT: wholeNumber("SIGN_IN_RATE_LIMIT must be a whole number of attempts per minute from 1 to 100000", 1, 100_000).default(30),
+    ACCOUNT_THROTTLE_AFTER: wholeNumber("ACCOUNT_THROTTLE_AFTER must be a whole number of failed sign-ins from 1 to 100", 1, 100).default(5),
+    ACCOUNT_THROTTLE_MAX_SECONDS: wholeNumber("ACCOUNT_THROTTLE_MAX_SECONDS must be a whole number of seconds from 1 to 86400", 1, 86_400).default(900),
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {

@@ -5,6 +5,7 @@ import { UserEventFeed } from "./auth/events";
 import { ApprovalStore } from "./auth/approval-store";
 import { HandoffStore } from "./auth/handoff-store";
 import { AccessTokenSigner } from "./auth/jwt";
+import { AccountThrottle } from "./auth/throttle";
 import { SessionStore, type SessionCap } from "./auth/session";
 import { getDb, type Db } from "./db";
 import { getRedis, type RedisHandle } from "./redis";
@@ -18,6 +19,7 @@ export interface Services {
   handoffs: HandoffStore;
   approvals: ApprovalStore;
   jwt: AccessTokenSigner;
+  throttle: AccountThrottle;
   rateLimits: { handoffPerIp: Ratelimit; handoffPerUser: Ratelimit; signInPerIp: Ratelimit };
   config: {
     handoffPollMs: number;
@@ -53,6 +55,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
     events: new UserEventFeed(redis.redis, redis.prefix),
     handoffs: new HandoffStore(redis.redis, redis.prefix, e.HANDOFF_TTL_SECONDS * 1000, now),
     approvals: new ApprovalStore(redis.redis, redis.prefix, e.APPROVAL_TTL_SECONDS * 1000, now),
+    throttle: new AccountThrottle(redis.redis, redis.prefix, { after: e.ACCOUNT_THROTTLE_AFTER, maxDelayMs: e.ACCOUNT_THROTTLE_MAX_SECONDS * 1000 }, now),
     jwt: new AccessTokenSigner({
       signingKey: e.JWT_SIGNING_KEY,
       previousKeys: e.JWT_PREVIOUS_KEYS,

@@ -12,7 +12,7 @@ import { DeviceCard } from "./device-card";
 import { HistoryTable } from "./history-table";
 import { LockoutPanel } from "./lockout-panel";
 
-type Event = { type: string; sessionIds?: string[]; reason?: string; deviceName?: string; location?: string; ip?: string };
+type Event = { type: string; sessionIds?: string[]; reason?: string; deviceName?: string; location?: string; ip?: string; attempts?: number };
 
 /** Where a page goes when its own session ends, and what the sign-in page then says. */
 const leaveReason = (event: Event) =>
@@ -48,6 +48,9 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
       if (event.sessionIds?.includes(sessionId)) return leave(leaveReason(event));
       if (event.type === "signed_in") setNotice(`New sign-in: ${event.deviceName} · ${event.location} (${event.ip})`);
       if (event.type === "approval_requested") setNotice(`${event.deviceName} (${event.location}) is waiting for your approval.`);
+      if (event.type === "sign_in_throttled") {
+        setNotice(`${event.attempts} sign-ins with a wrong password for your account (latest from ${event.location}, ${event.ip}): further attempts now have to wait. If this was not you, your password is still safe; consider changing it if it is used elsewhere.`);
+      }
       if (event.type === "revoked" && event.reason === "token_reuse") {
         setNotice("An app's refresh token was used twice, so it may have been copied. That app session was ended: sign the app in again, and change your password if you did not expect this.");
       }

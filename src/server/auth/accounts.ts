@@ -9,6 +9,8 @@ import type { UserEventFeed } from "./events";
 import { locate } from "./geo";
 import { hashPassword, verifyPassword } from "./password";
 import { enforceRateLimit } from "./rate-limit";
+import type { AccountThrottle } from "./throttle";
+import { sha256 } from "./tokens";
 import { recordSecurityEvent } from "./security-events";
 import { SessionLimitError, type Session, type SessionCap, type SessionStore } from "./session";
 
@@ -131,11 +133,44 @@ export async function register(deps: AuthDeps, input: { email: string; password:
 }
 
 /**
+ * Counts a password attempt against the account's throttle (see throttle.ts) before the password
+ * is checked. A browser or app this user already signed in with is exempt: throttling slows
+ * guessers down without locking the owner out of their own devices.
+ */
+async function throttleAttempt(
+  deps: ApprovalDeps & { throttle: AccountThrottle },
+  email: string,
+  user: { id: string; email: string } | null,
+  client: ClientInfo,
+  method: LoginMethod,
+) {
+  if (user) {
+    const device = await deps.db.device.findUnique({
+      where: { userId_cookieHash: { userId: user.id, cookieHash: sha256(client.deviceCookie) } },
+      select: { forgottenAt: true },
+    });
+    if (device && !device.forgottenAt) return;
+  }
+  const attempt = await deps.throttle.beginAttempt(email);
+  if (!attempt.allowed) {
+    const retryAfter = Math.max(1, Math.ceil(attempt.retryAfterMs / 1000));
+    await recordLoginEvent(deps.db, { userId: user?.id ?? null, email, client, method, outcome: "blocked", reason: "account_throttled" });
+    throw new AuthError("TOO_MANY_REQUESTS", `Too many failed sign-ins for this account. Try again in ${retryAfter} s.`, retryAfter);
+  }
+  if (attempt.throttling && user) {
+    // The owner is told once, when waiting starts.
+    await recordSecurityEvent(deps.db, { type: "account_throttled", userId: user.id, ip: client.ip, detail: { attempts: attempt.attempts } });
+    const place = await locate(client.ip);
+    await deps.events.publish(user.id, { type: "sign_in_throttled", attempts: attempt.attempts, ip: client.ip, location: place.label });
+  }
+}
+
+/**
  * Password sign-in. With new-device approval on, a correct password from an unknown browser while
  * the user is signed in elsewhere returns an approval request instead of a session.
  */
 export async function login(
-  deps: ApprovalDeps & { rateLimits?: { signInPerIp: Ratelimit } },
+  deps: ApprovalDeps & { rateLimits?: { signInPerIp: Ratelimit }; throttle?: AccountThrottle },
   input: { email: string; password: string },
   client: ClientInfo,
   // Bearer-token clients sign in the same way and get a session of method "token".
@@ -143,6 +178,7 @@ export async function login(
 ): Promise<SignedIn | ApprovalRequired> {
   if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.signInPerIp, client.ip, "Too many sign-in attempts from your network.");
   const user = await deps.db.user.findUnique({ where: { email: input.email }, select: { id: true, email: true, passwordHash: true } });
+  if (deps.throttle) await throttleAttempt(deps as ApprovalDeps & { throttle: AccountThrottle }, input.email, user, client, as.method);
   // Unknown emails are verified against a dummy hash: same error, same time.
   const valid = await verifyPassword(user?.passwordHash, input.password);
   if (!user || !valid) {
@@ -156,6 +192,7 @@ export async function login(
     });
     throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS);
   }
+  await deps.throttle?.reset(input.email);
   const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email }, client, as.method, as.deviceName);
   if (approval) return approval;
   return startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName });

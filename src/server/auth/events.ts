@@ -22,7 +22,7 @@ export const userEvent = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("revoked"),
     sessionIds: z.array(z.string()),
-    /** revoked | revoked_others | evicted | device_forgotten | signed_out | expired */
+    /** revoked | revoked_others | evicted | device_forgotten | signed_out | expired | token_reuse */
     reason: z.string(),
     at: z.string(),
   }),
@@ -37,6 +37,8 @@ export const userEvent = z.discriminatedUnion("type", [
     expiresAt: z.string(),
     at: z.string(),
   }),
+  /** Failed sign-ins on this account: each further attempt must now wait (account throttling). */
+  z.object({ type: z.literal("sign_in_throttled"), attempts: z.number(), ip: z.string(), location: z.string(), at: z.string() }),
   /** status: approved | denied | failed | completed | cancelled */
   z.object({ type: z.literal("approval_resolved"), requestId: z.string(), status: z.string(), at: z.string() }),
 ]);

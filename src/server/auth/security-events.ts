@@ -21,7 +21,8 @@ export type SecurityEventType =
   | "tokens_issued_from_session"
   | "refresh_token_reused"
   | "access_token_revoked"
-  | "token_session_ended";
+  | "token_session_ended"
+  | "account_throttled";
 
 export async function recordSecurityEvent(
   db: Db,
