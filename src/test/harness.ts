@@ -64,7 +64,7 @@ export async function deleteKeys(handle: RedisHandle) {
 export interface CallResult<T = unknown> {
   status: number;
   data?: T;
-  error?: { message: string; code: number; data: { code: string; httpStatus: number; fieldErrors?: Record<string, string[]> } };
+  error?: { message: string; code: number; data: { code: string; httpStatus: number; fieldErrors?: Record<string, string[]>; retryAfter?: number } };
   headers: Headers;
 }
 
