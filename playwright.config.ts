@@ -46,6 +46,8 @@ export default defineConfig({
     stderr: "pipe",
     env: {
       NODE_ENV: "production",
+      // Email is tested in the integration suite against a real SMTP server (smtp-server).
+      MAIL_ENABLED: "false",
       APP_URL: baseURL,
       DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${database}`,
       E2E_DATABASE_NAME: database,

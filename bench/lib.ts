@@ -90,6 +90,7 @@ export async function startServer(port: number, databaseUrl: string, env: Record
       REDIS_PREFIX: prefix,
       SESSION_SECRET: "bench-session-secret-at-least-32-characters",
       METRICS_ENABLED: "true",
+      MAIL_ENABLED: "false",
       ...env,
     },
     stdio: ["ignore", "ignore", "inherit"],

@@ -58,11 +58,24 @@ const schema = z
     SIGN_IN_RATE_LIMIT: wholeNumber("SIGN_IN_RATE_LIMIT must be a whole number of attempts per minute from 1 to 100000", 1, 100_000).default(30),
     ACCOUNT_THROTTLE_AFTER: wholeNumber("ACCOUNT_THROTTLE_AFTER must be a whole number of failed sign-ins from 1 to 100", 1, 100).default(5),
     ACCOUNT_THROTTLE_MAX_SECONDS: wholeNumber("ACCOUNT_THROTTLE_MAX_SECONDS must be a whole number of seconds from 1 to 86400", 1, 86_400).default(900),
+    REGISTER_RATE_LIMIT: wholeNumber("REGISTER_RATE_LIMIT must be a whole number of registrations per minute from 1 to 100000", 1, 100_000).default(10),
+    REAUTH_MINUTES: wholeNumber("REAUTH_MINUTES must be a whole number of minutes from 1 to 1440", 1, 1440).default(10),
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, { message: "SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtps://user:pass@smtp.example.com:465" })
+      .optional()
+      .or(z.literal("").transform(() => undefined)),
+    MAIL_FROM: z.string().default("Handoff <no-reply@localhost>"),
+    /** false: send no email at all (what production must say explicitly to run without SMTP). */
+    MAIL_ENABLED: z.enum(["true", "false", "1", "0"], { message: "MAIL_ENABLED must be true or false" }).default("true").transform((v) => v === "true" || v === "1"),
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {
     if (env.UPSTASH_REDIS_REST_URL && !env.UPSTASH_REDIS_REST_TOKEN) {
       ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_TOKEN"], message: "UPSTASH_REDIS_REST_TOKEN is required with UPSTASH_REDIS_REST_URL" });
+    }
+    if (env.NODE_ENV === "production" && env.MAIL_ENABLED && !env.SMTP_URL && process.env.NEXT_PHASE !== "phase-production-build") {
+      ctx.addIssue({ code: "custom", path: ["SMTP_URL"], message: "SMTP_URL must be set in production so security alerts reach people (or set MAIL_ENABLED=false to run without email)" });
     }
     if (env.NODE_ENV === "production" && !env.SESSION_SECRET && process.env.NEXT_PHASE !== "phase-production-build") {
       ctx.addIssue({ code: "custom", path: ["SESSION_SECRET"], message: "SESSION_SECRET must be set in production (at least 32 characters, e.g. `openssl rand -base64 32`)" });

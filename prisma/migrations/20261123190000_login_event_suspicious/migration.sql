@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "LoginEvent" ADD COLUMN     "suspicious" TEXT;
