@@ -349,7 +349,7 @@ async function memory(server: Server) {
 async function main() {
   const pollMs = 250;
   const livePollMs = 500;
-  const common = { SESSION_LIMIT: "0", HANDOFF_RATE_LIMIT: "10000", SIGN_IN_RATE_LIMIT: "100000", ACCOUNT_THROTTLE_AFTER: "100", HANDOFF_POLL_MS: String(pollMs), LIVE_POLL_MS: String(livePollMs) };
+  const common = { SESSION_LIMIT: "0", HANDOFF_RATE_LIMIT: "10000", SIGN_IN_RATE_LIMIT: "100000", REGISTER_RATE_LIMIT: "100000", ACCOUNT_THROTTLE_AFTER: "100", HANDOFF_POLL_MS: String(pollMs), LIVE_POLL_MS: String(livePollMs) };
   const databaseUrl = await resetDatabase(process.env.BENCH_DATABASE_NAME ?? "handoff_bench");
   const server = await startServer(PORT, databaseUrl, { ...common, NEW_DEVICE_APPROVAL: "false" });
   let approvalServer: Server | undefined;

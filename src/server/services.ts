@@ -8,6 +8,7 @@ import { AccessTokenSigner } from "./auth/jwt";
 import { AccountThrottle } from "./auth/throttle";
 import { SessionStore, type SessionCap } from "./auth/session";
 import { getDb, type Db } from "./db";
+import { Mailer } from "./mail";
 import { getRedis, type RedisHandle } from "./redis";
 
 /** Everything a request needs, built once per process. Tests build their own with createServices. */
@@ -20,13 +21,16 @@ export interface Services {
   approvals: ApprovalStore;
   jwt: AccessTokenSigner;
   throttle: AccountThrottle;
-  rateLimits: { handoffPerIp: Ratelimit; handoffPerUser: Ratelimit; signInPerIp: Ratelimit };
+  mailer: Mailer;
+  rateLimits: { handoffPerIp: Ratelimit; handoffPerUser: Ratelimit; signInPerIp: Ratelimit; registerPerIp: Ratelimit };
   config: {
     handoffPollMs: number;
     newDeviceApproval: boolean;
     approvalTtlSeconds: number;
     handoffTtlSeconds: number;
     sessionCap: SessionCap;
+    /** How long after entering the password a session may do sensitive actions. */
+    reauthMs: number;
     /** How often open pages poll Redis for session events (subscriptions). */
     livePollMs: number;
     appOrigin: string;
@@ -55,6 +59,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
     events: new UserEventFeed(redis.redis, redis.prefix),
     handoffs: new HandoffStore(redis.redis, redis.prefix, e.HANDOFF_TTL_SECONDS * 1000, now),
     approvals: new ApprovalStore(redis.redis, redis.prefix, e.APPROVAL_TTL_SECONDS * 1000, now),
+    mailer: new Mailer({ enabled: e.MAIL_ENABLED, smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, redis: redis.redis, prefix: redis.prefix }),
     throttle: new AccountThrottle(redis.redis, redis.prefix, { after: e.ACCOUNT_THROTTLE_AFTER, maxDelayMs: e.ACCOUNT_THROTTLE_MAX_SECONDS * 1000 }, now),
     jwt: new AccessTokenSigner({
       signingKey: e.JWT_SIGNING_KEY,
@@ -66,6 +71,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
       now,
     }),
     rateLimits: {
+      registerPerIp: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:register:ip`, limiter: Ratelimit.slidingWindow(e.REGISTER_RATE_LIMIT, "60 s"), analytics: false }),
       signInPerIp: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:signin:ip`, limiter: Ratelimit.slidingWindow(e.SIGN_IN_RATE_LIMIT, "60 s"), analytics: false }),
       // Sliding windows in the same Redis, so every app instance shares the counts.
       handoffPerIp: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:handoff:ip`, limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"), analytics: false }),
@@ -77,6 +83,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
       approvalTtlSeconds: e.APPROVAL_TTL_SECONDS,
       handoffTtlSeconds: e.HANDOFF_TTL_SECONDS,
       sessionCap: { limit: e.SESSION_LIMIT, policy: e.SESSION_LIMIT_POLICY },
+      reauthMs: e.REAUTH_MINUTES * 60_000,
       livePollMs: e.LIVE_POLL_MS,
       appOrigin: appUrl.origin,
       secureCookies: appUrl.protocol === "https:",

@@ -22,6 +22,7 @@ export function testEnv(overrides: Record<string, string> = {}): Env {
     NEW_DEVICE_APPROVAL: "false",
     // Many tests sign in far more often than a person would; the rate-limit tests set their own.
     SIGN_IN_RATE_LIMIT: "100000",
+    REGISTER_RATE_LIMIT: "100000",
     ...overrides,
   });
 }

@@ -1,3 +1,4 @@
+import { accountRouter } from "./routers/account";
 import { approvalsRouter } from "./routers/approvals";
 import { authRouter } from "./routers/auth";
 import { devicesRouter } from "./routers/devices";
@@ -13,6 +14,7 @@ export const appRouter = createTRPCRouter({
   handoff: handoffRouter,
   approvals: approvalsRouter,
   tokens: tokensRouter,
+  account: accountRouter,
 });
 
 export type AppRouter = typeof appRouter;

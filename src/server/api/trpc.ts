@@ -26,7 +26,8 @@ const t = initTRPC.context<Context>().meta<Meta>().create({
     const { stack: _stack, ...data } = shape.data;
     // TOO_MANY_REQUESTS carries the seconds to wait, for the UI ("Try again in 40 s").
     const retryAfter = error.cause instanceof AuthError ? error.cause.retryAfterSeconds : undefined;
-    if (!zodError) return { ...shape, data: { ...data, ...(retryAfter ? { retryAfter } : {}) } };
+    const reason = error.cause instanceof AuthError ? error.cause.reason : undefined;
+    if (!zodError) return { ...shape, data: { ...data, ...(retryAfter ? { retryAfter } : {}), ...(reason ? { reason } : {}) } };
     const fieldErrors: Record<string, string[]> = {};
     for (const issue of zodError.issues) (fieldErrors[issue.path.join(".") || "input"] ??= []).push(issue.message);
     // Bad input: the first problem as the message, and every field's messages for forms.

@@ -1,5 +1,6 @@
 import type { Ratelimit } from "@upstash/ratelimit";
 import type { Db } from "~/server/db";
+import type { Mailer } from "~/server/mail";
 import { Prisma } from "~/generated/prisma/client";
 import type { LoginMethod, LoginOutcome } from "~/generated/prisma/enums";
 import { approvalIfNeeded, type ApprovalDeps, type ApprovalRequired } from "./approvals";
@@ -11,7 +12,9 @@ import { hashPassword, verifyPassword } from "./password";
 import { enforceRateLimit } from "./rate-limit";
 import type { AccountThrottle } from "./throttle";
 import { sha256 } from "./tokens";
+import { notify } from "./notify";
 import { recordSecurityEvent } from "./security-events";
+import { assessSignIn, signInHistory, type SignInWarning } from "./suspicious";
 import { SessionLimitError, type Session, type SessionCap, type SessionStore } from "./session";
 
 /** What the request tells about who is signing in from where. */
@@ -26,13 +29,17 @@ export interface AuthDeps {
   db: Db;
   sessions: SessionStore;
   events: UserEventFeed;
-  config: { sessionCap: SessionCap };
+  config: { sessionCap: SessionCap; reauthMs?: number };
+  /** Security email; absent in code paths and tests that send none. */
+  mailer?: Mailer;
 }
 
 export interface SignedIn {
   user: { id: string; email: string };
   session: Session;
   token: string;
+  /** Set when the sign-in looked suspicious (new device in a new country, impossible travel). */
+  warning?: SignInWarning;
 }
 
 export const INVALID_CREDENTIALS = "Invalid email or password";
@@ -47,6 +54,7 @@ export async function recordLoginEvent(
     method: LoginMethod;
     outcome: LoginOutcome;
     reason?: string;
+    suspicious?: string;
   },
 ): Promise<void> {
   await db.loginEvent.create({
@@ -59,6 +67,7 @@ export async function recordLoginEvent(
       method: event.method,
       outcome: event.outcome,
       reason: event.reason ?? null,
+      suspicious: event.suspicious ?? null,
     },
   });
 }
@@ -74,6 +83,7 @@ export async function startSession(
   method: LoginMethod,
   options: { deviceName?: string } = {},
 ): Promise<SignedIn> {
+  const history = await signInHistory(deps.db, user.id);
   const device = await recordDeviceSignIn(deps.db, {
     userId: user.id,
     deviceCookie: client.deviceCookie,
@@ -100,12 +110,14 @@ export async function startSession(
     throw new AuthError("TOO_MANY_REQUESTS", error.message);
   }
   const { token, session, evicted } = created;
-  await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "success" });
+  const place = await locate(client.ip);
+  const warning = (await assessSignIn(history, { place, newDevice: device.isNew, at: session.createdAt })) ?? undefined;
+  await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "success", suspicious: warning?.reason });
+  if (method === "password" || method === "token") await deps.sessions.markAuthenticated(session.id, deps.config.reauthMs);
   for (const sessionId of evicted) {
     await recordSecurityEvent(deps.db, { type: "session_evicted", userId: user.id, sessionId, ip: client.ip, detail: { by: session.id, limit: deps.config.sessionCap.limit } });
   }
   if (evicted.length) await deps.events.publish(user.id, { type: "revoked", sessionIds: evicted, reason: "evicted" });
-  const place = await locate(client.ip);
   await deps.events.publish(user.id, {
     type: "signed_in",
     sessionId: session.id,
@@ -114,11 +126,20 @@ export async function startSession(
     method,
     ip: client.ip,
     location: place.label,
+    ...(warning ? { warning: warning.message } : {}),
   });
-  return { user, session, token };
+  const where = { deviceName: device.name, ip: client.ip, place, at: session.createdAt };
+  if (warning) {
+    await recordSecurityEvent(deps.db, { type: "suspicious_sign_in", userId: user.id, sessionId: session.id, deviceId: device.id, ip: client.ip, detail: { reason: warning.reason } });
+    notify.suspiciousSignIn(deps.mailer, user.email, where, warning.message);
+  } else if (device.isNew && history.addresses.length > 0) {
+    notify.newDeviceSignIn(deps.mailer, user.email, where);
+  }
+  return { user, session, token, ...(warning ? { warning } : {}) };
 }
 
-export async function register(deps: AuthDeps, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
+export async function register(deps: AuthDeps & { rateLimits?: { registerPerIp: Ratelimit } }, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
+  if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.registerPerIp, client.ip, "Too many accounts created from your network.");
   const passwordHash = await hashPassword(input.password);
   let user: { id: string; email: string };
   try {
@@ -162,6 +183,7 @@ async function throttleAttempt(
     await recordSecurityEvent(deps.db, { type: "account_throttled", userId: user.id, ip: client.ip, detail: { attempts: attempt.attempts } });
     const place = await locate(client.ip);
     await deps.events.publish(user.id, { type: "sign_in_throttled", attempts: attempt.attempts, ip: client.ip, location: place.label });
+    notify.throttled(deps.mailer, user.email, { ip: client.ip, place }, attempt.attempts);
   }
 }
 

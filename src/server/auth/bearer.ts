@@ -60,7 +60,7 @@ export async function issueTokens(deps: TokenDeps, input: { email: string; passw
     const { browserSecret, ...approval } = result;
     return { ...approval, approvalSecret: browserSecret, deviceKey };
   }
-  return { status: "issued" as const, ...(await pairFor(deps, result.session, result.token)), deviceKey, user: result.user };
+  return { status: "issued" as const, ...(await pairFor(deps, result.session, result.token)), deviceKey, user: result.user, ...(result.warning ? { warning: result.warning } : {}) };
 }
 
 /** After the approval request was confirmed on a signed-in device, the client collects its tokens. */

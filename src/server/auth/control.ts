@@ -1,11 +1,14 @@
 import type { Db } from "~/server/db";
+import type { Mailer } from "~/server/mail";
 import { parseUserAgent } from "./device";
 import { AuthError } from "./errors";
 import type { UserEventFeed } from "./events";
 import type { ApprovalStore } from "./approval-store";
 import { cancelApprovals } from "./approvals";
 import type { HandoffStore } from "./handoff-store";
-import { locateAll } from "./geo";
+import { locate, locateAll } from "./geo";
+import { notify } from "./notify";
+import { requireRecentAuth } from "./reauth";
 import { verifyPassword } from "./password";
 import { recordSecurityEvent } from "./security-events";
 import type { Session, SessionStore } from "./session";
@@ -19,6 +22,8 @@ export interface ControlDeps {
   events: UserEventFeed;
   handoffs: HandoffStore;
   approvals: ApprovalStore;
+  config: { reauthMs?: number };
+  mailer?: Mailer;
 }
 
 export interface Actor {
@@ -84,7 +89,7 @@ export async function revokeOtherSessions(deps: ControlDeps, actor: Actor) {
 
 /** Emergency lockout: with the password, ends every session of the user, this one included. */
 export async function lockout(deps: ControlDeps, actor: Actor, password: string) {
-  const user = await deps.db.user.findUnique({ where: { id: actor.userId }, select: { passwordHash: true } });
+  const user = await deps.db.user.findUnique({ where: { id: actor.userId }, select: { email: true, passwordHash: true } });
   if (!user || !(await verifyPassword(user.passwordHash, password))) {
     await recordSecurityEvent(deps.db, { type: "lockout_failed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
     throw new AuthError("UNAUTHORIZED", "Wrong password. Nothing was changed.");
@@ -100,6 +105,7 @@ export async function lockout(deps: ControlDeps, actor: Actor, password: string)
     detail: { ended, cancelledHandoffs, cancelledApprovals },
   });
   await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended });
+  notify.lockout(deps.mailer, user.email, { ip: actor.ip, place: await locate(actor.ip) }, ended.length);
   return ended.length;
 }
 
@@ -185,6 +191,7 @@ export async function renameDevice(deps: ControlDeps, actor: Actor, deviceId: st
 
 /** Ends the device's sessions and removes it; its next sign-in counts as a new device. */
 export async function forgetDevice(deps: ControlDeps, actor: Actor, deviceId: string) {
+  if (deps.config.reauthMs) await requireRecentAuth(deps.sessions, actor.sessionId, deps.config.reauthMs);
   const device = await deps.db.device.findFirst({ where: { id: deviceId, userId: actor.userId, forgottenAt: null }, select: { cookieHash: true } });
   if (!device) throw new AuthError("NOT_FOUND", "No such device.");
   // Rewriting the cookie hash first means a sign-in racing with this one already gets a new device.

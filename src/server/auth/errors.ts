@@ -5,6 +5,8 @@ export class AuthError extends Error {
     message: string,
     /** For TOO_MANY_REQUESTS: seconds until a retry can succeed (sent as Retry-After). */
     readonly retryAfterSeconds?: number,
+    /** A machine-readable why, sent as data.reason (e.g. "reauth_required"). */
+    readonly reason?: string,
   ) {
     super(message);
     this.name = "AuthError";

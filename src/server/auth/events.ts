@@ -17,6 +17,8 @@ export const userEvent = z.discriminatedUnion("type", [
     method: z.string(),
     ip: z.string(),
     location: z.string(),
+    /** Set when the sign-in looked suspicious: what the other devices show as an alert. */
+    warning: z.string().optional(),
     at: z.string(),
   }),
   z.object({

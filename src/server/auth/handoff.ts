@@ -7,6 +7,7 @@ import { AuthError } from "./errors";
 import { locate } from "./geo";
 import { HandoffInvalidError, type HandoffRecord, type HandoffStore, type Party } from "./handoff-store";
 import { enforceRateLimit } from "./rate-limit";
+import { requireRecentAuth } from "./reauth";
 import { recordSecurityEvent } from "./security-events";
 
 export interface HandoffDeps extends AuthDeps {
@@ -102,6 +103,8 @@ export async function claim(deps: HandoffDeps, token: string, client: ClientInfo
 }
 
 export async function decide(deps: HandoffDeps, actor: Actor, token: string, decision: "approved" | "denied") {
+  // Approving hands a session to another device: a sensitive action. Denying never needs it.
+  if (decision === "approved" && deps.config.reauthMs) await requireRecentAuth(deps.sessions, actor.sessionId, deps.config.reauthMs);
   const record = await guard(deps.handoffs.decide(token, actor.userId, decision));
   await recordSecurityEvent(deps.db, {
     type: decision === "approved" ? "handoff_approved" : "handoff_denied",

@@ -22,7 +22,12 @@ export type SecurityEventType =
   | "refresh_token_reused"
   | "access_token_revoked"
   | "token_session_ended"
-  | "account_throttled";
+  | "account_throttled"
+  | "suspicious_sign_in"
+  | "password_changed"
+  | "password_change_failed"
+  | "reauthenticated"
+  | "reauth_failed";
 
 export async function recordSecurityEvent(
   db: Db,

@@ -43,6 +43,8 @@ export const sessionKey = (prefix: string, sessionId: string) => `${prefix}sessi
 export const userSessionsKey = (prefix: string, userId: string) => `${prefix}user:${userId}:sessions`;
 /** Hashes of a token session's rotated refresh tokens (newest first, the last 100), for reuse detection. */
 export const rotatedRefreshKey = (prefix: string, sessionId: string) => `${prefix}refresh-rotated:${sessionId}`;
+/** Present while a session's password entry is recent enough for sensitive actions (REAUTH_MINUTES). */
+export const recentAuthKey = (prefix: string, sessionId: string) => `${prefix}reauth:${sessionId}`;
 /** A single revoked access token, kept until the token's own expiry. */
 export const deniedAccessTokenKey = (prefix: string, jti: string) => `${prefix}jti-denied:${jti}`;
 
@@ -377,6 +379,17 @@ export class SessionStore {
     if (outcome === "ok") return { outcome, token: `${parts.id}.${secret}`, session: toSession(parts.id, values, this.policy) };
     if (outcome === "reused") return { outcome, sessionId: parts.id, userId: String(values[0]) };
     return { outcome: "invalid" };
+  }
+
+  /** The password was just entered in this session: sensitive actions are allowed for `forMs`. */
+  async markAuthenticated(sessionId: string, forMs = 10 * 60_000): Promise<void> {
+    await this.redis.set(recentAuthKey(this.prefix, sessionId), String(this.now()), { px: forMs });
+  }
+
+  /** True when the password was entered in this session less than `withinMs` ago (by this store's clock). */
+  async recentlyAuthenticated(sessionId: string, withinMs = 10 * 60_000): Promise<boolean> {
+    const at = Number(await this.redis.get(recentAuthKey(this.prefix, sessionId)));
+    return Number.isFinite(at) && at > 0 && this.now() - at < withinMs;
   }
 
   /** Revokes one access token until its own expiry (its session stays). */

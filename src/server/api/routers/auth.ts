@@ -40,7 +40,7 @@ export const authRouter = createTRPCRouter({
       return approval;
     }
     await replaceSession(ctx, result);
-    return { status: "signed_in" as const, user: result.user };
+    return { status: "signed_in" as const, user: result.user, ...(result.warning ? { warning: result.warning } : {}) };
   }),
 
   /** Ends this browser's session (or the bearer token's) in Redis at once; safe to call when already signed out. */
