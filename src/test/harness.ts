@@ -65,7 +65,7 @@ export async function deleteKeys(handle: RedisHandle) {
 export interface CallResult<T = unknown> {
   status: number;
   data?: T;
-  error?: { message: string; code: number; data: { code: string; httpStatus: number; fieldErrors?: Record<string, string[]>; retryAfter?: number } };
+  error?: { message: string; code: number; data: { code: string; httpStatus: number; fieldErrors?: Record<string, string[]>; retryAfter?: number; reason?: string } };
   headers: Headers;
 }
 

@@ -128,6 +128,8 @@ export async function loginHistory(deps: ControlDeps, userId: string, page: { cu
         method: e.method,
         outcome: e.outcome,
         reason: e.reason,
+        /** new_device_new_country | impossible_travel, on a successful sign-in that looked suspicious */
+        suspicious: e.suspicious,
         ip: e.ip,
         location: places.get(e.ip)!.label,
         device: e.device ?? { id: null, name: parsed.name, browser: parsed.browser, os: parsed.os, deviceType: parsed.deviceType },
