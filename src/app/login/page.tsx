@@ -14,6 +14,7 @@ const NOTICES: Record<string, string> = {
   evicted: "This session was ended because a new sign-in went over your session limit.",
   locked_out: "Emergency lockout: every session of your account was ended. Sign in again when you are ready.",
   approve: "Sign in on this device first, then approve the other one.",
+  password_changed: "Your password was changed on another device. Sign in with the new password.",
 };
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<{ reason?: string; next?: string | string[] }> }) {

@@ -11,12 +11,13 @@ import { api, type RouterOutputs } from "~/trpc/react";
 import { DeviceCard } from "./device-card";
 import { HistoryTable } from "./history-table";
 import { LockoutPanel } from "./lockout-panel";
+import { PasswordPanel } from "./password-panel";
 
-type Event = { type: string; sessionIds?: string[]; reason?: string; deviceName?: string; location?: string; ip?: string; attempts?: number };
+type Event = { type: string; sessionIds?: string[]; reason?: string; deviceName?: string; location?: string; ip?: string; attempts?: number; warning?: string };
 
 /** Where a page goes when its own session ends, and what the sign-in page then says. */
 const leaveReason = (event: Event) =>
-  event.type === "locked_out" ? "locked_out" : event.reason && ["expired", "evicted", "signed_out"].includes(event.reason) ? event.reason : "revoked";
+  event.type === "locked_out" ? "locked_out" : event.reason && ["expired", "evicted", "signed_out", "password_changed"].includes(event.reason) ? event.reason : "revoked";
 
 /** Re-renders every 30 s so "5 minutes ago" stays true. */
 function useNow() {
@@ -35,6 +36,7 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
   const devices = api.devices.list.useQuery();
   const sessions = api.sessions.list.useQuery();
   const [notice, setNotice] = useState<string | null>(null);
+  const [alert, setAlert] = useState<string | null>(null);
   const [confirmOthers, setConfirmOthers] = useState(false);
   const [offering, setOffering] = useState(false);
 
@@ -46,13 +48,14 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
     onData(tracked) {
       const event = tracked.data as Event;
       if (event.sessionIds?.includes(sessionId)) return leave(leaveReason(event));
-      if (event.type === "signed_in") setNotice(`New sign-in: ${event.deviceName} · ${event.location} (${event.ip})`);
+      if (event.type === "signed_in" && event.warning) setAlert(`Suspicious sign-in on ${event.deviceName}: ${event.warning} If this was not you, revoke that session below, then change your password.`);
+      else if (event.type === "signed_in") setNotice(`New sign-in: ${event.deviceName} · ${event.location} (${event.ip})`);
       if (event.type === "approval_requested") setNotice(`${event.deviceName} (${event.location}) is waiting for your approval.`);
       if (event.type === "sign_in_throttled") {
-        setNotice(`${event.attempts} sign-ins with a wrong password for your account (latest from ${event.location}, ${event.ip}): further attempts now have to wait. If this was not you, your password is still safe; consider changing it if it is used elsewhere.`);
+        setAlert(`${event.attempts} sign-ins with a wrong password for your account (latest from ${event.location}, ${event.ip}): further attempts now have to wait. If this was not you, your password is still safe; consider changing it if it is used elsewhere.`);
       }
       if (event.type === "revoked" && event.reason === "token_reuse") {
-        setNotice("An app's refresh token was used twice, so it may have been copied. That app session was ended: sign the app in again, and change your password if you did not expect this.");
+        setAlert("An app's refresh token was used twice, so it may have been copied. That app session was ended: sign the app in again, and change your password if you did not expect this.");
       }
       void refresh();
     },
@@ -88,6 +91,17 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
         </div>
         <SignOutButton />
       </div>
+
+      {alert && (
+        <div role="alert" className="flex items-start justify-between gap-3 rounded-xl border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="security-alert">
+          <span>
+            <strong className="font-semibold">Security alert.</strong> {alert}
+          </span>
+          <button type="button" onClick={() => setAlert(null)} className="font-medium hover:underline" aria-label="Dismiss alert">
+            Dismiss
+          </button>
+        </div>
+      )}
 
       {notice && (
         <div role="status" className="flex items-start justify-between gap-3 rounded-xl border border-brand-100 bg-brand-50 px-4 py-3 text-sm text-brand-700">
@@ -151,6 +165,8 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
       </section>
 
       <HistoryTable now={now} />
+
+      <PasswordPanel onChanged={() => void refresh()} />
 
       <LockoutPanel onLockedOut={() => leave("locked_out")} />
 

@@ -2,6 +2,7 @@
 
 import { useId, useState } from "react";
 import { ConfirmDialog } from "~/components/confirm-dialog";
+import { useReauth } from "~/components/reauth";
 import { DeviceIcon } from "~/components/device-icon";
 import { formatDateTime, timeAgo } from "~/lib/time";
 import { api, type RouterOutputs } from "~/trpc/react";
@@ -117,6 +118,7 @@ export function DeviceCard({
 }) {
   const [renaming, setRenaming] = useState(false);
   const [forgetting, setForgetting] = useState(false);
+  const reauth = useReauth();
   const forget = api.devices.forget.useMutation({
     onSuccess: ({ current }) => {
       setForgetting(false);
@@ -199,16 +201,17 @@ export function DeviceCard({
         title={`Forget ${device.name}?`}
         confirmLabel="Forget device"
         busyLabel="Forgetting…"
-        busy={forget.isPending}
-        error={forget.error?.message}
+        busy={forget.isPending || reauth.busy}
+        error={reauth.error ?? forget.error?.message}
         danger
-        onConfirm={() => forget.mutate({ deviceId: device.id })}
+        onConfirm={() => void reauth.run(() => forget.mutateAsync({ deviceId: device.id }))}
         onClose={() => setForgetting(false)}
       >
         <p>
           {device.activeSessions > 0 ? `Its ${device.activeSessions === 1 ? "session ends" : `${device.activeSessions} sessions end`} now and it` : "It"} disappears
           from this list. If it signs in again it shows up as a new device{device.current ? " — and this device is signed out." : "."}
         </p>
+        {reauth.field}
       </ConfirmDialog>
     </li>
   );

@@ -16,6 +16,12 @@ const reasonLabel: Record<string, string> = {
   wrong_password: "wrong password",
   unknown_email: "unknown email",
   session_limit: "session limit reached",
+  account_throttled: "too many failed attempts",
+};
+
+const suspiciousLabel: Record<string, string> = {
+  impossible_travel: "impossible travel",
+  new_device_new_country: "new device, new country",
 };
 
 export function HistoryTable({ now }: { now: number }) {
@@ -48,6 +54,11 @@ export function HistoryTable({ now }: { now: number }) {
                 <td className="px-4 py-2.5">
                   <span className={`rounded-full px-2 py-0.5 text-xs font-medium ring-1 ${outcomeStyle[e.outcome] ?? ""}`}>{e.outcome}</span>
                   {e.reason && <span className="ml-2 text-xs text-slate-500">{reasonLabel[e.reason] ?? e.reason.replaceAll("_", " ")}</span>}
+                  {e.suspicious && (
+                    <span className="ml-2 rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-900 ring-1 ring-amber-300" data-testid="suspicious-badge">
+                      suspicious: {suspiciousLabel[e.suspicious] ?? e.suspicious.replaceAll("_", " ")}
+                    </span>
+                  )}
                 </td>
                 <td className="px-4 py-2.5 text-slate-700">{e.method}</td>
                 <td className="px-4 py-2.5 text-slate-700">{e.device.name}</td>

@@ -1,6 +1,7 @@
 "use client";
 
 import Link from "next/link";
+import { isReauthRequired, useReauth } from "~/components/reauth";
 import { useOnce } from "~/lib/use-once";
 import { api } from "~/trpc/react";
 import { PartyCard } from "./party-card";
@@ -10,11 +11,14 @@ export function ApproveRequest({ token }: { token: string }) {
   const inspect = api.handoff.inspect.useMutation();
   const approve = api.handoff.approve.useMutation();
   const deny = api.handoff.deny.useMutation();
+  const reauth = useReauth();
   useOnce(() => inspect.mutate({ token }));
 
   const request = inspect.data;
   const decided = approve.data ?? deny.data;
-  const error = inspect.error ?? approve.error ?? deny.error;
+  // Asked for the password again: not the end of the request, the form asks inline.
+  const error = inspect.error ?? (isReauthRequired(approve.error) ? null : approve.error) ?? deny.error;
+  const approveNow = () => void reauth.run(() => approve.mutateAsync({ token }));
 
   return (
     <div className="rounded-2xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6" data-testid="approve-request">
@@ -33,6 +37,23 @@ export function ApproveRequest({ token }: { token: string }) {
         <div className="space-y-4">
           <p className="text-sm text-slate-700">This device is asking to be signed in to your account. Approve only if it is yours and in front of you.</p>
           <PartyCard party={request.recipient} since={request.createdAt} warnings={request.warnings} testId="requesting-device" />
+          {reauth.needed && (
+            <form
+              className="space-y-2"
+              onSubmit={(e) => {
+                e.preventDefault();
+                approveNow();
+              }}
+            >
+              <p className="text-sm text-slate-700">{approve.error?.message}</p>
+              {reauth.field}
+              {reauth.error && (
+                <p role="alert" className="text-sm text-red-700">
+                  {reauth.error}
+                </p>
+              )}
+            </form>
+          )}
           <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
             <button
               type="button"
@@ -44,11 +65,11 @@ export function ApproveRequest({ token }: { token: string }) {
             </button>
             <button
               type="button"
-              onClick={() => approve.mutate({ token })}
-              disabled={deny.isPending || approve.isPending}
+              onClick={approveNow}
+              disabled={deny.isPending || approve.isPending || reauth.busy}
               className="rounded-lg bg-brand-600 px-4 py-2.5 text-sm font-semibold text-white hover:bg-brand-700 disabled:opacity-70"
             >
-              {approve.isPending ? "Approving…" : "Approve sign-in"}
+              {approve.isPending || reauth.busy ? "Approving…" : "Approve sign-in"}
             </button>
           </div>
         </div>

@@ -3,6 +3,7 @@
 import { skipToken } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Modal } from "~/components/modal";
+import { useReauth } from "~/components/reauth";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { PartyCard, type PartyView, type Warning } from "./party-card";
 import { HandoffQr } from "./qr-code";
@@ -21,6 +22,7 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
     },
   });
   const approve = api.handoff.approve.useMutation();
+  const reauth = useReauth();
   const deny = api.handoff.deny.useMutation();
   const createOffer = create.mutate;
 
@@ -48,6 +50,7 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
   const token = offer?.qrUrl.split("/").pop() ?? "";
   const { status } = state;
   const error = create.error ?? approve.error ?? deny.error;
+  const approveNow = () => void reauth.run(() => approve.mutateAsync({ token }));
 
   return (
     <Modal open={open} title="Add a device" onClose={onClose} testId="offer-dialog">
@@ -63,6 +66,16 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
           <div className="space-y-4">
             <p className="text-sm text-slate-700">This device scanned your code and wants to be signed in as you:</p>
             <PartyCard party={state.recipient} warnings={state.warnings} testId="claiming-device" />
+            {reauth.needed && (
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  approveNow();
+                }}
+              >
+                {reauth.field}
+              </form>
+            )}
             <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
               <button
                 type="button"
@@ -74,8 +87,8 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
               </button>
               <button
                 type="button"
-                onClick={() => approve.mutate({ token })}
-                disabled={approve.isPending || deny.isPending}
+                onClick={approveNow}
+                disabled={approve.isPending || deny.isPending || reauth.busy}
                 className="rounded-lg bg-brand-600 px-4 py-2 text-sm font-semibold text-white hover:bg-brand-700 disabled:opacity-70"
               >
                 Approve
@@ -89,9 +102,9 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
           {status === "denied" && "Denied. The other device was not signed in."}
           {(status === "expired" || status === "cancelled") && "This code is no longer valid."}
         </div>
-        {error && (
+        {(reauth.error ?? error) && (
           <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-            {error.message}
+            {reauth.error ?? error?.message}
           </p>
         )}
         <div className="flex justify-end gap-2">
