@@ -57,7 +57,16 @@ export const sessionsRouter = createTRPCRouter({
         for (const event of polled.events) yield tracked(String(event.seq), event as UserEvent);
         seq = polled.seq;
         if (!polled.alive) {
-          const told = polled.events.some((e) => "sessionIds" in e && e.sessionIds.includes(own));
+          let told = polled.events.some((e) => "sessionIds" in e && e.sessionIds.includes(own));
+          if (!told) {
+            // Services end sessions first and tell the feed right after: give that event a moment
+            // to arrive, so the page says "revoked" (or why) rather than "expired".
+            await sleep(Math.min(config.livePollMs, 300), signal);
+            const late = await events.poll(ctx.user.id, own, seq);
+            for (const event of late.events) yield tracked(String(event.seq), event as UserEvent);
+            seq = late.seq;
+            told = late.events.some((e) => "sessionIds" in e && e.sessionIds.includes(own));
+          }
           if (!told) yield tracked(String(seq), { type: "revoked", sessionIds: [own], reason: "expired", at: new Date().toISOString() } as UserEvent);
           return;
         }
