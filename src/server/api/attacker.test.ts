@@ -82,6 +82,17 @@ describe("attacker script: every attack is stopped and counted", () => {
     count("approval code brute force", results, results.filter((r) => r.status === 200).length);
   });
 
+  it("approval-request flooding with a leaked password from many IPs: at most 10 a minute reach the owner", async () => {
+    const { email, userId } = await victim();
+    const results = [];
+    for (let i = 0; i < 25; i++) results.push(await attacker(`198.19.0.${i + 1}`).mutation<RouterOutputs["auth"]["login"]>("auth.login", { email, password: PASSWORD }));
+    expect(results.filter((r) => (r.data as { status?: string } | undefined)?.status === "approval_required")).toHaveLength(10);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(15);
+    expect(results[24]!.error?.message).toMatch(/^Too many sign-in requests for this account\. Try again in \d+ s\.$/);
+    expect(await t.services.db.securityEvent.count({ where: { userId, type: "approval_requested" } })).toBe(10);
+    count("approval-request flooding", results, results.filter(gotSession).length);
+  });
+
   it("QR token guessing: 300 made-up tokens, none inspects anything", async () => {
     const { laptop } = await victim();
     // A real one exists at the same time.

@@ -1,9 +1,11 @@
+import type { Ratelimit } from "@upstash/ratelimit";
 import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
 import { MAX_CODE_ATTEMPTS, type ApprovalRequest, type ApprovalStore } from "./approval-store";
 import type { Actor } from "./control";
 import { parseUserAgent } from "./device";
 import { AuthError } from "./errors";
 import { locate } from "./geo";
+import { enforceRateLimit } from "./rate-limit";
 import { recordSecurityEvent } from "./security-events";
 import { SessionLimitError } from "./session";
 import { sha256 } from "./tokens";
@@ -11,6 +13,8 @@ import { sha256 } from "./tokens";
 export interface ApprovalDeps extends AuthDeps {
   approvals: ApprovalStore;
   config: AuthDeps["config"] & { newDeviceApproval: boolean };
+  /** Someone with the password could otherwise flood the owner's devices with requests from many IPs. */
+  rateLimits?: { approvalPerUser: Ratelimit };
 }
 
 export interface ApprovalRequired {
@@ -61,6 +65,7 @@ export async function approvalIfNeeded(
     throw new AuthError("TOO_MANY_REQUESTS", error.message);
   }
 
+  if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.approvalPerUser, user.id, "Too many sign-in requests for this account.");
   const created = await deps.approvals.create({ userId: user.id, ip: client.ip, userAgent: client.userAgent, deviceCookieHash: sha256(client.deviceCookie), deviceName });
   const place = await locate(client.ip);
   await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "blocked", reason: "approval_required" });

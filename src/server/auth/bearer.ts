@@ -15,7 +15,7 @@ import { randomToken } from "./tokens";
 
 export interface TokenDeps extends ApprovalDeps {
   jwt: AccessTokenSigner;
-  rateLimits: { signInPerIp: Ratelimit };
+  rateLimits: { signInPerIp: Ratelimit; approvalPerUser: Ratelimit };
 }
 
 export interface TokenPair {
