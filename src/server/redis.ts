@@ -1,5 +1,5 @@
 import "server-only";
-import { Redis } from "@upstash/redis";
+import { Redis, type Requester } from "@upstash/redis";
 import { env } from "~/env";
 import { embeddedRunner, tcpRunner } from "./redis/runners";
 import { createRequester } from "./redis/transports";
@@ -8,10 +8,24 @@ export type RedisKind = "upstash" | "tcp" | "embedded";
 
 export interface RedisHandle {
   redis: Redis;
+  /**
+   * The same connection without @upstash/redis's automatic deserialization, which tries
+   * JSON.parse on every string of every answer and throws (slowly) on ids, emails and IPs: for
+   * the hot paths whose answers are plain strings and numbers (sessions).
+   */
+  raw: Redis;
   kind: RedisKind;
   /** Prefix of every key this app writes, so several apps or test runs can share one Redis. */
   prefix: string;
   close(): Promise<void>;
+}
+
+/** @upstash/redis takes options only with a URL; over our own requester they are set here. */
+class RawRedis extends Redis {
+  constructor(requester: Requester) {
+    super(requester);
+    this.opts = { ...this.opts, automaticDeserialization: false };
+  }
 }
 
 export async function createRedis(config: {
@@ -22,11 +36,13 @@ export async function createRedis(config: {
 }): Promise<RedisHandle> {
   if (config.upstashUrl) {
     const redis = new Redis({ url: config.upstashUrl, token: config.upstashToken ?? "", enableTelemetry: false });
-    return { redis, kind: "upstash", prefix: config.prefix, close: async () => undefined };
+    const raw = new Redis({ url: config.upstashUrl, token: config.upstashToken ?? "", enableTelemetry: false, automaticDeserialization: false });
+    return { redis, raw, kind: "upstash", prefix: config.prefix, close: async () => undefined };
   }
   const requester = createRequester(config.redisUrl ? await tcpRunner(config.redisUrl) : await embeddedRunner());
   return {
     redis: new Redis(requester),
+    raw: new RawRedis(requester),
     kind: config.redisUrl ? "tcp" : "embedded",
     prefix: config.prefix,
     close: () => requester.close(),

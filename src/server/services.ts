@@ -47,7 +47,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
     db,
     redis,
     sessions: new SessionStore(
-      redis.redis,
+      redis.raw,
       redis.prefix,
       {
         idleTimeoutMs: e.SESSION_IDLE_MINUTES * 60_000,

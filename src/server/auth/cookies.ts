@@ -42,14 +42,41 @@ export async function sealSessionCookie(token: string, options: CookieOptions): 
   return serializeCookie(sessionCookieName(options.secure), sealed, { maxAge: options.sessionMaxAgeSeconds, secure: options.secure });
 }
 
+// Unsealing (two PBKDF2 derivations, AES-CBC and HMAC through WebCrypto) was the largest cost of a
+// validated request after Next.js itself. The result for a given cookie value never changes, so
+// recent ones are remembered: a bounded LRU keyed by the exact cookie value and secret, entries
+// kept one minute. It only skips the decryption; the session itself is still checked in Redis on
+// every request, so a revoked session fails at once.
+const UNSEAL_CACHE_SIZE = 10_000;
+const UNSEAL_CACHE_MS = 60_000;
+const unsealedBySecret = new Map<string, Map<string, { token: string; until: number }>>();
+
 export async function unsealSessionCookie(value: string | undefined, secret: string): Promise<string | null> {
   if (!value || value.length > 4096) return null;
+  let unsealed = unsealedBySecret.get(secret);
+  if (!unsealed) unsealedBySecret.set(secret, (unsealed = new Map()));
+  const key = value;
+  const now = Date.now();
+  const hit = unsealed.get(key);
+  if (hit && hit.until > now) {
+    unsealed.delete(key);
+    unsealed.set(key, hit);
+    return hit.token;
+  }
+  let token: string | null;
   try {
     const data = await unsealData<{ token?: unknown }>(value, { password: secret });
-    return typeof data.token === "string" ? data.token : null;
+    token = typeof data.token === "string" ? data.token : null;
   } catch {
-    return null;
+    token = null;
   }
+  // Only valid seals are remembered: garbage cookies cannot fill the cache.
+  if (token) {
+    unsealed.delete(key);
+    unsealed.set(key, { token, until: now + UNSEAL_CACHE_MS });
+    if (unsealed.size > UNSEAL_CACHE_SIZE) unsealed.delete(unsealed.keys().next().value!);
+  }
+  return token;
 }
 
 export const clearSessionCookie = (secure: boolean) => serializeCookie(sessionCookieName(secure), "", { maxAge: 0, secure });
