@@ -74,7 +74,8 @@ export async function recordLoginEvent(
 
 /**
  * Opens a session for a user whose identity is established: records the device and IP, enforces
- * the session cap (atomically, in Redis), logs the sign-in and tells the user's other pages.
+ * the session cap (atomically, in Redis), flags a suspicious sign-in (suspicious.ts), logs it,
+ * tells the user's other pages, and emails the owner about a new device or a suspicious sign-in.
  */
 export async function startSession(
   deps: AuthDeps,
