@@ -4,6 +4,7 @@ import { useId, useState } from "react";
 import { PartyCard } from "~/components/handoff/party-card";
 import { Modal } from "~/components/modal";
 import { api } from "~/trpc/react";
+import { DecisionButtons } from "~/components/decision-buttons";
 
 /**
  * On a signed-in device: a new device asks to sign in. Pops up by itself (the dashboard's live
@@ -62,23 +63,12 @@ export function ApprovalPrompt() {
             {error.message}
           </p>
         )}
-        <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-          <button
-            type="button"
-            onClick={() => deny.mutate({ requestId: request.requestId })}
-            disabled={deny.isPending || confirm.isPending}
-            className="rounded-lg border border-red-200 bg-white px-4 py-2 text-sm font-medium text-red-700 hover:bg-red-50 disabled:opacity-70"
-          >
-            Deny
-          </button>
-          <button
-            type="submit"
-            disabled={code.length !== 6 || confirm.isPending}
-            className="rounded-lg bg-brand-600 px-4 py-2 text-sm font-semibold text-white hover:bg-brand-700 disabled:opacity-60"
-          >
-            {confirm.isPending ? "Checking…" : "Approve"}
-          </button>
-        </div>
+        <DecisionButtons
+          onDeny={() => deny.mutate({ requestId: request.requestId })}
+          denyDisabled={deny.isPending || confirm.isPending}
+          approveDisabled={code.length !== 6 || confirm.isPending}
+          approveLabel={confirm.isPending ? "Checking…" : "Approve"}
+        />
       </form>
     </Modal>
   );

@@ -5,6 +5,7 @@ import { isReauthRequired, useReauth } from "~/components/reauth";
 import { useOnce } from "~/lib/use-once";
 import { api } from "~/trpc/react";
 import { PartyCard } from "./party-card";
+import { DecisionButtons } from "~/components/decision-buttons";
 
 /** Flow A on the signed-in phone: who is asking to sign in, then Approve or Deny. */
 export function ApproveRequest({ token }: { token: string }) {
@@ -54,24 +55,13 @@ export function ApproveRequest({ token }: { token: string }) {
               )}
             </form>
           )}
-          <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-            <button
-              type="button"
-              onClick={() => deny.mutate({ token })}
-              disabled={deny.isPending || approve.isPending}
-              className="rounded-lg border border-slate-300 bg-white px-4 py-2.5 text-sm font-medium text-slate-800 hover:bg-slate-50 disabled:opacity-70"
-            >
-              Deny
-            </button>
-            <button
-              type="button"
-              onClick={approveNow}
-              disabled={deny.isPending || approve.isPending || reauth.busy}
-              className="rounded-lg bg-brand-600 px-4 py-2.5 text-sm font-semibold text-white hover:bg-brand-700 disabled:opacity-70"
-            >
-              {approve.isPending || reauth.busy ? "Approving…" : "Approve sign-in"}
-            </button>
-          </div>
+          <DecisionButtons
+            onDeny={() => deny.mutate({ token })}
+            denyDisabled={deny.isPending || approve.isPending}
+            onApprove={approveNow}
+            approveDisabled={deny.isPending || approve.isPending || reauth.busy}
+            approveLabel={approve.isPending || reauth.busy ? "Approving…" : "Approve sign-in"}
+          />
         </div>
       )}
       {decided && (

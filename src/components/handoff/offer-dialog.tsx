@@ -7,6 +7,7 @@ import { useReauth } from "~/components/reauth";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { PartyCard, type PartyView, type Warning } from "./party-card";
 import { HandoffQr } from "./qr-code";
+import { DecisionButtons } from "~/components/decision-buttons";
 
 type Offer = RouterOutputs["handoff"]["offer"];
 type State = { status: string; recipient?: PartyView | null; warnings?: Warning[] };
@@ -76,24 +77,13 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
                 {reauth.field}
               </form>
             )}
-            <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-              <button
-                type="button"
-                onClick={() => deny.mutate({ token })}
-                disabled={approve.isPending || deny.isPending}
-                className="rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50 disabled:opacity-70"
-              >
-                Deny
-              </button>
-              <button
-                type="button"
-                onClick={approveNow}
-                disabled={approve.isPending || deny.isPending || reauth.busy}
-                className="rounded-lg bg-brand-600 px-4 py-2 text-sm font-semibold text-white hover:bg-brand-700 disabled:opacity-70"
-              >
-                Approve
-              </button>
-            </div>
+            <DecisionButtons
+              onDeny={() => deny.mutate({ token })}
+              denyDisabled={approve.isPending || deny.isPending}
+              onApprove={approveNow}
+              approveDisabled={approve.isPending || deny.isPending || reauth.busy}
+              approveLabel="Approve"
+            />
           </div>
         )}
         <div role="status" aria-live="polite" className="text-sm text-slate-700" data-testid="offer-status">

@@ -111,22 +111,35 @@ const LAST_SEEN = FIELDS.indexOf("lastSeenAt") + 2;
 const ABSOLUTE = FIELDS.indexOf("absoluteExpiresAt") + 2;
 const METHOD = FIELDS.indexOf("method") + 2;
 
+// Shared by the scripts that read one session and use it: `readSession(key)` is HMGET of
+// secretHash then FIELDS; `endIfExpired` deletes a session past its idle or absolute expiry
+// (and its index entry) and says so; `slide` records a use and moves the key's expiry.
+const LUA_SESSION = `${LUA_HELPERS}
+local function readSession(key)
+  return redis.call('HMGET', key, 'secretHash', ${FIELDS.map((f) => `'${f}'`).join(", ")})
+end
+local function endIfExpired(key, values, now, idle, prefix)
+  local lastSeen, absolute = tonumber(values[${LAST_SEEN}]), tonumber(values[${ABSOLUTE}])
+  if now < absolute and now < lastSeen + idle then return false end
+  redis.call('DEL', key)
+  redis.call('ZREM', prefix .. 'user:' .. values[2] .. ':sessions', string.sub(key, #prefix + 9))
+  return true
+end
+local function slide(key, values, nowText, idle)
+  redis.call('HSET', key, 'lastSeenAt', nowText)
+  redis.call('PEXPIREAT', key, math.min(tonumber(nowText) + idle, tonumber(values[${ABSOLUTE}])))
+  values[${LAST_SEEN}] = nowText
+end
+`;
+
 // KEYS: session. ARGV: now, idle ms, secret hash, prefix. Returns FIELDS values, or nil.
 // A token session's secret is its refresh token, which must never work as a cookie session.
-const VALIDATE_SESSION = `${LUA_HELPERS}
-local key = KEYS[1]
-local now, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
-local values = redis.call('HMGET', key, 'secretHash', ${FIELDS.map((f) => `'${f}'`).join(", ")})
+const VALIDATE_SESSION = `${LUA_SESSION}
+local key, now, idle, prefix = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[4]
+local values = readSession(key)
 if str(values[1]) ~= ARGV[3] or str(values[${METHOD}]) == 'token' then return nil end
-local lastSeen, absolute = tonumber(values[${LAST_SEEN}]), tonumber(values[${ABSOLUTE}])
-if now >= absolute or now >= lastSeen + idle then
-  redis.call('DEL', key)
-  redis.call('ZREM', ARGV[4] .. 'user:' .. values[2] .. ':sessions', string.sub(key, #ARGV[4] + 9))
-  return nil
-end
-redis.call('HSET', key, 'lastSeenAt', ARGV[1])
-redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
-values[${LAST_SEEN}] = ARGV[1]
+if endIfExpired(key, values, now, idle, prefix) then return nil end
+slide(key, values, ARGV[1], idle)
 table.remove(values, 1)
 return reply(values)
 `;
@@ -134,21 +147,13 @@ return reply(values)
 // KEYS: session, denied-jti key. ARGV: now, idle ms, prefix. An access token's session check:
 // the session must exist and be a token session, and this one token must not be revoked.
 // Returns FIELDS values, or nil. Slides the idle timeout like a cookie session's use.
-const VALIDATE_TOKEN_SESSION = `${LUA_HELPERS}
-local key = KEYS[1]
+const VALIDATE_TOKEN_SESSION = `${LUA_SESSION}
+local key, now, idle, prefix = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 if redis.call('EXISTS', KEYS[2]) == 1 then return nil end
-local now, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
-local values = redis.call('HMGET', key, 'secretHash', ${FIELDS.map((f) => `'${f}'`).join(", ")})
+local values = readSession(key)
 if not str(values[1]) or str(values[${METHOD}]) ~= 'token' then return nil end
-local lastSeen, absolute = tonumber(values[${LAST_SEEN}]), tonumber(values[${ABSOLUTE}])
-if now >= absolute or now >= lastSeen + idle then
-  redis.call('DEL', key)
-  redis.call('ZREM', ARGV[3] .. 'user:' .. values[2] .. ':sessions', string.sub(key, #ARGV[3] + 9))
-  return nil
-end
-redis.call('HSET', key, 'lastSeenAt', ARGV[1])
-redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
-values[${LAST_SEEN}] = ARGV[1]
+if endIfExpired(key, values, now, idle, prefix) then return nil end
+slide(key, values, ARGV[1], idle)
 table.remove(values, 1)
 return reply(values)
 `;
@@ -157,34 +162,26 @@ return reply(values)
 // The presented refresh token is the current one: it is replaced, and remembered as rotated.
 // It is a rotated one: theft (or a client replaying), so the whole session ends at once.
 // Returns { 'ok', FIELDS values... } | { 'reused', userId } | { 'invalid' }.
-const ROTATE_REFRESH = `${LUA_HELPERS}
+const ROTATE_REFRESH = `${LUA_SESSION}
 local key, rotated = KEYS[1], KEYS[2]
 local now, idle, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local values = redis.call('HMGET', key, 'secretHash', ${FIELDS.map((f) => `'${f}'`).join(", ")})
+local values = readSession(key)
 local current = str(values[1])
-if current and str(values[${METHOD}]) == 'token' then
-  local lastSeen, absolute = tonumber(values[${LAST_SEEN}]), tonumber(values[${ABSOLUTE}])
-  if now >= absolute or now >= lastSeen + idle then
-    redis.call('DEL', key)
+if not current or str(values[${METHOD}]) ~= 'token' or endIfExpired(key, values, now, idle, prefix) then return reply({ 'invalid' }) end
+if current == ARGV[4] then
+  redis.call('HSET', key, 'secretHash', ARGV[5])
+  slide(key, values, ARGV[1], idle)
+  redis.call('LPUSH', rotated, ARGV[4])
+  redis.call('LTRIM', rotated, 0, 99)
+  redis.call('PEXPIREAT', rotated, tonumber(values[${ABSOLUTE}]))
+  values[1] = 'ok'
+  return reply(values)
+end
+for _, old in ipairs(redis.call('LRANGE', rotated, 0, -1)) do
+  if old == ARGV[4] then
+    redis.call('DEL', key, rotated)
     redis.call('ZREM', prefix .. 'user:' .. values[2] .. ':sessions', string.sub(key, #prefix + 9))
-    return reply({ 'invalid' })
-  end
-  if current == ARGV[4] then
-    redis.call('HSET', key, 'secretHash', ARGV[5], 'lastSeenAt', ARGV[1])
-    redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
-    redis.call('LPUSH', rotated, ARGV[4])
-    redis.call('LTRIM', rotated, 0, 99)
-    redis.call('PEXPIREAT', rotated, absolute)
-    values[${LAST_SEEN}] = ARGV[1]
-    values[1] = 'ok'
-    return reply(values)
-  end
-  for _, old in ipairs(redis.call('LRANGE', rotated, 0, -1)) do
-    if old == ARGV[4] then
-      redis.call('DEL', key, rotated)
-      redis.call('ZREM', prefix .. 'user:' .. values[2] .. ':sessions', string.sub(key, #prefix + 9))
-      return reply({ 'reused', values[2] })
-    end
+    return reply({ 'reused', values[2] })
   end
 end
 return reply({ 'invalid' })
