@@ -162,17 +162,11 @@ export async function register(deps: AuthDeps & { rateLimits?: { registerPerIp: 
 async function throttleAttempt(
   deps: ApprovalDeps & { throttle: AccountThrottle },
   email: string,
-  user: { id: string; email: string } | null,
+  user: { id: string; email: string; knownDevice: boolean } | null,
   client: ClientInfo,
   method: LoginMethod,
 ) {
-  if (user) {
-    const device = await deps.db.device.findUnique({
-      where: { userId_cookieHash: { userId: user.id, cookieHash: sha256(client.deviceCookie) } },
-      select: { forgottenAt: true },
-    });
-    if (device && !device.forgottenAt) return;
-  }
+  if (user?.knownDevice) return;
   const attempt = await deps.throttle.beginAttempt(email);
   if (!attempt.allowed) {
     const retryAfter = Math.max(1, Math.ceil(attempt.retryAfterMs / 1000));
@@ -200,7 +194,12 @@ export async function login(
   as: { method: "password" | "token"; deviceName?: string } = { method: "password" },
 ): Promise<SignedIn | ApprovalRequired> {
   if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.signInPerIp, client.ip, "Too many sign-in attempts from your network.");
-  const user = await deps.db.user.findUnique({ where: { email: input.email }, select: { id: true, email: true, passwordHash: true } });
+  // The account and, in the same query, whether this browser (or app) is one of its devices.
+  const found = await deps.db.user.findUnique({
+    where: { email: input.email },
+    select: { id: true, email: true, passwordHash: true, devices: { where: { cookieHash: sha256(client.deviceCookie), forgottenAt: null }, select: { id: true } } },
+  });
+  const user = found && { id: found.id, email: found.email, passwordHash: found.passwordHash, knownDevice: found.devices.length > 0 };
   if (deps.throttle) await throttleAttempt(deps as ApprovalDeps & { throttle: AccountThrottle }, input.email, user, client, as.method);
   // Unknown emails are verified against a dummy hash: same error, same time.
   const valid = await verifyPassword(user?.passwordHash, input.password);
@@ -216,7 +215,7 @@ export async function login(
     throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS);
   }
   await deps.throttle?.reset(input.email);
-  const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email }, client, as.method, as.deviceName);
+  const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email, knownDevice: user.knownDevice }, client, as.method, as.deviceName);
   if (approval) return approval;
   return startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName });
 }

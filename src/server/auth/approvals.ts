@@ -43,17 +43,13 @@ const noLongerValid = () => new AuthError("BAD_REQUEST", "This sign-in request i
  */
 export async function approvalIfNeeded(
   deps: ApprovalDeps,
-  user: { id: string; email: string },
+  /** knownDevice: this browser (device cookie) or app (deviceKey) is one of the user's devices, not forgotten. */
+  user: { id: string; email: string; knownDevice: boolean },
   client: ClientInfo,
   method: "password" | "token" = "password",
   deviceName?: string,
 ): Promise<ApprovalRequired | null> {
-  if (!deps.config.newDeviceApproval) return null;
-  const device = await deps.db.device.findUnique({
-    where: { userId_cookieHash: { userId: user.id, cookieHash: sha256(client.deviceCookie) } },
-    select: { forgottenAt: true },
-  });
-  if (device && !device.forgottenAt) return null;
+  if (!deps.config.newDeviceApproval || user.knownDevice) return null;
   const active = (await deps.sessions.listUserSessions(user.id)).length;
   if (active === 0) return null;
 
