@@ -1,6 +1,7 @@
 "use client";
 
-import { useId, useState } from "react";
+import { useState } from "react";
+import { PasswordField } from "~/components/password-field";
 import { api } from "~/trpc/react";
 
 /** The server asked for the password again before a sensitive action (FORBIDDEN, reason reauth_required). */
@@ -13,7 +14,6 @@ export function isReauthRequired(error: unknown): boolean {
  * inline, and the next `run` re-authenticates and tries the action again.
  */
 export function useReauth() {
-  const id = useId();
   const [needed, setNeeded] = useState(false);
   const [password, setPassword] = useState("");
   const reauth = api.account.reauthenticate.useMutation();
@@ -32,23 +32,7 @@ export function useReauth() {
     }
   }
 
-  const field = needed ? (
-    <div className="space-y-1">
-      <label htmlFor={id} className="block text-sm font-medium text-slate-800">
-        Your password
-      </label>
-      <input
-        id={id}
-        type="password"
-        autoComplete="current-password"
-        autoFocus
-        required
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        className="w-full rounded-lg border border-slate-300 px-3 py-2 text-sm focus:border-brand-500 focus:outline-none"
-      />
-    </div>
-  ) : null;
+  const field = needed ? <PasswordField label="Your password" value={password} onChange={setPassword} autoFocus /> : null;
 
   return { run, field, needed, busy: reauth.isPending, error: reauth.error?.message ?? null };
 }

@@ -2,6 +2,7 @@
 
 import { useId, useState } from "react";
 import { ConfirmDialog } from "~/components/confirm-dialog";
+import { PasswordField } from "~/components/password-field";
 import { api } from "~/trpc/react";
 
 /** Emergency lockout: explains, asks for the password, ends every session including this one. */
@@ -43,20 +44,7 @@ export function LockoutPanel({ onLockedOut }: { onLockedOut: () => void }) {
         onClose={() => setOpen(false)}
       >
         <p>Every session of your account ends now, including this one. Enter your password to confirm.</p>
-        <div>
-          <label htmlFor={`${id}-password`} className="block font-medium text-slate-800">
-            Password
-          </label>
-          <input
-            id={`${id}-password`}
-            type="password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-base focus:border-brand-500 focus:outline-none"
-          />
-        </div>
+        <PasswordField label="Password" value={password} onChange={setPassword} />
       </ConfirmDialog>
     </section>
   );

@@ -1,6 +1,7 @@
 "use client";
 
 import { useId, useState } from "react";
+import { PasswordField } from "~/components/password-field";
 import { api } from "~/trpc/react";
 
 /** Change the password: the current one, a new one, and (by default) every other device signed out. */
@@ -32,40 +33,16 @@ export function PasswordPanel({ onChanged }: { onChanged: () => void }) {
           change.mutate({ currentPassword: current, newPassword: next, signOutOtherSessions: signOutOthers });
         }}
       >
-        <div>
-          <label htmlFor={`${id}-current`} className="block text-sm font-medium text-slate-800">
-            Current password
-          </label>
-          <input
-            id={`${id}-current`}
-            type="password"
-            autoComplete="current-password"
-            required
-            value={current}
-            onChange={(e) => setCurrent(e.target.value)}
-            className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-base focus:border-brand-500 focus:outline-none"
-          />
-        </div>
-        <div>
-          <label htmlFor={`${id}-new`} className="block text-sm font-medium text-slate-800">
-            New password
-          </label>
-          <input
-            id={`${id}-new`}
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={8}
-            value={next}
-            onChange={(e) => setNext(e.target.value)}
-            aria-invalid={newPasswordError ? true : undefined}
-            aria-describedby={`${id}-new-hint`}
-            className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-base focus:border-brand-500 focus:outline-none"
-          />
-          <p id={`${id}-new-hint`} className={`mt-1 text-sm ${newPasswordError ? "text-red-700" : "text-slate-500"}`}>
-            {newPasswordError ?? "At least 8 characters. A few unrelated words make a strong one."}
-          </p>
-        </div>
+        <PasswordField label="Current password" value={current} onChange={setCurrent} />
+        <PasswordField
+          label="New password"
+          value={next}
+          onChange={setNext}
+          autoComplete="new-password"
+          minLength={8}
+          hint="At least 8 characters. A few unrelated words make a strong one."
+          error={newPasswordError}
+        />
         <label className="flex items-start gap-2 text-sm text-slate-800">
           <input type="checkbox" checked={signOutOthers} onChange={(e) => setSignOutOthers(e.target.checked)} className="mt-0.5 h-4 w-4 rounded border-slate-300" />
           <span>Sign out all other devices and apps</span>
