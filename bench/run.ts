@@ -5,6 +5,7 @@
  *
  *   npm run build && npm run bench              full run (BENCH_SECONDS=10 per load phase)
  *   npm run bench -- --smoke                    tiny durations and sizes (part of the test suite)
+ *   npm run bench -- --only=validation,lists    some sections (validation always runs: it is the reference)
  *
  * Prints a Markdown report and writes bench/results/latest.json.
  */
@@ -26,6 +27,8 @@ const RUNS = SMOKE ? 3 : 50;
 const FILLER = SMOKE ? [100, 1_000] : [1_000, 100_000];
 const MEMORY_SESSIONS = SMOKE ? 200 : 10_000;
 const PORT = Number(process.env.BENCH_PORT ?? 3200);
+const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const wanted = (section: string) => !ONLY || ONLY.includes(section);
 
 const report: string[] = [];
 const results: Record<string, unknown> = { smoke: SMOKE, seconds: SECONDS, connections: CONNECTIONS, date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? "?"}, Node ${process.version}` };
@@ -360,17 +363,18 @@ async function main() {
     say(`${results.date as string} · ${results.machine as string} · ${CONNECTIONS} connections, ${SECONDS} s per load phase · production build (next start) on PostgreSQL + Redis on the same machine`);
     say();
     const { health, cookie } = await validation(server);
-    await lists(server, health);
-    await validationVsTotal(server, cookie);
-    await signIns(server);
-    await handoffAndApproval(server, approvalServer, pollMs);
-    await revocation(server, livePollMs);
-    await memory(server);
+    if (wanted("lists")) await lists(server, health);
+    if (wanted("total")) await validationVsTotal(server, cookie);
+    if (wanted("signin")) await signIns(server);
+    if (wanted("handoff")) await handoffAndApproval(server, approvalServer, pollMs);
+    if (wanted("revocation")) await revocation(server, livePollMs);
+    if (wanted("memory")) await memory(server);
   } finally {
     await approvalServer?.stop();
     await server.stop();
   }
   fs.mkdirSync("bench/results", { recursive: true });
+  if (ONLY) return; // a partial run does not replace the last full results
   fs.writeFileSync("bench/results/latest.json", JSON.stringify(results, null, 2));
   fs.writeFileSync("bench/results/latest.md", report.join("\n") + "\n");
 }

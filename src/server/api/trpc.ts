@@ -1,5 +1,4 @@
 import { initTRPC, TRPCError } from "@trpc/server";
-import superjson from "superjson";
 import { ZodError } from "zod";
 import { unsealSessionCookie } from "~/server/auth/cookies";
 import { AuthError } from "~/server/auth/errors";
@@ -9,6 +8,7 @@ import type { Session } from "~/server/auth/session";
 import type { Services } from "~/server/services";
 import { requestHelpers, type Context } from "./context";
 import { toTRPCError } from "./errors";
+import { transformer } from "./transformer";
 
 export interface Meta {
   /**
@@ -20,7 +20,7 @@ export interface Meta {
 }
 
 const t = initTRPC.context<Context>().meta<Meta>().create({
-  transformer: superjson,
+  transformer,
   errorFormatter({ shape, error }) {
     const zodError = error.cause instanceof ZodError ? error.cause : null;
     const { stack: _stack, ...data } = shape.data;
