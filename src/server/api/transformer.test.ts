@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import superjson from "superjson";
 import { describe, expect, it } from "vitest";
-import { serialize, transformer } from "./transformer";
+import { isoString, serialize, transformer } from "./transformer";
 
 // What superjson's own client does with an answer: it must get the same value from ours.
 const decode = (payload: ReturnType<typeof serialize>) => superjson.deserialize(JSON.parse(JSON.stringify(payload)));
@@ -77,6 +77,19 @@ describe("the answers' transformer", () => {
     const value = JSON.parse('{"a":{"__proto__":{"x":1}}}') as unknown;
     expect(() => serialize(value)).toThrow(/prototype pollution/);
     expect(() => serialize({ constructor: 1 })).toThrow(/prototype pollution/);
+  });
+
+  it("formats dates exactly as Date#toISOString", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -62_198_755_200_000, max: 8_640_000_000_000_000 }), (time) => {
+        expect(isoString(time)).toBe(new Date(time).toISOString());
+      }),
+      { numRuns: 20_000 },
+    );
+    // Day, month, year and leap-day boundaries, and the ends of the fast range.
+    for (const time of [0, 1, 86_399_999, 86_400_000, Date.UTC(2000, 1, 29), Date.UTC(2100, 1, 28, 23, 59, 59, 999), Date.UTC(2100, 2, 1), Date.UTC(1999, 11, 31, 23, 59, 59, 999), 253_402_300_799_999, 253_402_300_800_000, -1]) {
+      expect(isoString(time)).toBe(new Date(time).toISOString());
+    }
   });
 
   it("decodes inputs with superjson", () => {
