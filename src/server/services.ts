@@ -1,6 +1,7 @@
 import "server-only";
 import { env, type Env } from "~/env";
 import { Ratelimit } from "@upstash/ratelimit";
+import { DeviceCache } from "./auth/device-cache";
 import { UserEventFeed } from "./auth/events";
 import { ApprovalStore } from "./auth/approval-store";
 import { HandoffStore } from "./auth/handoff-store";
@@ -16,6 +17,7 @@ export interface Services {
   db: Db;
   redis: RedisHandle;
   sessions: SessionStore;
+  deviceCache: DeviceCache;
   events: UserEventFeed;
   handoffs: HandoffStore;
   approvals: ApprovalStore;
@@ -56,6 +58,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
       },
       now,
     ),
+    deviceCache: new DeviceCache(redis.raw, redis.prefix),
     events: new UserEventFeed(redis.redis, redis.prefix),
     handoffs: new HandoffStore(redis.redis, redis.prefix, e.HANDOFF_TTL_SECONDS * 1000, now),
     approvals: new ApprovalStore(redis.redis, redis.prefix, e.APPROVAL_TTL_SECONDS * 1000, now),

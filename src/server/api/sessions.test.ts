@@ -177,6 +177,38 @@ describe("sessions and devices (real PostgreSQL + Redis)", () => {
     expect(devices.find((d) => !d.current)!.id).not.toBe(phoneDevice.id);
   });
 
+  it("the lists come from the device cache, yet every sign-in, rename and forget shows at once on both lists", async () => {
+    const { email, laptop, phone, userId } = await signedInPair();
+    const lists = async () => ({ sessions: (await laptop.query<SessionList>("sessions.list")).data!, devices: (await laptop.query<DeviceList>("devices.list")).data! });
+    const first = await lists(); // fills the cache
+    expect(await t.services.redis.redis.exists(`${t.env.REDIS_PREFIX}user:${userId}:devices`)).toBe(1);
+    const phoneDevice = first.devices.find((d) => !d.current)!;
+
+    await phone.mutation("devices.rename", { deviceId: phoneDevice.id, name: "Ann's iPhone" });
+    let now = await lists();
+    expect(now.sessions.find((s) => !s.current)!.device.name).toBe("Ann's iPhone");
+    expect(now.devices.find((d) => d.id === phoneDevice.id)!.name).toBe("Ann's iPhone");
+
+    // A new device from a new network: its session, device row and address all show.
+    const tablet = device("81.2.69.160", FIREFOX_LINUX);
+    await tablet.mutation("auth.login", { email, password: PASSWORD });
+    now = await lists();
+    expect(now.sessions).toHaveLength(3);
+    expect(now.sessions.map((s) => s.device.name)).not.toContain("Unknown device");
+    const tabletDevice = now.devices.find((d) => d.browser === "Firefox")!;
+    expect(tabletDevice.ips.map((i) => i.address)).toEqual(["81.2.69.160"]);
+    // Signed out, the device stays listed (from the database's record of the sign-in).
+    await laptop.mutation("sessions.revoke", { sessionId: now.sessions.find((s) => s.device.id === tabletDevice.id)!.id });
+    now = await lists();
+    expect(now.devices.find((d) => d.id === tabletDevice.id)).toMatchObject({ active: false, ips: [{ address: "81.2.69.160" }] });
+
+    await laptop.mutation("devices.forget", { deviceId: tabletDevice.id });
+    now = await lists();
+    expect(now.devices.map((d) => d.id)).not.toContain(tabletDevice.id);
+    expect(now.sessions).toHaveLength(2);
+    expect(now.devices).toHaveLength(2);
+  });
+
   it("sessions.onEvent pushes sign-ins and revocations; a revoked page is told and the stream ends", async () => {
     const { email, laptop, phone } = await signedInPair();
     const phoneSessionId = (await phone.query<{ session: { id: string } }>("auth.me")).data!.session.id;

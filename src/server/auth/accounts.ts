@@ -4,6 +4,7 @@ import type { Mailer } from "~/server/mail";
 import { Prisma } from "~/generated/prisma/client";
 import type { LoginMethod, LoginOutcome } from "~/generated/prisma/enums";
 import { approvalIfNeeded, type ApprovalDeps, type ApprovalRequired } from "./approvals";
+import type { DeviceCache } from "./device-cache";
 import { recordDeviceSignIn } from "./device";
 import { AuthError } from "./errors";
 import type { UserEventFeed } from "./events";
@@ -28,6 +29,7 @@ export interface ClientInfo {
 export interface AuthDeps {
   db: Db;
   sessions: SessionStore;
+  deviceCache: DeviceCache;
   events: UserEventFeed;
   config: { sessionCap: SessionCap; reauthMs?: number };
   /** Security email; absent in code paths and tests that send none. */
@@ -99,6 +101,7 @@ export async function startSession(
       deps.config.sessionCap,
     );
   } catch (error) {
+    await deps.deviceCache.invalidate(user.id); // the device row was written all the same
     if (!(error instanceof SessionLimitError)) throw error;
     await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "blocked", reason: "session_limit" });
     await recordSecurityEvent(deps.db, {
@@ -113,7 +116,12 @@ export async function startSession(
   const { token, session, evicted } = created;
   const place = await locate(client.ip);
   const warning = (await assessSignIn(history, { place, newDevice: device.isNew, at: session.createdAt })) ?? undefined;
-  await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "success", suspicious: warning?.reason });
+  try {
+    await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "success", suspicious: warning?.reason });
+  } finally {
+    // After both database writes (device row, then this sign-in's address in the history).
+    await deps.deviceCache.invalidate(user.id);
+  }
   if (method === "password" || method === "token") await deps.sessions.markAuthenticated(session.id, deps.config.reauthMs);
   for (const sessionId of evicted) {
     await recordSecurityEvent(deps.db, { type: "session_evicted", userId: user.id, sessionId, ip: client.ip, detail: { by: session.id, limit: deps.config.sessionCap.limit } });

@@ -1,6 +1,7 @@
 import type { Db } from "~/server/db";
 import type { Mailer } from "~/server/mail";
 import { parseUserAgent } from "./device";
+import type { DeviceCache, UserDevices } from "./device-cache";
 import { AuthError } from "./errors";
 import type { UserEventFeed } from "./events";
 import type { ApprovalStore } from "./approval-store";
@@ -19,6 +20,7 @@ import type { Session, SessionStore } from "./session";
 export interface ControlDeps {
   db: Db;
   sessions: SessionStore;
+  deviceCache: DeviceCache;
   events: UserEventFeed;
   handoffs: HandoffStore;
   approvals: ApprovalStore;
@@ -37,30 +39,49 @@ export const actorOf = (session: Session, ip: string): Actor => ({ userId: sessi
 
 const deviceSelect = { id: true, name: true, browser: true, os: true, deviceType: true } as const;
 
+async function loadUserDevices(db: Db, userId: string): Promise<UserDevices> {
+  const [devices, addresses] = await Promise.all([
+    db.device.findMany({ where: { userId, forgottenAt: null }, orderBy: { lastSeenAt: "desc" }, select: { ...deviceSelect, firstSeenAt: true, lastSeenAt: true } }),
+    db.loginEvent.groupBy({ by: ["deviceId", "ip"], where: { userId, outcome: "success", deviceId: { not: null } }, _max: { createdAt: true } }),
+  ]);
+  const kept = new Set(devices.map((d) => d.id));
+  return {
+    devices: devices.map((d) => ({ ...d, firstSeenAt: d.firstSeenAt.getTime(), lastSeenAt: d.lastSeenAt.getTime() })),
+    addresses: addresses.flatMap((row) => (row.deviceId && kept.has(row.deviceId) && row._max.createdAt ? [{ deviceId: row.deviceId, ip: row.ip, at: row._max.createdAt.getTime() }] : [])),
+  };
+}
+
+/**
+ * The user's sessions and devices as the lists show them; the devices read through the device
+ * cache. A live session on a device the cached entry does not have yet (its sign-in is still
+ * being recorded) reads the database directly instead.
+ */
+async function sessionsAndDevices(deps: ControlDeps, userId: string): Promise<[Session[], UserDevices]> {
+  const [sessions, cached] = await Promise.all([deps.sessions.listUserSessions(userId), deps.deviceCache.get(userId, () => loadUserDevices(deps.db, userId))]);
+  const ids = new Set(cached.devices.map((d) => d.id));
+  return [sessions, sessions.every((s) => ids.has(s.deviceId)) ? cached : await loadUserDevices(deps.db, userId)];
+}
+
 export async function listSessions(deps: ControlDeps, actor: Actor) {
-  const sessions = await deps.sessions.listUserSessions(actor.userId);
-  const devices = await deps.db.device.findMany({
-    where: { userId: actor.userId, id: { in: [...new Set(sessions.map((s) => s.deviceId))] } },
-    select: deviceSelect,
-  });
-  const byId = new Map(devices.map((d) => [d.id, d]));
+  const [sessions, known] = await sessionsAndDevices(deps, actor.userId);
+  const byId = new Map<string, { id: string; name: string; browser: string | null; os: string | null; deviceType: string }>(
+    known.devices.map((d) => [d.id, { id: d.id, name: d.name, browser: d.browser, os: d.os, deviceType: d.deviceType }]),
+  );
   const places = await locateAll(sessions.map((s) => s.ip));
   return sessions
-    .map((s) => {
-      return {
-        id: s.id,
-        current: s.id === actor.sessionId,
-        method: s.method,
-        createdAt: s.createdAt,
-        lastSeenAt: s.lastSeenAt,
-        idleExpiresAt: s.idleExpiresAt,
-        absoluteExpiresAt: s.absoluteExpiresAt,
-        ip: s.ip,
-        location: places.get(s.ip)!.label,
-        // A device row removed from the database: the session still shows, as an unknown device.
-        device: byId.get(s.deviceId) ?? { id: s.deviceId, name: "Unknown device", browser: null, os: null, deviceType: "other" },
-      };
-    })
+    .map((s) => ({
+      id: s.id,
+      current: s.id === actor.sessionId,
+      method: s.method,
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
+      idleExpiresAt: s.idleExpiresAt,
+      absoluteExpiresAt: s.absoluteExpiresAt,
+      ip: s.ip,
+      location: places.get(s.ip)!.label,
+      // A device row removed from the database: the session still shows, as an unknown device.
+      device: byId.get(s.deviceId) ?? { id: s.deviceId, name: "Unknown device", browser: null, os: null, deviceType: "other" },
+    }))
     .sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
 }
 
@@ -140,39 +161,31 @@ export async function loginHistory(deps: ControlDeps, userId: string, page: { cu
 }
 
 export async function listDevices(deps: ControlDeps, actor: Actor) {
-  const [devices, sessions] = await Promise.all([
-    deps.db.device.findMany({ where: { userId: actor.userId, forgottenAt: null }, orderBy: { lastSeenAt: "desc" } }),
-    deps.sessions.listUserSessions(actor.userId),
-  ]);
-  const ipRows = await deps.db.loginEvent.groupBy({
-    by: ["deviceId", "ip"],
-    where: { userId: actor.userId, outcome: "success", deviceId: { in: devices.map((d) => d.id) } },
-    _max: { createdAt: true },
-  });
-  const ipsByDevice = new Map<string, Map<string, Date>>();
-  const noteIp = (deviceId: string, ip: string, at: Date) => {
-    const ips = ipsByDevice.get(deviceId) ?? new Map<string, Date>();
-    if (!ips.has(ip) || ips.get(ip)! < at) ips.set(ip, at);
+  const [sessions, known] = await sessionsAndDevices(deps, actor.userId);
+  const ipsByDevice = new Map<string, Map<string, number>>();
+  const noteIp = (deviceId: string, ip: string, at: number) => {
+    const ips = ipsByDevice.get(deviceId) ?? new Map<string, number>();
+    if ((ips.get(ip) ?? -Infinity) < at) ips.set(ip, at);
     ipsByDevice.set(deviceId, ips);
   };
-  for (const row of ipRows) if (row.deviceId && row._max.createdAt) noteIp(row.deviceId, row.ip, row._max.createdAt);
-  for (const s of sessions) noteIp(s.deviceId, s.ip, s.lastSeenAt);
-  const places = await locateAll([...ipsByDevice.values()].flatMap((m) => [...m.keys()]));
+  for (const row of known.addresses) noteIp(row.deviceId, row.ip, row.at);
+  for (const s of sessions) noteIp(s.deviceId, s.ip, s.lastSeenAt.getTime());
+  const places = await locateAll(known.devices.flatMap((d) => [...(ipsByDevice.get(d.id)?.keys() ?? [])]));
 
-  return devices
+  return known.devices
     .map((d) => {
       const own = sessions.filter((s) => s.deviceId === d.id);
-      const lastSeenAt = new Date(Math.max(d.lastSeenAt.getTime(), ...own.map((s) => s.lastSeenAt.getTime())));
-      const ips = [...(ipsByDevice.get(d.id) ?? new Map<string, Date>())]
-        .map(([address, at]) => ({ address, location: places.get(address)!.label, lastSeenAt: at }))
-        .sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
+      const lastSeenAt = new Date(Math.max(d.lastSeenAt, ...own.map((s) => s.lastSeenAt.getTime())));
+      const ips = [...(ipsByDevice.get(d.id) ?? new Map<string, number>())]
+        .sort((a, b) => b[1] - a[1])
+        .map(([address, at]) => ({ address, location: places.get(address)!.label, lastSeenAt: new Date(at) }));
       return {
         id: d.id,
         name: d.name,
         browser: d.browser,
         os: d.os,
         deviceType: d.deviceType,
-        firstSeenAt: d.firstSeenAt,
+        firstSeenAt: new Date(d.firstSeenAt),
         lastSeenAt,
         current: d.id === actor.deviceId,
         active: own.length > 0,
@@ -186,6 +199,7 @@ export async function listDevices(deps: ControlDeps, actor: Actor) {
 export async function renameDevice(deps: ControlDeps, actor: Actor, deviceId: string, name: string) {
   const { count } = await deps.db.device.updateMany({ where: { id: deviceId, userId: actor.userId, forgottenAt: null }, data: { name } });
   if (count === 0) throw new AuthError("NOT_FOUND", "No such device.");
+  await deps.deviceCache.invalidate(actor.userId);
   await recordSecurityEvent(deps.db, { type: "device_renamed", userId: actor.userId, deviceId, ip: actor.ip, detail: { name } });
   await deps.events.publish(actor.userId, { type: "device_updated", deviceId });
   return { id: deviceId, name };
@@ -202,6 +216,7 @@ export async function forgetDevice(deps: ControlDeps, actor: Actor, deviceId: st
     data: { forgottenAt: new Date(), cookieHash: `forgotten:${deviceId}` },
   });
   if (count === 0) throw new AuthError("NOT_FOUND", "No such device.");
+  await deps.deviceCache.invalidate(actor.userId);
   const ended = await deps.sessions.deleteUserSessions(actor.userId, { deviceId });
   await cancelApprovals(deps, actor.userId, device.cookieHash);
   await recordSecurityEvent(deps.db, { type: "device_forgotten", userId: actor.userId, deviceId, sessionId: actor.sessionId, ip: actor.ip, detail: { ended } });
