@@ -49,6 +49,8 @@ const schema = z
     METRICS_ENABLED: bool,
     /** Read directly by src/server/auth/password.ts (at load); listed here to validate it. */
     PASSWORD_HASH_CONCURRENCY: z.coerce.number({ message: "PASSWORD_HASH_CONCURRENCY must be a whole number from 1 to 64" }).int().min(1).max(64).optional(),
+    /** Read directly by src/server/auth/password.ts: the hashing threads' nice value (0 = same priority as requests). */
+    PASSWORD_HASH_NICE: z.coerce.number({ message: "PASSWORD_HASH_NICE must be a whole number from 0 to 19" }).int().min(0).max(19).optional(),
     /** A private JWK (JSON) that signs access tokens: Ed25519 (EdDSA) or P-256 (ES256). Default: an Ed25519 key derived from SESSION_SECRET. */
     JWT_SIGNING_KEY: z.string().optional().or(z.literal("").transform(() => undefined)),
     /** JSON array of JWKs (public or private) of retired signing keys whose tokens are still accepted, and published in the JWKS. */

@@ -1,0 +1,133 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+
+/**
+ * argon2 on a few worker threads of lower CPU priority (a higher nice value).
+ *
+ * Why: on a small machine a burst of sign-ins keeps a core busy hashing, and every other request
+ * (session checks, lists) then queues behind it for CPU. @node-rs/argon2's async functions run on
+ * libuv's shared pool, whose threads cannot be told apart or deprioritised. Our own workers can:
+ * Linux keeps the nice value per thread, and os.setPriority(0, n) called inside a worker sets it
+ * for that thread alone. Under contention the scheduler then serves requests first; an idle
+ * machine still gives the hashing all its CPU. (Measured in BENCHMARKS.md, section 3.)
+ *
+ * Not piscina: its niceIncrement needs another native module and a worker file on disk, which the
+ * Next.js build does not emit; this pool is a fixed set of workers running two synchronous calls.
+ */
+
+type Job = { op: "hash"; password: string; options: object } | { op: "verify"; hashed: string; password: string };
+type Pending = { resolve(value: unknown): void; reject(error: Error): void };
+
+/** The worker could not run (failed to start, crashed): the caller may hash in-process instead. */
+export class HashWorkerUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HashWorkerUnavailable";
+  }
+}
+
+// Plain CommonJS, evaluated as the worker's entry (the build emits no separate file).
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const os = require("node:os");
+let argon2;
+try { argon2 = require("@node-rs/argon2"); } catch { argon2 = require(workerData.argon2Path); }
+try { os.setPriority(0, workerData.nice); } catch {}
+parentPort.on("message", (job) => {
+  try {
+    const result = job.op === "hash" ? argon2.hashSync(job.password, job.options) : argon2.verifySync(job.hashed, job.password);
+    parentPort.postMessage({ id: job.id, result });
+  } catch (error) {
+    parentPort.postMessage({ id: job.id, error: String((error && error.message) || error) });
+  }
+});
+`;
+
+function argon2Path(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve("@node-rs/argon2");
+  } catch {
+    return undefined;
+  }
+}
+
+class HashWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  dead = false;
+
+  constructor(nice: number) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice, argon2Path: argon2Path() } });
+    this.worker.unref(); // an idle pool never keeps the process alive
+    this.worker.on("message", (message: { id: number; result?: unknown; error?: string }) => {
+      const job = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (message.error !== undefined) job?.reject(new Error(message.error));
+      else job?.resolve(message.result);
+    });
+    const fail = (why: string) => {
+      this.dead = true;
+      for (const job of this.pending.values()) job.reject(new HashWorkerUnavailable(why));
+      this.pending.clear();
+    };
+    this.worker.on("error", (error) => fail(`The password hashing worker failed: ${error.message}`));
+    this.worker.on("exit", (code) => fail(`The password hashing worker exited (${code})`));
+  }
+
+  get busy() {
+    return this.pending.size > 0;
+  }
+
+  run(job: Job): Promise<unknown> {
+    const id = this.nextId++;
+    this.worker.ref(); // while it works, the answer is awaited
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...job, id });
+    });
+  }
+
+  stop() {
+    return this.worker.terminate();
+  }
+}
+
+export class HashPool {
+  private readonly workers: HashWorker[] = [];
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly size: number,
+    private readonly nice: number,
+  ) {}
+
+  /** Runs the job on an idle worker, starting one if fewer than `size` exist; otherwise waits its turn (first come, first served). */
+  async run(job: Job): Promise<unknown> {
+    if (this.waiting.length) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    for (;;) {
+      for (let i = this.workers.length - 1; i >= 0; i--) if (this.workers[i]!.dead) this.workers.splice(i, 1);
+      const idle = this.workers.find((w) => !w.busy);
+      const worker = idle ?? (this.workers.length < this.size ? this.spawn() : undefined);
+      if (worker) {
+        try {
+          return await worker.run(job);
+        } finally {
+          this.waiting.shift()?.();
+        }
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private spawn() {
+    const worker = new HashWorker(this.nice);
+    this.workers.push(worker);
+    return worker;
+  }
+
+  async close() {
+    await Promise.all(this.workers.splice(0).map((w) => w.stop()));
+  }
+}
