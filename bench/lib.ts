@@ -71,7 +71,25 @@ export interface Server {
   base: string;
   redisUrl: string;
   prefix: string;
+  /** CPU time (user + system, ms) used so far by the server's processes; NaN where /proc is missing. */
+  cpuMs(): number;
   stop(): Promise<void>;
+}
+
+/** CPU time of every process in a process group, from /proc (Linux). */
+function processGroupCpuMs(group: number): number {
+  if (!fs.existsSync("/proc/self/stat")) return NaN;
+  let ticks = 0;
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = fs.readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ");
+      if (Number(fields[2]) === group) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
 }
 
 /** The production build on the real PostgreSQL and Redis, like .ci/run. */
@@ -90,6 +108,8 @@ export async function startServer(port: number, databaseUrl: string, env: Record
       REDIS_PREFIX: prefix,
       SESSION_SECRET: "bench-session-secret-at-least-32-characters",
       METRICS_ENABLED: "true",
+      // As `npm start` runs it (package.json).
+      NODE_OPTIONS: `--max-semi-space-size=64 ${process.env.NODE_OPTIONS ?? ""}`.trim(),
       MAIL_ENABLED: "false",
       ...env,
     },
@@ -103,6 +123,7 @@ export async function startServer(port: number, databaseUrl: string, env: Record
           base,
           redisUrl,
           prefix,
+          cpuMs: () => processGroupCpuMs(child.pid!),
           async stop() {
             process.kill(-child.pid!, "SIGTERM");
             await once(child, "exit").catch(() => undefined);

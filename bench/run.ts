@@ -37,10 +37,13 @@ const say = (line = "") => {
   console.log(line);
 };
 const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
-const ratio = (a: number, b: number) => (b ? (a / b).toFixed(2) : "n/a");
+const ratio = (a: number, b: number) => (b && Number.isFinite(a / b) ? (a / b).toFixed(2) : "n/a");
+const us = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? `${(v / 1000).toFixed(2)} ms` : "n/a");
 const email = (label: string) => `${label}-${Date.now()}-${Math.random().toString(36).slice(2, 7)}@example.com`;
 
 interface Load {
+  /** Server CPU (all its processes) per request, in µs: steadier than throughput on a shared machine. */
+  cpuUs?: number;
   rps: number;
   p50: number;
   p99: number;
@@ -49,7 +52,8 @@ interface Load {
   errors: number;
 }
 
-async function cannon(opts: { url: string; method?: "GET" | "POST"; headers?: Record<string, string>; body?: string; connections?: number; seconds?: number }): Promise<Load> {
+async function cannon(opts: { url: string; method?: "GET" | "POST"; headers?: Record<string, string>; body?: string; connections?: number; seconds?: number; server?: Server }): Promise<Load> {
+  const cpuBefore = opts.server?.cpuMs() ?? NaN;
   const r = await autocannon({
     url: opts.url,
     method: opts.method ?? "GET",
@@ -58,7 +62,8 @@ async function cannon(opts: { url: string; method?: "GET" | "POST"; headers?: Re
     connections: opts.connections ?? CONNECTIONS,
     duration: opts.seconds ?? SECONDS,
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, non2xx: r.non2xx, errors: r.errors };
+  const cpuUs = ((opts.server?.cpuMs() ?? NaN) - cpuBefore) * 1000 / Math.max(1, r.requests.total);
+  return { ...(Number.isFinite(cpuUs) ? { cpuUs } : {}), rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, non2xx: r.non2xx, errors: r.errors };
 }
 
 /** Redis's command counters: scripts called by clients, and every command (including those run inside scripts). */
@@ -102,9 +107,9 @@ async function validation(server: Server) {
   // Warm-up: the first seconds after start run cold code (JIT) and would flatter whichever goes second.
   await cannon({ url: `${server.base}/api/health`, seconds: SMOKE ? 1 : 3 });
   await cannon({ url: `${server.base}/api/trpc/auth.me`, headers: { cookie }, seconds: SMOKE ? 1 : 3 });
-  const health = await cannon({ url: `${server.base}/api/health` });
+  const health = await cannon({ url: `${server.base}/api/health`, server });
   const before = await redisCommandCalls(server.redisUrl);
-  const me = await cannon({ url: `${server.base}/api/trpc/auth.me`, headers: { cookie } });
+  const me = await cannon({ url: `${server.base}/api/trpc/auth.me`, headers: { cookie }, server });
   const after = await redisCommandCalls(server.redisUrl);
   const requests = Math.max(1, me.total);
   const scriptsPerRequest = (after.scripts - before.scripts) / requests;
@@ -112,12 +117,12 @@ async function validation(server: Server) {
   // Every command here is a script call or runs inside one, so script calls = round trips. The
   // counters are Redis-wide: anything else using the same Redis during the run adds to them.
   const perRequest = scriptsPerRequest;
-  say(`| route | req/s | p50 | p99 | non-2xx |`);
-  say(`| --- | ---: | ---: | ---: | ---: |`);
-  say(`| /api/health (bare) | ${health.rps.toFixed(0)} | ${ms(health.p50)} | ${ms(health.p99)} | ${health.non2xx} |`);
-  say(`| auth.me (valid cookie) | ${me.rps.toFixed(0)} | ${ms(me.p50)} | ${ms(me.p99)} | ${me.non2xx} |`);
+  say(`| route | req/s | p50 | p99 | non-2xx | server CPU per request |`);
+  say(`| --- | ---: | ---: | ---: | ---: | ---: |`);
+  say(`| /api/health (bare) | ${health.rps.toFixed(0)} | ${ms(health.p50)} | ${ms(health.p99)} | ${health.non2xx} | ${us(health.cpuUs)} |`);
+  say(`| auth.me (valid cookie) | ${me.rps.toFixed(0)} | ${ms(me.p50)} | ${ms(me.p99)} | ${me.non2xx} | ${us(me.cpuUs)} |`);
   say();
-  say(`Throughput ratio ${ratio(me.rps, health.rps)} (goal >= 0.8); p99 ratio ${ratio(me.p99, health.p99)} (goal <= 1.5); Redis round trips per validated request ${perRequest.toFixed(2)} (goal 1): one EVALSHA, which runs ${(commandsPerRequest / Math.max(perRequest, 1e-9) - 1).toFixed(1)} commands inside Redis (HMGET, HSET, PEXPIREAT); ${commandsPerRequest.toFixed(2)} commands per request in all.`);
+  say(`Throughput ratio ${ratio(me.rps, health.rps)} (goal >= 0.8; by server CPU per request ${ratio(health.cpuUs ?? NaN, me.cpuUs ?? NaN)}); p99 ratio ${ratio(me.p99, health.p99)} (goal <= 1.5); Redis round trips per validated request ${perRequest.toFixed(2)} (goal 1): one EVALSHA, which runs ${(commandsPerRequest / Math.max(perRequest, 1e-9) - 1).toFixed(1)} commands inside Redis (HMGET, HSET, PEXPIREAT); ${commandsPerRequest.toFixed(2)} commands per request in all.`);
   say();
   results.validation = { health, me, redisRoundTripsPerRequest: perRequest, redisCommandsPerRequest: commandsPerRequest };
   return { health, cookie };
@@ -127,8 +132,8 @@ async function lists(server: Server) {
   say("## 2. Listing sessions and devices");
   say("Each row measures the bare route again right before its lists, so every ratio compares phases a few seconds apart.");
   say();
-  say(`| user | bare req/s | sessions.list req/s | p99 | ratio to bare | devices.list req/s | p99 | ratio to bare |`);
-  say(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+  say(`| user | bare req/s | sessions.list req/s | p99 | ratio to bare | devices.list req/s | p99 | ratio to bare | server CPU per request: bare / sessions.list / devices.list |`);
+  say(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
   const rows: Record<string, unknown> = {};
   for (const [sessions, devices] of [
     [1, 1],
@@ -138,14 +143,14 @@ async function lists(server: Server) {
     const user = await userWithSessions(server.base, SMOKE ? Math.min(sessions, 5) : sessions, SMOKE ? Math.min(devices, 3) : devices);
     const cookie = user.cookieHeader();
     await cannon({ url: `${server.base}/api/trpc/sessions.list`, headers: { cookie }, seconds: 1 }); // warm-up
-    const health = await cannon({ url: `${server.base}/api/health` });
-    const list = await cannon({ url: `${server.base}/api/trpc/sessions.list`, headers: { cookie } });
-    const dev = await cannon({ url: `${server.base}/api/trpc/devices.list`, headers: { cookie } });
-    say(`| ${sessions} sessions / ${devices} devices | ${health.rps.toFixed(0)} | ${list.rps.toFixed(0)} | ${ms(list.p99)} | ${ratio(list.rps, health.rps)} | ${dev.rps.toFixed(0)} | ${ms(dev.p99)} | ${ratio(dev.rps, health.rps)} |`);
+    const health = await cannon({ url: `${server.base}/api/health`, server });
+    const list = await cannon({ url: `${server.base}/api/trpc/sessions.list`, headers: { cookie }, server });
+    const dev = await cannon({ url: `${server.base}/api/trpc/devices.list`, headers: { cookie }, server });
+    say(`| ${sessions} sessions / ${devices} devices | ${health.rps.toFixed(0)} | ${list.rps.toFixed(0)} | ${ms(list.p99)} | ${ratio(list.rps, health.rps)} | ${dev.rps.toFixed(0)} | ${ms(dev.p99)} | ${ratio(dev.rps, health.rps)} | ${us(health.cpuUs)} / ${us(list.cpuUs)} / ${us(dev.cpuUs)} |`);
     rows[`${sessions}`] = { health, sessionsList: list, devicesList: dev };
   }
   say();
-  say("Goal for 50 sessions / 20 devices: ratio to the bare route >= 0.6.");
+  say("Goal for 50 sessions / 20 devices: ratio to the bare route >= 0.6. The server's CPU per request (all its processes, from /proc) moves far less between runs than throughput, which shares two cores with the load generator, PostgreSQL and Redis.");
   say();
   results.lists = rows;
 }
