@@ -64,9 +64,7 @@ async function sessionsAndDevices(deps: ControlDeps, userId: string): Promise<[S
 
 export async function listSessions(deps: ControlDeps, actor: Actor) {
   const [sessions, known] = await sessionsAndDevices(deps, actor.userId);
-  const byId = new Map<string, { id: string; name: string; browser: string | null; os: string | null; deviceType: string }>(
-    known.devices.map((d) => [d.id, { id: d.id, name: d.name, browser: d.browser, os: d.os, deviceType: d.deviceType }]),
-  );
+  const byId = new Map(known.devices.map(({ id, name, browser, os, deviceType }) => [id, { id, name, browser, os, deviceType }]));
   const places = await locateAll(sessions.map((s) => s.ip));
   return sessions
     .map((s) => ({
