@@ -13,7 +13,9 @@ export const PASSWORD_HASH_OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, 
 const MAX_CONCURRENT_HASHES = Math.max(1, Number(process.env.PASSWORD_HASH_CONCURRENCY) || (os.availableParallelism?.() ?? os.cpus().length) - 1);
 const HASH_NICE = process.env.PASSWORD_HASH_NICE ? Number(process.env.PASSWORD_HASH_NICE) : 10;
 
-const pool = new HashPool(MAX_CONCURRENT_HASHES, HASH_NICE);
+// One pool per process, kept on globalThis so dev-mode reloads of this module reuse its workers.
+const globalForHashing = globalThis as unknown as { handoffHashPool?: HashPool };
+const pool = (globalForHashing.handoffHashPool ??= new HashPool(MAX_CONCURRENT_HASHES, HASH_NICE));
 let workersUsable = true;
 
 // Where worker threads cannot run argon2, the same limit applies to libuv's pool instead.
