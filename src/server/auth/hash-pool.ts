@@ -19,7 +19,7 @@ type Job = { op: "hash"; password: string; options: object } | { op: "verify"; h
 type Pending = { resolve(value: unknown): void; reject(error: Error): void };
 
 /** The worker could not run (failed to start, crashed): the caller may hash in-process instead. */
-export class HashWorkerUnavailable extends Error {
+class HashWorkerUnavailable extends Error {
   constructor(message: string) {
     super(message);
     this.name = "HashWorkerUnavailable";
@@ -94,34 +94,49 @@ class HashWorker {
   }
 }
 
+/**
+ * At most `size` hashes at once, first come first served, each on an idle worker. When a worker
+ * cannot run (it failed to start or died), that job and every later one run `inProcess` instead
+ * (libuv's pool), under the same limit.
+ */
 export class HashPool {
   private readonly workers: HashWorker[] = [];
   private readonly waiting: (() => void)[] = [];
+  private active = 0;
+  private workersUsable = true;
 
   constructor(
     private readonly size: number,
     private readonly nice: number,
   ) {}
 
-  /** Runs the job on an idle worker, starting one if fewer than `size` exist; otherwise waits its turn (first come, first served). */
-  async run(job: Job): Promise<unknown> {
-    if (this.waiting.length) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    for (;;) {
-      for (let i = this.workers.length - 1; i >= 0; i--) if (this.workers[i]!.dead) this.workers.splice(i, 1);
-      const idle = this.workers.find((w) => !w.busy);
-      const worker = idle ?? (this.workers.length < this.size ? this.spawn() : undefined);
-      if (worker) {
+  async run<T>(job: Job, inProcess: () => Promise<T>): Promise<T> {
+    // A finishing job hands its slot straight to the next waiter, so no newcomer can slip in between.
+    if (this.active < this.size && this.waiting.length === 0) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      if (this.workersUsable) {
         try {
-          return await worker.run(job);
-        } finally {
-          this.waiting.shift()?.();
+          return (await this.idleWorker().run(job)) as T;
+        } catch (error) {
+          if (!(error instanceof HashWorkerUnavailable)) throw error;
+          this.workersUsable = false;
+          console.warn(`${error.message}; hashing passwords on libuv's thread pool from now on.`);
         }
       }
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      return await inProcess();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
     }
   }
 
-  private spawn() {
+  /** Never more workers than `size`: a job holds a slot, and a busy worker one job. */
+  private idleWorker(): HashWorker {
+    for (let i = this.workers.length - 1; i >= 0; i--) if (this.workers[i]!.dead) this.workers.splice(i, 1);
+    const idle = this.workers.find((w) => !w.busy);
+    if (idle) return idle;
     const worker = new HashWorker(this.nice);
     this.workers.push(worker);
     return worker;

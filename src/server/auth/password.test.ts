@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { describe, expect, it, vi } from "vitest";
-import { HashPool, HashWorkerUnavailable } from "./hash-pool";
+import { HashPool } from "./hash-pool";
 
 const run = vi.spyOn(HashPool.prototype, "run");
 const verifications = () => run.mock.calls.filter(([job]) => job.op === "verify").length;
@@ -58,11 +58,24 @@ describe("password hashing", () => {
     expect([...after.values()].filter((nice) => nice === 10).length).toBeGreaterThanOrEqual(1);
   });
 
-  it("a worker that dies mid-job reports itself unavailable, so the caller can hash in-process", async () => {
-    const pool = new HashPool(1, 5);
-    const job = pool.run({ op: "hash", password: "x", options: { algorithm: 2, memoryCost: 19_456, timeCost: 50, parallelism: 1 } });
+  it("a worker that dies mid-job: that job and later ones hash in-process, still at most `size` at once", async () => {
+    const pool = new HashPool(2, 5);
+    const slow = { op: "hash" as const, password: "x", options: { algorithm: 2, memoryCost: 19_456, timeCost: 50, parallelism: 1 } };
+    const job = pool.run(slow, async () => "hashed in-process");
     await new Promise((r) => setTimeout(r, 50));
     await pool.close();
-    await expect(job).rejects.toBeInstanceOf(HashWorkerUnavailable);
+    expect(await job).toBe("hashed in-process");
+
+    let running = 0;
+    let most = 0;
+    const inProcess = async () => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      return "in-process";
+    };
+    const answers = await Promise.all(Array.from({ length: 8 }, () => pool.run(slow, inProcess)));
+    expect(answers).toEqual(Array(8).fill("in-process"));
+    expect(most).toBe(2);
   });
 });

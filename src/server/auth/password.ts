@@ -1,6 +1,6 @@
 import os from "node:os";
 import { hash, verify } from "@node-rs/argon2";
-import { HashPool, HashWorkerUnavailable } from "./hash-pool";
+import { HashPool } from "./hash-pool";
 
 // OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1.
 // Algorithm is a const enum in @node-rs/argon2's types, which isolatedModules cannot read: 2 = Argon2id.
@@ -16,40 +16,12 @@ const HASH_NICE = process.env.PASSWORD_HASH_NICE ? Number(process.env.PASSWORD_H
 // One pool per process, kept on globalThis so dev-mode reloads of this module reuse its workers.
 const globalForHashing = globalThis as unknown as { handoffHashPool?: HashPool };
 const pool = (globalForHashing.handoffHashPool ??= new HashPool(MAX_CONCURRENT_HASHES, HASH_NICE));
-let workersUsable = true;
-
-// Where worker threads cannot run argon2, the same limit applies to libuv's pool instead.
-let running = 0;
-const waiting: (() => void)[] = [];
-async function limited<T>(work: () => Promise<T>): Promise<T> {
-  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
-  try {
-    return await work();
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
-
-async function onWorker<T>(job: Parameters<HashPool["run"]>[0], inProcess: () => Promise<T>): Promise<T> {
-  if (workersUsable) {
-    try {
-      return (await pool.run(job)) as T;
-    } catch (error) {
-      if (!(error instanceof HashWorkerUnavailable)) throw error;
-      workersUsable = false;
-      console.warn(`${error.message}; hashing passwords on libuv's thread pool from now on.`);
-    }
-  }
-  return limited(inProcess);
-}
 
 export function hashPassword(password: string): Promise<string> {
-  return onWorker({ op: "hash", password, options: PASSWORD_HASH_OPTIONS }, () => hash(password, PASSWORD_HASH_OPTIONS));
+  return pool.run({ op: "hash", password, options: PASSWORD_HASH_OPTIONS }, () => hash(password, PASSWORD_HASH_OPTIONS));
 }
 
-const verifyHash = (hashed: string, password: string) => onWorker<boolean>({ op: "verify", hashed, password }, () => verify(hashed, password));
+const verifyHash = (hashed: string, password: string) => pool.run({ op: "verify", hashed, password }, () => verify(hashed, password));
 
 let dummyHash: Promise<string> | undefined;
 
