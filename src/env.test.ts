@@ -46,4 +46,20 @@ describe("configuration", () => {
     const env = parseEnv({ SESSION_SECRET: "x".repeat(32), TRUST_PROXY: "true", SESSION_IDLE_MINUTES: "15", SESSION_MAX_DAYS: "7" });
     expect(env).toMatchObject({ TRUST_PROXY: true, SESSION_IDLE_MINUTES: 15, SESSION_MAX_DAYS: 7 });
   });
+
+  it("reads .env.example as it ships: an empty NAME= means not set", () => {
+    const example = fs.readFileSync(path.join(import.meta.dirname, "..", ".env.example"), "utf8");
+    const vars = Object.fromEntries(example.split("\n").flatMap((line) => (/^[A-Z_]+=/.test(line) ? [[line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]] : [])));
+    expect(vars.PASSWORD_HASH_CONCURRENCY).toBe("");
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "handoff-env-"));
+    const env = parseEnv({ ...vars, DATA_DIR: dataDir });
+    expect(env).toMatchObject({ PASSWORD_HASH_NICE: 10, MAIL_ENABLED: true, NEW_DEVICE_APPROVAL: true, TRUST_PROXY: false });
+    for (const unset of ["PASSWORD_HASH_CONCURRENCY", "DATABASE_URL", "REDIS_URL", "SMTP_URL", "JWT_SIGNING_KEY"] as const) expect(env[unset]).toBeUndefined();
+  });
+
+  it("names the variable when a flag is not true or false", () => {
+    const wrong = () => parseEnv({ SESSION_SECRET: "x".repeat(32), MAIL_ENABLED: "yes", METRICS_ENABLED: "on" });
+    expect(wrong).toThrow(/MAIL_ENABLED must be true or false/);
+    expect(wrong).toThrow(/METRICS_ENABLED must be true or false/);
+  });
 });

@@ -3,10 +3,16 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
-const bool = z
-  .enum(["true", "false", "1", "0", ""])
-  .optional()
-  .transform((v) => v === "true" || v === "1");
+// parseEnv drops empty values first, so `NAME=` (as in .env.example) means "not set" everywhere.
+
+const flag = (name: string, byDefault: boolean) =>
+  z
+    .enum(["true", "false", "1", "0"], { message: `${name} must be true or false` })
+    .optional()
+    .transform((v) => (v === undefined ? byDefault : v === "true" || v === "1"));
+
+/** A URL whose scheme is checked (postgres://, redis://, smtp://...). */
+const urlOf = (scheme: RegExp, message: string) => z.string().regex(scheme, { message }).optional();
 
 const wholeNumber = (message: string, min: number, max: number) =>
   z.coerce.number({ message }).int({ message }).min(min, { message }).max(max, { message });
@@ -19,42 +25,34 @@ const schema = z
       .string()
       .min(32, { message: "SESSION_SECRET must be at least 32 characters" })
       .optional(),
-    DATABASE_URL: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, { message: "DATABASE_URL must be a postgres:// or postgresql:// URL" })
-      .optional()
-      .or(z.literal("").transform(() => undefined)),
+    DATABASE_URL: urlOf(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// or postgresql:// URL"),
     DATA_DIR: z.string().default(".data"),
-    REDIS_URL: z
-      .string()
-      .regex(/^rediss?:\/\//, { message: "REDIS_URL must be a redis:// or rediss:// URL" })
-      .optional()
-      .or(z.literal("").transform(() => undefined)),
+    REDIS_URL: urlOf(/^rediss?:\/\//, "REDIS_URL must be a redis:// or rediss:// URL"),
     REDIS_PREFIX: z.string().default("handoff:"),
-    UPSTASH_REDIS_REST_URL: z.url().optional().or(z.literal("").transform(() => undefined)),
+    UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
     SESSION_IDLE_MINUTES: wholeNumber("SESSION_IDLE_MINUTES must be a whole number of minutes from 1 to 43200", 1, 43_200).default(60),
     SESSION_MAX_DAYS: wholeNumber("SESSION_MAX_DAYS must be a whole number of days from 1 to 400", 1, 400).default(30),
-    TRUST_PROXY: bool,
+    TRUST_PROXY: flag("TRUST_PROXY", false),
     SESSION_LIMIT: wholeNumber("SESSION_LIMIT must be a whole number from 0 (no limit) to 1000", 0, 1000).default(5),
     SESSION_LIMIT_POLICY: z
       .enum(["reject", "evict-oldest"], { message: "SESSION_LIMIT_POLICY must be reject or evict-oldest" })
       .default("evict-oldest"),
-    GEOIP_DIR: z.string().optional().or(z.literal("").transform(() => undefined)),
-    NEW_DEVICE_APPROVAL: z.enum(["true", "false", "1", "0"], { message: "NEW_DEVICE_APPROVAL must be true or false" }).default("true").transform((v) => v === "true" || v === "1"),
+    GEOIP_DIR: z.string().optional(),
+    NEW_DEVICE_APPROVAL: flag("NEW_DEVICE_APPROVAL", true),
     APPROVAL_TTL_SECONDS: wholeNumber("APPROVAL_TTL_SECONDS must be a whole number of seconds from 30 to 3600", 30, 3600).default(300),
     HANDOFF_TTL_SECONDS: wholeNumber("HANDOFF_TTL_SECONDS must be a whole number of seconds from 10 to 3600", 10, 3600).default(120),
     HANDOFF_POLL_MS: wholeNumber("HANDOFF_POLL_MS must be a whole number of milliseconds from 50 to 5000", 50, 5000).default(250),
     HANDOFF_RATE_LIMIT: wholeNumber("HANDOFF_RATE_LIMIT must be a whole number of requests per minute from 1 to 10000", 1, 10_000).default(10),
-    METRICS_ENABLED: bool,
+    METRICS_ENABLED: flag("METRICS_ENABLED", false),
     /** Read directly by src/server/auth/password.ts (at load); listed here to validate it. */
-    PASSWORD_HASH_CONCURRENCY: z.coerce.number({ message: "PASSWORD_HASH_CONCURRENCY must be a whole number from 1 to 64" }).int().min(1).max(64).optional(),
+    PASSWORD_HASH_CONCURRENCY: wholeNumber("PASSWORD_HASH_CONCURRENCY must be a whole number from 1 to 64", 1, 64).optional(),
     /** Read directly by src/server/auth/password.ts: the hashing threads' nice value (0 = same priority as requests). */
-    PASSWORD_HASH_NICE: z.coerce.number({ message: "PASSWORD_HASH_NICE must be a whole number from 0 to 19" }).int().min(0).max(19).optional(),
+    PASSWORD_HASH_NICE: wholeNumber("PASSWORD_HASH_NICE must be a whole number from 0 to 19", 0, 19).optional(),
     /** A private JWK (JSON) that signs access tokens: Ed25519 (EdDSA) or P-256 (ES256). Default: an Ed25519 key derived from SESSION_SECRET. */
-    JWT_SIGNING_KEY: z.string().optional().or(z.literal("").transform(() => undefined)),
+    JWT_SIGNING_KEY: z.string().optional(),
     /** JSON array of JWKs (public or private) of retired signing keys whose tokens are still accepted, and published in the JWKS. */
-    JWT_PREVIOUS_KEYS: z.string().optional().or(z.literal("").transform(() => undefined)),
+    JWT_PREVIOUS_KEYS: z.string().optional(),
     ACCESS_TOKEN_MINUTES: wholeNumber("ACCESS_TOKEN_MINUTES must be a whole number of minutes from 1 to 60", 1, 60).default(15),
     REFRESH_TOKEN_DAYS: wholeNumber("REFRESH_TOKEN_DAYS must be a whole number of days from 1 to 90", 1, 90).default(7),
     SIGN_IN_RATE_LIMIT: wholeNumber("SIGN_IN_RATE_LIMIT must be a whole number of attempts per minute from 1 to 100000", 1, 100_000).default(30),
@@ -62,14 +60,10 @@ const schema = z
     ACCOUNT_THROTTLE_MAX_SECONDS: wholeNumber("ACCOUNT_THROTTLE_MAX_SECONDS must be a whole number of seconds from 1 to 86400", 1, 86_400).default(900),
     REGISTER_RATE_LIMIT: wholeNumber("REGISTER_RATE_LIMIT must be a whole number of registrations per minute from 1 to 100000", 1, 100_000).default(10),
     REAUTH_MINUTES: wholeNumber("REAUTH_MINUTES must be a whole number of minutes from 1 to 1440", 1, 1440).default(10),
-    SMTP_URL: z
-      .string()
-      .regex(/^smtps?:\/\//, { message: "SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtps://user:pass@smtp.example.com:465" })
-      .optional()
-      .or(z.literal("").transform(() => undefined)),
+    SMTP_URL: urlOf(/^smtps?:\/\//, "SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtps://user:pass@smtp.example.com:465"),
     MAIL_FROM: z.string().default("Handoff <no-reply@localhost>"),
     /** false: send no email at all (what production must say explicitly to run without SMTP). */
-    MAIL_ENABLED: z.enum(["true", "false", "1", "0"], { message: "MAIL_ENABLED must be true or false" }).default("true").transform((v) => v === "true" || v === "1"),
+    MAIL_ENABLED: flag("MAIL_ENABLED", true),
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {
