@@ -137,7 +137,12 @@ export class HashPool {
     for (let i = this.workers.length - 1; i >= 0; i--) if (this.workers[i]!.dead) this.workers.splice(i, 1);
     const idle = this.workers.find((w) => !w.busy);
     if (idle) return idle;
-    const worker = new HashWorker(this.nice);
+    let worker: HashWorker;
+    try {
+      worker = new HashWorker(this.nice);
+    } catch (error) {
+      throw new HashWorkerUnavailable(`No password hashing worker could start: ${error instanceof Error ? error.message : String(error)}`);
+    }
     this.workers.push(worker);
     return worker;
   }
