@@ -72,12 +72,22 @@ test("the register form validates inline and reports a taken email", async ({ pa
   await expect(page.getByRole("main").getByRole("alert")).toContainText("already exists");
 });
 
-test("signed-in visitors skip the forms; a revoked cookie sends them to /login", async ({ page, context }) => {
+test("signed-in visitors skip the forms; a dead cookie sends them to /login saying the session ended, no cookie just to /login", async ({ page, context }) => {
   await register(page, newEmail("skip"));
   await page.goto("/login");
   await expect(page).toHaveURL(/\/dashboard$/);
 
-  await context.clearCookies();
+  // Sign out, then put the old cookie back: the server no longer knows it.
+  const signedIn = await context.cookies();
+  expect((await page.request.post("/api/trpc/auth.logout", { headers: { origin: new URL(page.url()).origin }, data: { json: null } })).ok()).toBe(true);
+  await context.addCookies(signedIn);
   await page.goto("/dashboard");
   await expect(page).toHaveURL(/\/login\?reason=expired$/);
+  await expect(page.getByText("Your session has ended")).toBeVisible();
+
+  // A browser that never had a session is simply asked to sign in.
+  await context.clearCookies();
+  await page.goto("/dashboard");
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByText("Your session has ended")).toHaveCount(0);
 });

@@ -1,6 +1,8 @@
 import type { Metadata } from "next";
+import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { ControlCenter } from "~/components/dashboard/control-center";
+import { sessionCookieName } from "~/server/auth/cookies";
 import { currentSession } from "~/trpc/server";
 
 export const metadata: Metadata = { title: "Dashboard" };
@@ -8,6 +10,10 @@ export const dynamic = "force-dynamic";
 
 export default async function DashboardPage() {
   const me = await currentSession();
-  if (!me) redirect("/login?reason=expired");
+  if (!me) {
+    // "Your session has ended" only for a browser that had one; a first visit just signs in.
+    const jar = await cookies();
+    redirect(jar.has(sessionCookieName(false)) || jar.has(sessionCookieName(true)) ? "/login?reason=expired" : "/login");
+  }
   return <ControlCenter email={me.user.email} sessionId={me.session.id} />;
 }
