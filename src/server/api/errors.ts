@@ -1,5 +1,5 @@
 import { TRPCError } from "@trpc/server";
-import { AuthError } from "~/server/auth/errors";
+import { isAuthError } from "~/server/auth/errors";
 
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", "EPIPE", "EAI_AGAIN", "57P01", "57P03"]);
 const NETWORK_MESSAGES =
@@ -22,7 +22,7 @@ export function isInfrastructureError(error: unknown): boolean {
 /** Turns what a service threw into the error a client sees. */
 export function toTRPCError(error: unknown): TRPCError {
   const cause = error instanceof TRPCError && !(error.cause instanceof TRPCError) && error.cause ? error.cause : error;
-  if (cause instanceof AuthError) return new TRPCError({ code: cause.code, message: cause.message, cause });
+  if (isAuthError(cause)) return new TRPCError({ code: cause.code, message: cause.message, cause });
   if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") return error;
   if (isInfrastructureError(cause)) {
     console.error("[handoff] a backing service is unreachable:", cause);

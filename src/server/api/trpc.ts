@@ -1,7 +1,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import { unsealSessionCookie } from "~/server/auth/cookies";
-import { AuthError } from "~/server/auth/errors";
+import { isAuthError } from "~/server/auth/errors";
 import { authenticateBearer } from "~/server/auth/bearer";
 import type { AccessTokenClaims } from "~/server/auth/jwt";
 import type { Session } from "~/server/auth/session";
@@ -25,8 +25,8 @@ const t = initTRPC.context<Context>().meta<Meta>().create({
     const zodError = error.cause instanceof ZodError ? error.cause : null;
     const { stack: _stack, ...data } = shape.data;
     // TOO_MANY_REQUESTS carries the seconds to wait, for the UI ("Try again in 40 s").
-    const retryAfter = error.cause instanceof AuthError ? error.cause.retryAfterSeconds : undefined;
-    const reason = error.cause instanceof AuthError ? error.cause.reason : undefined;
+    const retryAfter = isAuthError(error.cause) ? error.cause.retryAfterSeconds : undefined;
+    const reason = isAuthError(error.cause) ? error.cause.reason : undefined;
     if (!zodError) return { ...shape, data: { ...data, ...(retryAfter ? { retryAfter } : {}), ...(reason ? { reason } : {}) } };
     const fieldErrors: Record<string, string[]> = {};
     for (const issue of zodError.issues) (fieldErrors[issue.path.join(".") || "input"] ??= []).push(issue.message);
@@ -72,7 +72,7 @@ const base = t.procedure.use(async ({ ctx, type, meta, next }) => {
   const result = await next({ ctx: { services, bearerToken, ...requestHelpers(ctx.headers, ctx.resHeaders, services.config, { ignoreCookies: cookieless }) } });
   if (!result.ok) {
     const error = toTRPCError(result.error);
-    const retryAfter = error.cause instanceof AuthError ? error.cause.retryAfterSeconds : undefined;
+    const retryAfter = isAuthError(error.cause) ? error.cause.retryAfterSeconds : undefined;
     if (retryAfter) ctx.resHeaders?.set("retry-after", String(retryAfter));
     throw error;
   }

@@ -1,12 +1,11 @@
 import type { Ratelimit } from "@upstash/ratelimit";
 import type { Db } from "~/server/db";
 import type { Mailer } from "~/server/mail";
-import { Prisma } from "~/generated/prisma/client";
 import type { LoginMethod, LoginOutcome } from "~/generated/prisma/enums";
 import { approvalIfNeeded, type ApprovalDeps, type ApprovalRequired } from "./approvals";
 import type { DeviceCache } from "./device-cache";
 import { recordDeviceSignIn } from "./device";
-import { AuthError } from "./errors";
+import { AuthError, isErrorNamed } from "./errors";
 import type { UserEventFeed } from "./events";
 import { locate } from "./geo";
 import { hashPassword, verifyPassword } from "./password";
@@ -16,7 +15,7 @@ import { sha256 } from "./tokens";
 import { notify } from "./notify";
 import { recordSecurityEvent } from "./security-events";
 import { assessSignIn, signInHistory, type SignInWarning } from "./suspicious";
-import { SessionLimitError, type Session, type SessionCap, type SessionStore } from "./session";
+import { type SessionLimitError, type Session, type SessionCap, type SessionStore } from "./session";
 
 /** What the request tells about who is signing in from where. */
 export interface ClientInfo {
@@ -102,7 +101,7 @@ export async function startSession(
     );
   } catch (error) {
     await deps.deviceCache.invalidate(user.id); // the device row was written all the same
-    if (!(error instanceof SessionLimitError)) throw error;
+    if (!isErrorNamed<SessionLimitError>(error, "SessionLimitError")) throw error;
     await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "blocked", reason: "session_limit" });
     await recordSecurityEvent(deps.db, {
       type: "session_limit_rejected",
@@ -154,7 +153,8 @@ export async function register(deps: AuthDeps & { rateLimits?: { registerPerIp: 
   try {
     user = await deps.db.user.create({ data: { email: input.email, passwordHash }, select: { id: true, email: true } });
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+    // By code, not class: the client may have been built by another server bundle.
+    if ((error as { code?: unknown } | null)?.code === "P2002") {
       throw new AuthError("CONFLICT", "An account with this email already exists. Sign in instead.");
     }
     throw error;

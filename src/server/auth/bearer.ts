@@ -1,7 +1,7 @@
 import type { Ratelimit } from "@upstash/ratelimit";
 import { login, startSession, type ClientInfo, type SignedIn } from "./accounts";
-import { ApprovalPendingError, completeApproval, type ApprovalDeps } from "./approvals";
-import { AuthError } from "./errors";
+import { type ApprovalPendingError, completeApproval, type ApprovalDeps } from "./approvals";
+import { AuthError, isErrorNamed } from "./errors";
 import type { AccessTokenClaims, AccessTokenSigner } from "./jwt";
 import { recordSecurityEvent } from "./security-events";
 import type { Session } from "./session";
@@ -70,7 +70,7 @@ export async function completeTokenApproval(deps: TokenDeps, input: { requestId:
   try {
     signedIn = await completeApproval(deps, input.requestId, input.approvalSecret, clientInfo(client, deviceKey), { method: "token", deviceName: input.deviceName });
   } catch (error) {
-    if (error instanceof ApprovalPendingError) return { status: "approval_pending" as const, requestId: input.requestId };
+    if (isErrorNamed<ApprovalPendingError>(error, "ApprovalPendingError")) return { status: "approval_pending" as const, requestId: input.requestId };
     throw error;
   }
   return { status: "issued" as const, ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, user: signedIn.user };

@@ -3,9 +3,9 @@ import type { Ratelimit } from "@upstash/ratelimit";
 import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
 import type { Actor } from "./control";
 import { parseUserAgent } from "./device";
-import { AuthError } from "./errors";
+import { AuthError, isErrorNamed } from "./errors";
 import { locate } from "./geo";
-import { HandoffInvalidError, type HandoffRecord, type HandoffStore, type Party } from "./handoff-store";
+import { type HandoffInvalidError, type HandoffRecord, type HandoffStore, type Party } from "./handoff-store";
 import { enforceRateLimit } from "./rate-limit";
 import { requireRecentAuth } from "./reauth";
 import { recordSecurityEvent } from "./security-events";
@@ -27,7 +27,7 @@ async function guard<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (error) {
-    if (error instanceof HandoffInvalidError) throw invalid();
+    if (isErrorNamed<HandoffInvalidError>(error, "HandoffInvalidError")) throw invalid();
     throw error;
   }
 }

@@ -119,7 +119,7 @@ export class HashPool {
         try {
           return (await this.idleWorker().run(job)) as T;
         } catch (error) {
-          if (!(error instanceof HashWorkerUnavailable)) throw error;
+          if (!(error instanceof Error) || error.name !== "HashWorkerUnavailable") throw error;
           this.workersUsable = false;
           console.warn(`${error.message}; hashing passwords on libuv's thread pool from now on.`);
         }
