@@ -1,5 +1,10 @@
 export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
+    // Not while `next build` prerenders: production secrets need not exist at build time.
+    if (process.env.NEXT_PHASE !== "phase-production-build") {
+      const { exitOnBadConfiguration } = await import("./server/startup-check");
+      exitOnBadConfiguration();
+    }
     const { stampPeerAddress } = await import("./server/peer-address");
     stampPeerAddress();
     const { startEventLoopMonitor } = await import("./server/metrics");

@@ -5,6 +5,12 @@ import { pageSecurityHeaders } from "~/server/security-headers";
 // request's Content-Security-Policy header and puts it on the scripts it renders. API routes are
 // left out (they get static headers from next.config.mjs) so the session hot path pays nothing.
 export function proxy(request: NextRequest) {
+  // Next.js decodes dynamic segments (/handoff/[token], /api/trpc/[trpc]) itself and answers a
+  // bare 500 when the %-encoding is broken: refuse such a URL here, before routing.
+  if (!decodes(request.nextUrl.pathname)) {
+    return new NextResponse("Bad request: the URL's %-encoding is malformed.", { status: 400, headers: { "content-type": "text/plain; charset=utf-8" } });
+  }
+  if (request.nextUrl.pathname.startsWith("/api/")) return NextResponse.next();
   const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
   const https = (process.env.APP_URL ?? "").startsWith("https:") || request.nextUrl.protocol === "https:";
   const headers = pageSecurityHeaders({ pathname: request.nextUrl.pathname, nonce, https, development: process.env.NODE_ENV === "development" });
@@ -15,8 +21,19 @@ export function proxy(request: NextRequest) {
   return response;
 }
 
+function decodes(pathname: string): boolean {
+  try {
+    decodeURIComponent(pathname);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const config = {
   matcher: [
+    // API paths only when they hold a %-escape (to check it): the session hot path pays nothing.
+    "/api/:path*/:segment(.*%.*)",
     {
       source: "/((?!api/|_next/static|_next/image|favicon|\\.well-known/).*)",
       // Prefetches are not rendered pages.

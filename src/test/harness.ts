@@ -1,9 +1,9 @@
 import crypto from "node:crypto";
-import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import superjson from "superjson";
 import { parseEnv, type Env } from "~/env";
 import { createContext } from "~/server/api/context";
-import { appRouter, createCaller } from "~/server/api/root";
+import { handleTrpcRequest } from "~/server/api/http-handler";
+import { createCaller } from "~/server/api/root";
 import { PEER_ADDRESS_HEADER } from "~/server/auth/client-ip";
 import { createDb } from "~/server/db";
 import { createRedis, type RedisHandle } from "~/server/redis";
@@ -104,12 +104,7 @@ export class TestBrowser {
       body: init.body,
       signal: init.signal,
     });
-    const res = await fetchRequestHandler({
-      endpoint: "/api/trpc",
-      req,
-      router: appRouter,
-      createContext: ({ resHeaders }) => createContext({ headers: req.headers, resHeaders, services: this.loadServices }),
-    });
+    const res = await handleTrpcRequest(req, this.loadServices);
     for (const header of res.headers.getSetCookie()) {
       const [pair, ...attrs] = header.split(";");
       const eq = pair!.indexOf("=");

@@ -1,3 +1,4 @@
+import { TRPCError } from "@trpc/server";
 import superjson, { type SuperJSONResult } from "superjson";
 
 /**
@@ -128,8 +129,52 @@ export function serialize(value: unknown): SuperJSONResult {
   return { json: json as SuperJSONResult["json"], meta: { values: annotations, v: 1 } as SuperJSONResult["meta"] };
 }
 
-/** tRPC's transformer: superjson in, superjson's format out through `serialize`. */
+// What a client's input may carry beyond JSON: our procedures take strings, numbers, booleans,
+// optional fields (undefined) and, at most, dates. Anything else superjson can decode (classes,
+// BigInts, Maps, custom types, shared references) is refused before decoding: a crafted `meta`
+// otherwise makes superjson recurse until the stack overflows, or echoes internal text such as
+// "Cannot convert a@b.co to a BigInt".
+const INPUT_ANNOTATIONS = new Set(["undefined", "Date"]);
+const MAX_INPUT_ANNOTATIONS = 256;
+const MAX_PATH_LENGTH = 512;
+
+const malformedInput = () => new TRPCError({ code: "BAD_REQUEST", message: "The request's input is malformed." });
+
+const isAnnotation = (value: unknown) => Array.isArray(value) && value.length === 1 && typeof value[0] === "string" && INPUT_ANNOTATIONS.has(value[0]);
+
+function checkInputMeta(meta: unknown) {
+  if (meta === undefined) return;
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw malformedInput();
+  for (const [key, value] of Object.entries(meta)) {
+    if (key === "v") {
+      if (typeof value !== "number") throw malformedInput();
+    } else if (key === "values") {
+      if (isAnnotation(value)) continue;
+      if (typeof value !== "object" || value === null || Array.isArray(value)) throw malformedInput();
+      const entries = Object.entries(value);
+      if (entries.length > MAX_INPUT_ANNOTATIONS) throw malformedInput();
+      for (const [path, annotation] of entries) if (path.length > MAX_PATH_LENGTH || !isAnnotation(annotation)) throw malformedInput();
+    } else {
+      throw malformedInput();
+    }
+  }
+}
+
+/** Decodes a client's input: plain JSON as is, superjson's annotations only of the kinds above. */
+export function deserializeInput(payload: unknown): unknown {
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) throw malformedInput();
+  const { json, meta } = payload as { json?: unknown; meta?: unknown };
+  checkInputMeta(meta);
+  if (meta === undefined) return json;
+  try {
+    return superjson.deserialize({ json, meta } as SuperJSONResult);
+  } catch {
+    throw malformedInput();
+  }
+}
+
+/** tRPC's transformer: superjson in (checked), superjson's format out through `serialize`. */
 export const transformer = {
-  input: superjson,
+  input: { serialize: (value: unknown) => superjson.serialize(value), deserialize: deserializeInput },
   output: { serialize, deserialize: (payload: SuperJSONResult) => superjson.deserialize(payload) },
 };

@@ -70,6 +70,9 @@ const base = t.procedure.use(async ({ ctx, type, meta, next }) => {
     }
   }
   const result = await next({ ctx: { services, bearerToken, ...requestHelpers(ctx.headers, ctx.resHeaders, services.config, { ignoreCookies: cookieless }) } });
+  // A subscription's errors are thrown while it streams, after this middleware has returned:
+  // map them on the way out too, or tRPC sends every one as INTERNAL_SERVER_ERROR.
+  if (result.ok && type === "subscription" && isAsyncIterable(result.data)) return { ...result, data: mapStreamErrors(result.data) };
   if (!result.ok) {
     const error = toTRPCError(result.error);
     const retryAfter = isAuthError(error.cause) ? error.cause.retryAfterSeconds : undefined;
@@ -78,6 +81,19 @@ const base = t.procedure.use(async ({ ctx, type, meta, next }) => {
   }
   return result;
 });
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
+}
+
+async function* mapStreamErrors(stream: AsyncIterable<unknown>) {
+  try {
+    // yield* forwards return() too, so a client that goes away still ends the inner loop.
+    yield* stream;
+  } catch (error) {
+    throw toTRPCError(error);
+  }
+}
 
 export const publicProcedure = base;
 
