@@ -1,0 +1,89 @@
+// Garbage for every procedure, shared by the in-process fuzzer (src/server/api/bad-input.test.ts)
+// and the black-box one against the production server (e2e/production-api.spec.ts). Plain data
+// only: the Playwright side must not import server code.
+
+export type ProcedureType = "query" | "mutation" | "subscription";
+
+/** Every procedure of the app router (bad-input.test.ts checks this list against the router). */
+export const PROCEDURES: ReadonlyArray<readonly [string, ProcedureType]> = [
+  ["auth.register", "mutation"],
+  ["auth.login", "mutation"],
+  ["auth.logout", "mutation"],
+  ["auth.me", "query"],
+  ["devices.list", "query"],
+  ["devices.current", "query"],
+  ["devices.rename", "mutation"],
+  ["devices.forget", "mutation"],
+  ["sessions.list", "query"],
+  ["sessions.revoke", "mutation"],
+  ["sessions.revokeOthers", "mutation"],
+  ["sessions.lockout", "mutation"],
+  ["sessions.history", "query"],
+  ["sessions.onEvent", "subscription"],
+  ["handoff.start", "mutation"],
+  ["handoff.offer", "mutation"],
+  ["handoff.inspect", "mutation"],
+  ["handoff.claim", "mutation"],
+  ["handoff.approve", "mutation"],
+  ["handoff.deny", "mutation"],
+  ["handoff.complete", "mutation"],
+  ["handoff.watch", "subscription"],
+  ["approvals.pending", "query"],
+  ["approvals.onRequest", "subscription"],
+  ["approvals.confirm", "mutation"],
+  ["approvals.deny", "mutation"],
+  ["approvals.watch", "subscription"],
+  ["approvals.complete", "mutation"],
+  ["tokens.issue", "mutation"],
+  ["tokens.complete", "mutation"],
+  ["tokens.issueFromSession", "mutation"],
+  ["tokens.refresh", "mutation"],
+  ["tokens.revoke", "mutation"],
+  ["account.changePassword", "mutation"],
+  ["account.reauthenticate", "mutation"],
+];
+
+/** Calls that would end or replace the caller's own session: fuzzed signed out only. */
+export const ENDS_OWN_SESSION = new Set(["auth.logout", "auth.login", "auth.register"]);
+
+/** Every error code a bad input may answer with: anything else (a 500 above all) is a defect. */
+export const ALLOWED_ERRORS = new Set(["BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "TOO_MANY_REQUESTS", "PARSE_ERROR", "METHOD_NOT_SUPPORTED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"]);
+
+export const HANDCRAFTED_INPUTS: unknown[] = [
+  null,
+  0,
+  -1,
+  "",
+  "x".repeat(30_000),
+  [],
+  [{}],
+  { email: null, password: null },
+  { email: 42, password: {} },
+  { email: "a@b.c", password: ["x"] },
+  { email: "ann@example.com\u0000", password: "\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000" },
+  { email: `${"a".repeat(300)}@example.com`, password: "x".repeat(10_000) },
+  { email: "𝒶@𝒷.𝒸", password: "🔑".repeat(300) },
+  { __proto__: { admin: true }, constructor: { prototype: {} } },
+  JSON.parse('{"email":"a@b.co","password":"p","__proto__":{"x":1}}'),
+  { id: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", token: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", requestId: "00000000-0000-4000-8000-000000000000", sessionId: "x", deviceId: "x", code: "123456" },
+];
+
+/** Whole request bodies (already encoded), sent as they are. */
+export const MALFORMED_BODIES: string[] = [
+  "",
+  "{",
+  "null",
+  "[]",
+  '{"json":',
+  "\u0000",
+  "x".repeat(200_000),
+  '{"json":{"email":{"$ne":1}}}',
+  // superjson meta that used to recurse until the stack overflowed, or echo internal text.
+  '{"json":{"email":"a@b.co","password":"x"},"meta":{"values":{"email":"notarray"}}}',
+  '{"json":{"email":"a@b.co","password":"x"},"meta":{"values":{"email":["bigint"]}}}',
+  '{"json":{"email":"a@b.co","password":"x"},"meta":{"values":["class","X"]}}',
+  '{"json":{"email":"a@b.co","password":"x"},"meta":{"values":{"email":["custom","x"]}}}',
+  '{"json":{"email":"a@b.co"},"meta":{"values":{"__proto__.polluted":["undefined"]}}}',
+  '{"json":{"a":{"b":1}},"meta":{"referentialEqualities":{"a":["a.b.c.d"]}}}',
+  '{"json":{"email":"a@b.co"},"meta":"x"}',
+];
