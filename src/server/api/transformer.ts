@@ -1,5 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import superjson, { type SuperJSONResult } from "superjson";
+import { AuthError } from "~/server/auth/errors";
 
 /**
  * The answers' transformer: superjson's wire format, written faster.
@@ -138,7 +139,8 @@ const INPUT_ANNOTATIONS = new Set(["undefined", "Date"]);
 const MAX_INPUT_ANNOTATIONS = 256;
 const MAX_PATH_LENGTH = 512;
 
-const malformedInput = () => new TRPCError({ code: "BAD_REQUEST", message: "The request's input is malformed." });
+const MALFORMED_INPUT = "The request's input is malformed.";
+const malformedInput = () => new TRPCError({ code: "BAD_REQUEST", message: MALFORMED_INPUT, cause: new AuthError("BAD_REQUEST", MALFORMED_INPUT, undefined, "malformed_input") });
 
 const isAnnotation = (value: unknown) => Array.isArray(value) && value.length === 1 && typeof value[0] === "string" && INPUT_ANNOTATIONS.has(value[0]);
 

@@ -74,6 +74,7 @@ describe("the /api/trpc transport (body limit, batches, input decoding, subscrip
       const body = await res.json();
       expect(res.status, JSON.stringify(meta)).toBe(400);
       expect(body.error.json.message).toBe("The request's input is malformed.");
+      expect(body.error.json.data.reason).toBe("malformed_input");
       expect(JSON.stringify(body)).not.toMatch(/BigInt|call stack|a@b\.co/);
     }
     // What the app's own client sends still works: undefined fields and dates.
