@@ -16,9 +16,10 @@ export type FormMode = "login" | "register";
 
 const PAGE: Record<FormMode, string> = { login: "/login", register: "/register" };
 
-const seeOther = (location: string, headers = new Headers()) => {
-  headers.set("location", location);
-  headers.set("cache-control", "no-store");
+/** A 303 to `location` carrying the Set-Cookie headers the procedure set (but `dropCookie`). */
+const seeOther = (location: string, setCookies: string[], dropCookie?: string) => {
+  const headers = new Headers({ location, "cache-control": "no-store" });
+  for (const header of setCookies) if (!dropCookie || !header.startsWith(`${dropCookie}=`)) headers.append("set-cookie", header);
   return new Response(null, { status: 303, headers });
 };
 
@@ -104,13 +105,9 @@ export function formPostHandler(mode: FormMode, loadServices: () => Promise<Serv
         const approvalName = approvalCookieName(services.config.secureCookies);
         const setCookies = resHeaders.getSetCookie();
         await withdrawApproval(services, req.headers, setCookies, result.requestId, approvalName);
-        const kept = new Headers();
-        for (const header of setCookies) if (!header.startsWith(`${approvalName}=`)) kept.append("set-cookie", header);
-        return seeOther(back("approval_needs_js"), kept);
+        return seeOther(back("approval_needs_js"), setCookies, approvalName);
       }
-      const headers = new Headers();
-      for (const header of resHeaders.getSetCookie()) headers.append("set-cookie", header);
-      return seeOther(next, headers);
+      return seeOther(next, resHeaders.getSetCookie());
     } catch (error) {
       if (!(error instanceof TRPCError)) throw error;
       // A cross-site post is not our form: no redirect that would look like a normal answer.
@@ -118,9 +115,7 @@ export function formPostHandler(mode: FormMode, loadServices: () => Promise<Serv
       if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[form] ${mode}:`, error.cause ?? error);
       const { code, retryAfter } = errorCodeOf(mode, error);
       // The device cookie minted for this browser is kept, as the JavaScript form would keep it.
-      const headers = new Headers();
-      for (const header of resHeaders.getSetCookie()) headers.append("set-cookie", header);
-      return seeOther(back(code, retryAfter), headers);
+      return seeOther(back(code, retryAfter), resHeaders.getSetCookie());
     }
   };
 }
