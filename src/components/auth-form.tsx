@@ -6,6 +6,7 @@ import { useId, useState } from "react";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { ApprovalWaiting } from "./approvals/approval-waiting";
+import { PasswordField } from "./password-field";
 
 type Mode = "login" | "register";
 type Field = "email" | "password";
@@ -22,15 +23,14 @@ function validate(mode: Mode, field: Field, value: string): string | undefined {
 }
 
 /** The email + password form. After success it goes to `next` (a path of this app). */
-export function AuthForm({ mode, next = "/dashboard" }: { mode: Mode; next?: string }) {
+export function AuthForm({ mode, next = "/dashboard", initialError }: { mode: Mode; next?: string; /** From a form post without JavaScript (?error=). */ initialError?: string }) {
   const router = useRouter();
   const id = useId();
   const text = copy[mode];
   const [values, setValues] = useState({ email: "", password: "" });
   const [touched, setTouched] = useState<Record<Field, boolean>>({ email: false, password: false });
   const [serverErrors, setServerErrors] = useState<Partial<Record<Field, string>>>({});
-  const [formError, setFormError] = useState<string>();
-  const [showPassword, setShowPassword] = useState(false);
+  const [formError, setFormError] = useState<string | undefined>(initialError);
 
   const [approval, setApproval] = useState<Extract<RouterOutputs["auth"]["login"], { status: "approval_required" }> | null>(null);
   const onSuccess = (result: { status?: string } & Partial<RouterOutputs["auth"]["login"]>) => {
@@ -74,7 +74,10 @@ export function AuthForm({ mode, next = "/dashboard" }: { mode: Mode; next?: str
 
   return (
     <div>
-      <form noValidate onSubmit={submit} className="space-y-4 rounded-2xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6" aria-describedby={formError ? `${id}-form-error` : undefined}>
+      {/* Without JavaScript (or before it loads) the browser posts the form to a route handler that
+          answers with a redirect: credentials never end up in a URL. */}
+      <form method="post" action={`/api/form/${mode}`} noValidate onSubmit={submit} className="space-y-4 rounded-2xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6" aria-describedby={formError ? `${id}-form-error` : undefined}>
+        <input type="hidden" name="next" value={next} />
         {formError && (
           <div id={`${id}-form-error`} role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
             {formError}
@@ -106,33 +109,16 @@ export function AuthForm({ mode, next = "/dashboard" }: { mode: Mode; next?: str
             </p>
           )}
         </div>
-        <div>
-          <div className="flex items-center justify-between">
-            <label htmlFor={`${id}-password`} className="block text-sm font-medium text-slate-800">
-              Password
-            </label>
-            <button type="button" onClick={() => setShowPassword((s) => !s)} className="text-xs font-medium text-brand-700 hover:underline" aria-controls={`${id}-password`}>
-              {showPassword ? "Hide" : "Show"}
-            </button>
-          </div>
-          <input
-            id={`${id}-password`}
-            name="password"
-            type={showPassword ? "text" : "password"}
-            autoComplete={mode === "login" ? "current-password" : "new-password"}
-            value={values.password}
-            onChange={(e) => update("password", e.target.value)}
-            onBlur={() => setTouched((t) => ({ ...t, password: true }))}
-            aria-invalid={passwordError ? true : undefined}
-            aria-describedby={passwordError ? `${id}-password-error` : undefined}
-            className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-base shadow-xs focus:border-brand-500 focus:outline-none aria-invalid:border-red-500"
-          />
-          {passwordError && (
-            <p id={`${id}-password-error`} className="mt-1 text-sm text-red-700">
-              {passwordError}
-            </p>
-          )}
-        </div>
+        <PasswordField
+          label="Password"
+          name="password"
+          revealable
+          autoComplete={mode === "login" ? "current-password" : "new-password"}
+          value={values.password}
+          onChange={(value) => update("password", value)}
+          onBlur={() => setTouched((t) => ({ ...t, password: true }))}
+          error={passwordError}
+        />
         <button
           type="submit"
           disabled={pending}

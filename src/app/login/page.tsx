@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { LoginTabs } from "~/components/login-tabs";
+import { formErrorMessage } from "~/lib/form-errors";
 import { safeNextPath } from "~/lib/next-path";
 import { currentSession } from "~/trpc/server";
 
@@ -17,8 +18,8 @@ const NOTICES: Record<string, string> = {
   password_changed: "Your password was changed on another device. Sign in with the new password.",
 };
 
-export default async function LoginPage({ searchParams }: { searchParams: Promise<{ reason?: string; next?: string | string[] }> }) {
-  const { reason, next: nextParam } = await searchParams;
+export default async function LoginPage({ searchParams }: { searchParams: Promise<{ reason?: string; next?: string | string[]; error?: string | string[]; retry?: string | string[] }> }) {
+  const { reason, next: nextParam, error, retry } = await searchParams;
   const next = safeNextPath(nextParam);
   if (await currentSession()) redirect(next);
   const notice = reason ? NOTICES[reason] : undefined;
@@ -31,7 +32,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
           {notice}
         </p>
       )}
-      <LoginTabs next={next} />
+      <LoginTabs next={next} initialError={formErrorMessage(error, retry)} />
     </div>
   );
 }

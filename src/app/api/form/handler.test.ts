@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formErrorMessage } from "~/lib/form-errors";
+import { PEER_ADDRESS_HEADER } from "~/server/auth/client-ip";
+import { PASSWORD } from "~/test/fixtures";
+import { APP_URL, createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
+import { formPostHandler, MAX_FORM_BYTES, type FormMode } from "./handler";
+
+const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+describe("sign-in and register forms posted without JavaScript (real PostgreSQL + Redis)", () => {
+  let t: Awaited<ReturnType<typeof createTestServices>>;
+  beforeAll(async () => {
+    t = await createTestServices({ NEW_DEVICE_APPROVAL: "true", SESSION_LIMIT: "0" });
+  });
+  afterAll(() => t.close());
+
+  function post(mode: FormMode, fields: Record<string, string> | string, headers: Record<string, string> = {}) {
+    const body = typeof fields === "string" ? fields : new URLSearchParams(fields).toString();
+    const req = new Request(`${APP_URL}/api/form/${mode}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: APP_URL, "user-agent": UA, [PEER_ADDRESS_HEADER]: "127.0.0.1", ...headers },
+      body,
+    });
+    return formPostHandler(mode, async () => t.services)(req);
+  }
+
+  const cookiesOf = (res: Response) => res.headers.getSetCookie().map((h) => h.split(";")[0]!);
+  const sessionCookie = (res: Response) => cookiesOf(res).find((c) => c.startsWith("handoff_session=") && c.length > "handoff_session=".length);
+
+  it("register: a session cookie and 303 to the dashboard; the cookie is a working session", async () => {
+    const email = uniqueEmail("form");
+    const res = await post("register", { email, password: PASSWORD });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/dashboard");
+    const cookie = sessionCookie(res);
+    expect(cookie).toBeDefined();
+
+    const browser = new TestBrowser(t.services, { userAgent: UA });
+    for (const c of cookiesOf(res)) browser.cookies.set(c.slice(0, c.indexOf("=")), decodeURIComponent(c.slice(c.indexOf("=") + 1)));
+    const me = await browser.query<{ user: { email: string } }>("auth.me");
+    expect(me.data?.user.email).toBe(email);
+  });
+
+  it("sign-in from a known browser: a session and 303 to a safe `next`, never to another site", async () => {
+    const email = uniqueEmail("form");
+    const registered = await post("register", { email, password: PASSWORD });
+    const deviceCookie = cookiesOf(registered).find((c) => c.startsWith("handoff_device="))!;
+    const signedIn = await post("login", { email, password: PASSWORD, next: "/scan" }, { cookie: deviceCookie });
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.get("location")).toBe("/scan");
+    expect(sessionCookie(signedIn)).toBeDefined();
+    const offSite = await post("login", { email, password: PASSWORD, next: "//evil.example/x" }, { cookie: deviceCookie });
+    expect(offSite.headers.get("location")).toBe("/dashboard");
+  });
+
+  it("errors come back as a short code on the form's page: never the email or the password", async () => {
+    const email = uniqueEmail("form-err");
+    await post("register", { email, password: PASSWORD });
+    const secret = "my-wrong-secret-password";
+    const cases: [FormMode, Record<string, string>, string][] = [
+      ["login", { email, password: secret }, "/login?error=invalid"],
+      ["login", { email: uniqueEmail("nobody"), password: secret }, "/login?error=invalid"],
+      ["login", { email: "not-an-email", password: secret }, "/login?error=email"],
+      ["login", { email }, "/login?error=password"],
+      ["register", { email, password: PASSWORD }, "/register?error=exists"],
+      ["register", { email: uniqueEmail("short"), password: "short" }, "/register?error=new_password"],
+      ["register", { email: "no-at-sign.example", password: PASSWORD, next: "/scan" }, "/register?error=email&next=%2Fscan"],
+    ];
+    for (const [mode, fields, location] of cases) {
+      const res = await post(mode, fields);
+      expect(res.status, location).toBe(303);
+      expect(res.headers.get("location")).toBe(location);
+      expect(res.headers.get("location")).not.toContain(secret);
+      expect(res.headers.get("location")).not.toContain("password=");
+      expect(res.headers.get("location")).not.toContain(encodeURIComponent(fields.email ?? "@@"));
+      expect(sessionCookie(res)).toBeUndefined();
+      expect(formErrorMessage(new URL(location, APP_URL).searchParams.get("error") ?? undefined)).toBeTruthy();
+    }
+  });
+
+  it("a new device while signed in elsewhere needs JavaScript: it is told so and the owner's request is withdrawn", async () => {
+    const email = uniqueEmail("form-approval");
+    const laptop = new TestBrowser(t.services, { userAgent: UA });
+    const reg = await laptop.mutation<{ user: { id: string } }>("auth.register", { email, password: PASSWORD });
+    const res = await post("login", { email, password: PASSWORD });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/login?error=approval_needs_js");
+    expect(sessionCookie(res)).toBeUndefined();
+    expect(cookiesOf(res).some((c) => c.startsWith("handoff_approval="))).toBe(false);
+    // Nothing is left waiting on the owner's devices.
+    expect(await t.services.approvals.listForUser(reg.data!.user.id)).toEqual([expect.objectContaining({ status: "cancelled" })]);
+  });
+
+  it("refuses cross-site posts, other encodings and bodies over the limit", async () => {
+    const email = uniqueEmail("form-refused");
+    const crossSite = await post("register", { email, password: PASSWORD }, { origin: "https://evil.example" });
+    expect(crossSite.status).toBe(403);
+    const noOrigin = await post("register", { email, password: PASSWORD }, { origin: "" });
+    expect(noOrigin.status).toBe(403);
+    const json = await post("register", JSON.stringify({ email, password: PASSWORD }), { "content-type": "application/json" });
+    expect(json.status).toBe(415);
+    const big = await post("register", { email, password: PASSWORD, filler: "x".repeat(MAX_FORM_BYTES) });
+    expect(big.status).toBe(413);
+    // None of them created the account.
+    expect((await post("register", { email, password: PASSWORD })).headers.get("location")).toBe("/dashboard");
+  });
+
+  it("stops reading a body without Content-Length once it passes the limit", async () => {
+    let pulled = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1024;
+        if (pulled > 1024 * 1024) controller.close();
+        else controller.enqueue(new Uint8Array(1024).fill(0x61));
+      },
+    });
+    const req = new Request(`${APP_URL}/api/form/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: APP_URL },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    const res = await formPostHandler("login", async () => t.services)(req);
+    expect(res.status).toBe(413);
+    expect(pulled).toBeLessThan(64 * 1024);
+  });
+});

@@ -1,0 +1,134 @@
+import { TRPCError } from "@trpc/server";
+import type { FormErrorCode } from "~/lib/form-errors";
+import { safeNextPath } from "~/lib/next-path";
+import { createContext, requestHelpers } from "~/server/api/context";
+import { createCaller } from "~/server/api/root";
+import { cancelApprovals } from "~/server/auth/approvals";
+import { approvalCookieName, parseCookies, secretFor } from "~/server/auth/cookies";
+import { isAuthError } from "~/server/auth/errors";
+import { sha256 } from "~/server/auth/tokens";
+import type { Services } from "~/server/services";
+
+/** An email, a password and a `next` path fit many times over; anything bigger is not our form. */
+export const MAX_FORM_BYTES = 8 * 1024;
+
+export type FormMode = "login" | "register";
+
+const PAGE: Record<FormMode, string> = { login: "/login", register: "/register" };
+
+/** A 303 to `location` carrying the Set-Cookie headers the procedure set (but `dropCookie`). */
+const seeOther = (location: string, setCookies: string[], dropCookie?: string) => {
+  const headers = new Headers({ location, "cache-control": "no-store" });
+  for (const header of setCookies) if (!dropCookie || !header.startsWith(`${dropCookie}=`)) headers.append("set-cookie", header);
+  return new Response(null, { status: 303, headers });
+};
+
+const plain = (status: number, text: string, extra: Record<string, string> = {}) =>
+  new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...extra } });
+
+/** The body as text, or null once it is over `limit` bytes (stops reading there: nothing big is buffered). */
+async function readLimited(req: Request, limit: number): Promise<string | null> {
+  const declared = Number(req.headers.get("content-length") ?? 0);
+  if (declared > limit) return null;
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/** The short code the form page shows for what the auth router threw. */
+function errorCodeOf(mode: FormMode, error: TRPCError): { code: FormErrorCode; retryAfter?: number } {
+  const cause = isAuthError(error.cause) ? error.cause : null;
+  switch (error.code) {
+    case "UNAUTHORIZED":
+      return { code: "invalid" };
+    case "CONFLICT":
+      return { code: "exists" };
+    case "TOO_MANY_REQUESTS":
+      // Rate limits and the account throttle say when to retry; a full `reject` session cap does not.
+      return cause?.retryAfterSeconds ? { code: "throttled", retryAfter: cause.retryAfterSeconds } : { code: "session_limit" };
+    case "BAD_REQUEST": {
+      // Input validation: the first field zod complained about.
+      const issues = (error.cause as { issues?: { path?: unknown[] }[] } | undefined)?.issues;
+      const field = issues?.[0]?.path?.[0];
+      if (field === "email") return { code: "email" };
+      return { code: mode === "register" ? "new_password" : "password" };
+    }
+    case "SERVICE_UNAVAILABLE":
+      return { code: "unavailable" };
+    default:
+      return { code: "failed" };
+  }
+}
+
+/**
+ * The sign-in and register forms posted without JavaScript (before the page's scripts loaded, or
+ * with them off): application/x-www-form-urlencoded, answered with a 303 redirect, so credentials
+ * never travel in a URL. It calls the same tRPC procedures as the JavaScript form (a server-side
+ * caller: same Origin check, validation, throttles and cookies), so both paths behave alike.
+ */
+export function formPostHandler(mode: FormMode, loadServices: () => Promise<Services>) {
+  return async function POST(req: Request): Promise<Response> {
+    const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/x-www-form-urlencoded") return plain(415, "Send the form as application/x-www-form-urlencoded.");
+    const body = await readLimited(req, MAX_FORM_BYTES);
+    if (body === null) return plain(413, `The form is larger than ${MAX_FORM_BYTES} bytes.`);
+    const form = new URLSearchParams(body);
+    const next = safeNextPath(form.get("next") ?? undefined);
+    const back = (code: FormErrorCode, retryAfter?: number) => {
+      const query = new URLSearchParams({ error: code });
+      if (retryAfter) query.set("retry", String(retryAfter));
+      if (next !== "/dashboard") query.set("next", next);
+      return `${PAGE[mode]}?${query}`;
+    };
+
+    const resHeaders = new Headers();
+    const caller = createCaller(createContext({ headers: req.headers, resHeaders, services: loadServices }));
+    const input = { email: form.get("email") ?? "", password: form.get("password") ?? "" };
+    try {
+      const result = mode === "login" ? await caller.auth.login(input) : await caller.auth.register(input);
+      if ("status" in result && result.status === "approval_required") {
+        // Showing the code and waiting for the other device need JavaScript. The request is
+        // withdrawn, so the owner is not asked about a device that cannot finish.
+        const services = await loadServices();
+        const approvalName = approvalCookieName(services.config.secureCookies);
+        const setCookies = resHeaders.getSetCookie();
+        await withdrawApproval(services, req.headers, setCookies, result.requestId, approvalName);
+        return seeOther(back("approval_needs_js"), setCookies, approvalName);
+      }
+      return seeOther(next, resHeaders.getSetCookie());
+    } catch (error) {
+      if (!(error instanceof TRPCError)) throw error;
+      // A cross-site post is not our form: no redirect that would look like a normal answer.
+      if (error.code === "FORBIDDEN") return plain(403, error.message);
+      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[form] ${mode}:`, error.cause ?? error);
+      const { code, retryAfter } = errorCodeOf(mode, error);
+      // The device cookie minted for this browser is kept, as the JavaScript form would keep it.
+      return seeOther(back(code, retryAfter), resHeaders.getSetCookie());
+    }
+  };
+}
+
+/** Cancels the approval request this browser just made (by its device cookie, as lockout does). */
+async function withdrawApproval(services: Services, headers: Headers, setCookies: string[], requestId: string, approvalName: string) {
+  // The browser's cookies as they are after this response: a device cookie may just have been minted.
+  const cookies = parseCookies(headers.get("cookie"));
+  for (const header of setCookies) for (const [name, value] of parseCookies(header.split(";")[0]!)) cookies.set(name, value);
+  const merged = new Headers(headers);
+  merged.set("cookie", [...cookies].map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join("; "));
+  const request = await services.approvals.watch(requestId, { browserSecret: secretFor(cookies.get(approvalName), requestId) });
+  if (typeof request !== "object") return;
+  const { deviceCookie } = requestHelpers(merged, null, services.config).client();
+  await cancelApprovals(services, request.userId, sha256(deviceCookie));
+}

@@ -1,0 +1,4 @@
+import { getServices } from "~/server/services";
+import { formPostHandler } from "../handler";
+
+export const POST = formPostHandler("login", getServices);
