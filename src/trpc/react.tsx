@@ -161,7 +161,8 @@ export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
         splitLink({
           condition: (op) => op.type === "subscription",
           true: httpSubscriptionLink({ url: "/api/trpc", transformer: superjson }),
-          false: httpBatchLink({ url: "/api/trpc", transformer: superjson, fetch: connectivity.fetch }),
+          // The server refuses batches of more than 10 calls (src/server/api/http-handler.ts).
+          false: httpBatchLink({ url: "/api/trpc", transformer: superjson, fetch: connectivity.fetch, maxItems: 10 }),
         }),
       ],
     }),
