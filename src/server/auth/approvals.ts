@@ -115,7 +115,7 @@ async function logOutcome(deps: ApprovalDeps, request: ApprovalRequest, reason: 
 
 /** A signed-in device types the code the new device shows. */
 export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestId: string, code: string) {
-  const result = await deps.approvals.confirm(requestId, actor.userId, code);
+  const result = await deps.approvals.confirm(requestId, actor.userId, code, actor.sessionId);
   if (result.outcome === "invalid") throw noLongerValid();
   const { request } = result;
   if (result.outcome === "approved") {
@@ -164,7 +164,7 @@ export async function completeApproval(
   }
   const user = await deps.db.user.findUnique({ where: { id: result.request.userId }, select: { id: true, email: true } });
   if (!user) throw noLongerValid();
-  const signedIn = await startSession(deps, user, client, as.method, { deviceName: as.deviceName });
+  const signedIn = await startSession(deps, user, client, as.method, { deviceName: as.deviceName, parentSessionId: result.request.approvedBy || undefined });
   await deps.events.publish(user.id, { type: "approval_resolved", requestId, status: "completed" });
   return signedIn;
 }

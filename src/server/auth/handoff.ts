@@ -105,7 +105,7 @@ export async function claim(deps: HandoffDeps, token: string, client: ClientInfo
 export async function decide(deps: HandoffDeps, actor: Actor, token: string, decision: "approved" | "denied") {
   // Approving hands a session to another device: a sensitive action. Denying never needs it.
   if (decision === "approved" && deps.config.reauthMs) await requireRecentAuth(deps.sessions, actor.sessionId, deps.config.reauthMs);
-  const record = await guard(deps.handoffs.decide(token, actor.userId, decision));
+  const record = await guard(deps.handoffs.decide(token, actor, decision));
   await recordSecurityEvent(deps.db, {
     type: decision === "approved" ? "handoff_approved" : "handoff_denied",
     userId: actor.userId,
@@ -138,7 +138,8 @@ export async function complete(deps: HandoffDeps, id: string, browserSecret: str
   const { record } = result;
   const user = await deps.db.user.findUnique({ where: { id: record.ownerUserId! }, select: { id: true, email: true } });
   if (!user) throw invalid();
-  const signedIn = await startSession(deps, user, client, "qr");
+  // Created only while the session that approved still exists (a lockout may have ended it).
+  const signedIn = await startSession(deps, user, client, "qr", { parentSessionId: record.ownerSessionId ?? undefined });
   await recordSecurityEvent(deps.db, {
     type: "handoff_completed",
     userId: user.id,

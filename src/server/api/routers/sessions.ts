@@ -1,5 +1,6 @@
 import { tracked } from "@trpc/server";
 import { z } from "zod";
+import { newPasswordInput } from "~/lib/credentials";
 import { sleep } from "~/lib/sleep";
 import { actorOf, listSessions, lockout, loginHistory, revokeOtherSessions, revokeSession } from "~/server/auth/control";
 import { clearSessionCookie } from "~/server/auth/cookies";
@@ -23,12 +24,22 @@ export const sessionsRouter = createTRPCRouter({
     count: await revokeOtherSessions(ctx.services, actorOf(ctx.session, ctx.ip())),
   })),
 
+  /**
+   * The password (and optionally a new one, by the same rules as account.changePassword) ->
+   * `{ ok: true, count }`: every session ends, this one too, and every device must sign in as a
+   * new device again.
+   */
   lockout: protectedProcedure
-    .input(z.object({ password: z.string({ message: "Password is required" }).min(1, { message: "Password is required" }).max(1024) }))
+    .input(
+      z.object({
+        password: z.string({ message: "Password is required" }).min(1, { message: "Password is required" }).max(1024),
+        newPassword: newPasswordInput.optional(),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
-      const ended = await lockout(ctx.services, actorOf(ctx.session, ctx.ip()), input.password);
+      const result = await lockout(ctx.services, actorOf(ctx.session, ctx.ip()), input);
       ctx.setCookie(clearSessionCookie(ctx.services.config.secureCookies));
-      return { ok: true as const, count: ended };
+      return { ok: true as const, count: result.ended };
     }),
 
   history: protectedProcedure
