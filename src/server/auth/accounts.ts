@@ -162,7 +162,7 @@ export async function startSession(
   return { user, session, token, ...(warning ? { warning } : {}), signedOut: evictedDevices.length ? { deviceName: await deviceNameOf(deps.db, evictedDevices[0]!) } : null };
 }
 
-async function deviceNameOf(db: Db, deviceId: string): Promise<string> {
+export async function deviceNameOf(db: Db, deviceId: string): Promise<string> {
   const device = deviceId ? await db.device.findUnique({ where: { id: deviceId }, select: { name: true } }).catch(() => null) : null;
   return device?.name ?? "Unknown device";
 }

@@ -1,7 +1,7 @@
 import type { Ratelimit } from "@upstash/ratelimit";
 import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
 import { MAX_CODE_ATTEMPTS, type ApprovalRequest, type ApprovalStore } from "./approval-store";
-import type { Actor } from "./control";
+import { sessionCapStatus, type Actor } from "./control";
 import { parseUserAgent } from "./device";
 import { AuthError } from "./errors";
 import { locate } from "./geo";
@@ -94,8 +94,9 @@ async function describe(request: ApprovalRequest) {
 
 /** The user's requests still waiting for a code, for pages opened after they were made. */
 export async function pendingApprovals(deps: ApprovalDeps, userId: string) {
-  const requests = await deps.approvals.listForUser(userId);
-  return Promise.all(requests.filter((r) => r.status === "pending").map(describe));
+  const [requests, cap] = await Promise.all([deps.approvals.listForUser(userId), sessionCapStatus(deps, userId)]);
+  // Approving one of them signs this device out (evict-oldest at the cap): said before approving.
+  return Promise.all(requests.filter((r) => r.status === "pending").map(async (r) => ({ ...(await describe(r)), wouldSignOut: cap.wouldSignOut })));
 }
 
 async function emailOf(deps: ApprovalDeps, userId: string) {

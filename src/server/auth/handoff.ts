@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import type { Ratelimit } from "@upstash/ratelimit";
 import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
-import type { Actor } from "./control";
+import { sessionCapStatus, type Actor } from "./control";
 import { parseUserAgent } from "./device";
 import { AuthError, isErrorNamed } from "./errors";
 import { locate } from "./geo";
@@ -92,7 +92,9 @@ export async function offer(deps: HandoffDeps, actor: Actor, userAgent: string) 
 /** Flow A, on the phone: who is asking. The first signed-in scanner becomes the one who decides. */
 export async function inspect(deps: HandoffDeps, actor: Actor, token: string, userAgent: string) {
   const record = await guard(deps.handoffs.bindOwner(token, "signin", { userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, userAgent }));
-  return describe(record, actor.ip, "owner");
+  // Approving signs this device out (evict-oldest at the cap): said before approving.
+  const [described, cap] = await Promise.all([describe(record, actor.ip, "owner"), sessionCapStatus(deps, actor.userId)]);
+  return { ...described, wouldSignOut: cap.wouldSignOut };
 }
 
 /** Flow B, on the other device: claims the offer for this browser. */

@@ -25,8 +25,12 @@ const globalForHashing = globalThis as unknown as { handoffHashPool?: HashPool; 
 const pool = (globalForHashing.handoffHashPool ??= new HashPool(MAX_CONCURRENT_HASHES, HASH_NICE));
 const admission = (globalForHashing.handoffPasswordAdmission ??= new KeyedAdmission());
 
-/** Hashes run in this process, and the most that one job ever found ahead of it (for tests and metrics). */
+/** Hashes run in this process, and the most that one job found ahead of it since the last reset (for tests and metrics). */
 export const passwordHashingStats = () => ({ ...pool.stats });
+export function resetPasswordHashingStats() {
+  pool.stats.jobs = 0;
+  pool.stats.aheadMax = 0;
+}
 
 export function hashPassword(password: string): Promise<string> {
   return pool.run({ op: "hash", password, options: PASSWORD_HASH_OPTIONS }, () => hash(password, PASSWORD_HASH_OPTIONS));

@@ -2,7 +2,7 @@ import { tracked } from "@trpc/server";
 import { z } from "zod";
 import { newPasswordInput } from "~/lib/credentials";
 import { sleep } from "~/lib/sleep";
-import { actorOf, listSessions, lockout, loginHistory, revokeOtherSessions, revokeSession } from "~/server/auth/control";
+import { actorOf, listSessions, lockout, loginHistory, revokeOtherSessions, revokeSession, sessionCapStatus } from "~/server/auth/control";
 import { clearSessionCookie } from "~/server/auth/cookies";
 import type { UserEvent } from "~/server/auth/events";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
@@ -13,6 +13,12 @@ const id = z.string({ message: "An id is required" }).min(1, { message: "An id i
 export const sessionsRouter = createTRPCRouter({
   /** Every live session of the user: this one first, then the most recently used. */
   list: protectedProcedure.query(({ ctx }) => listSessions(ctx.services, actorOf(ctx.session, ctx.ip()))),
+
+  /**
+   * The session cap: `{ limit (0 = none), policy, active, wouldSignOut }`; wouldSignOut is the
+   * session one more sign-in would end (`{ sessionId, deviceName, lastSeenAt }`), or null.
+   */
+  cap: protectedProcedure.query(({ ctx }) => sessionCapStatus(ctx.services, ctx.user.id)),
 
   revoke: protectedProcedure.input(z.object({ sessionId: id })).mutation(async ({ ctx, input }) => {
     const result = await revokeSession(ctx.services, actorOf(ctx.session, ctx.ip()), input.sessionId);
