@@ -59,6 +59,7 @@ const schema = z
     ACCOUNT_THROTTLE_AFTER: wholeNumber("ACCOUNT_THROTTLE_AFTER must be a whole number of failed sign-ins from 1 to 100", 1, 100).default(5),
     ACCOUNT_THROTTLE_MAX_SECONDS: wholeNumber("ACCOUNT_THROTTLE_MAX_SECONDS must be a whole number of seconds from 1 to 86400", 1, 86_400).default(900),
     REGISTER_RATE_LIMIT: wholeNumber("REGISTER_RATE_LIMIT must be a whole number of registrations per minute from 1 to 100000", 1, 100_000).default(10),
+    TOKENS_FROM_SESSION_RATE_LIMIT: wholeNumber("TOKENS_FROM_SESSION_RATE_LIMIT must be a whole number of app sign-ins per user per hour from 1 to 10000", 1, 10_000).default(10),
     REAUTH_MINUTES: wholeNumber("REAUTH_MINUTES must be a whole number of minutes from 1 to 1440", 1, 1440).default(10),
     SMTP_URL: urlOf(/^smtps?:\/\//, "SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtps://user:pass@smtp.example.com:465"),
     MAIL_FROM: z.string().default("Handoff <no-reply@localhost>"),

@@ -8,14 +8,22 @@ import { recordDeviceSignIn } from "./device";
 import { AuthError, isErrorNamed } from "./errors";
 import type { UserEventFeed } from "./events";
 import { locate } from "./geo";
-import { hashPassword, verifyPassword } from "./password";
+import { hashPassword } from "./password";
 import { enforceRateLimit } from "./rate-limit";
-import type { AccountThrottle } from "./throttle";
+import { checkPassword, SIGN_IN_WORDING, type AccountThrottle } from "./throttle";
 import { sha256 } from "./tokens";
 import { notify } from "./notify";
 import { recordSecurityEvent } from "./security-events";
 import { assessSignIn, signInHistory, type SignInWarning } from "./suspicious";
-import { type SessionLimitError, type Session, type SessionCap, type SessionStore } from "./session";
+import {
+  type CreateConditions,
+  type ParentSessionEndedError,
+  type Session,
+  type SessionCap,
+  type SessionEpochChangedError,
+  type SessionLimitError,
+  type SessionStore,
+} from "./session";
 
 /** What the request tells about who is signing in from where. */
 export interface ClientInfo {
@@ -41,6 +49,8 @@ export interface SignedIn {
   token: string;
   /** Set when the sign-in looked suspicious (new device in a new country, impossible travel). */
   warning?: SignInWarning;
+  /** The device whose session this sign-in ended to stay within the session cap (evict-oldest). */
+  signedOut: { deviceName: string } | null;
 }
 
 export const INVALID_CREDENTIALS = "Invalid email or password";
@@ -83,7 +93,7 @@ export async function startSession(
   user: { id: string; email: string },
   client: ClientInfo,
   method: LoginMethod,
-  options: { deviceName?: string } = {},
+  options: { deviceName?: string } & CreateConditions = {},
 ): Promise<SignedIn> {
   const history = await signInHistory(deps.db, user.id);
   const device = await recordDeviceSignIn(deps.db, {
@@ -98,9 +108,15 @@ export async function startSession(
     created = await deps.sessions.createSession(
       { userId: user.id, email: user.email, deviceId: device.id, ip: client.ip, method },
       deps.config.sessionCap,
+      { parentSessionId: options.parentSessionId, epoch: options.epoch },
     );
   } catch (error) {
     await deps.deviceCache.invalidate(user.id); // the device row was written all the same
+    const refused = refusedBecause(error);
+    if (refused) {
+      await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "blocked", reason: refused.reason });
+      throw refused;
+    }
     if (!isErrorNamed<SessionLimitError>(error, "SessionLimitError")) throw error;
     await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "blocked", reason: "session_limit" });
     await recordSecurityEvent(deps.db, {
@@ -112,7 +128,7 @@ export async function startSession(
     });
     throw new AuthError("TOO_MANY_REQUESTS", error.message);
   }
-  const { token, session, evicted } = created;
+  const { token, session, evicted, evictedDevices } = created;
   const place = await locate(client.ip);
   const warning = (await assessSignIn(history, { place, newDevice: device.isNew, at: session.createdAt })) ?? undefined;
   try {
@@ -143,7 +159,23 @@ export async function startSession(
   } else if (device.isNew && history.addresses.length > 0) {
     notify.newDeviceSignIn(deps.mailer, user.email, where);
   }
-  return { user, session, token, ...(warning ? { warning } : {}) };
+  return { user, session, token, ...(warning ? { warning } : {}), signedOut: evictedDevices.length ? { deviceName: await deviceNameOf(deps.db, evictedDevices[0]!) } : null };
+}
+
+export async function deviceNameOf(db: Db, deviceId: string): Promise<string> {
+  const device = deviceId ? await db.device.findUnique({ where: { id: deviceId }, select: { name: true } }).catch(() => null) : null;
+  return device?.name ?? "Unknown device";
+}
+
+/** A session that may no longer be created (see CreateConditions), as the caller's answer. */
+function refusedBecause(error: unknown): AuthError | null {
+  if (isErrorNamed<ParentSessionEndedError>(error, "ParentSessionEndedError")) {
+    return new AuthError("UNAUTHORIZED", "The session that allowed this sign-in has ended. Sign in again.", undefined, "parent_session_ended");
+  }
+  if (isErrorNamed<SessionEpochChangedError>(error, "SessionEpochChangedError")) {
+    return new AuthError("UNAUTHORIZED", "Every session of this account was just ended. Sign in again.", undefined, "sessions_ended");
+  }
+  return null;
 }
 
 export async function register(deps: AuthDeps & { rateLimits?: { registerPerIp: Ratelimit } }, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
@@ -163,31 +195,13 @@ export async function register(deps: AuthDeps & { rateLimits?: { registerPerIp: 
 }
 
 /**
- * Counts a password attempt against the account's throttle (see throttle.ts) before the password
- * is checked. A browser or app this user already signed in with is exempt: throttling slows
- * guessers down without locking the owner out of their own devices.
+ * The owner is told once, when waiting starts: a security event, their open pages, an email.
  */
-async function throttleAttempt(
-  deps: ApprovalDeps & { throttle: AccountThrottle },
-  email: string,
-  user: { id: string; email: string; knownDevice: boolean } | null,
-  client: ClientInfo,
-  method: LoginMethod,
-) {
-  if (user?.knownDevice) return;
-  const attempt = await deps.throttle.beginAttempt(email);
-  if (!attempt.allowed) {
-    const retryAfter = Math.max(1, Math.ceil(attempt.retryAfterMs / 1000));
-    await recordLoginEvent(deps.db, { userId: user?.id ?? null, email, client, method, outcome: "blocked", reason: "account_throttled" });
-    throw new AuthError("TOO_MANY_REQUESTS", `Too many failed sign-ins for this account. Try again in ${retryAfter} s.`, retryAfter);
-  }
-  if (attempt.throttling && user) {
-    // The owner is told once, when waiting starts.
-    await recordSecurityEvent(deps.db, { type: "account_throttled", userId: user.id, ip: client.ip, detail: { attempts: attempt.attempts } });
-    const place = await locate(client.ip);
-    await deps.events.publish(user.id, { type: "sign_in_throttled", attempts: attempt.attempts, ip: client.ip, location: place.label });
-    notify.throttled(deps.mailer, user.email, { ip: client.ip, place }, attempt.attempts);
-  }
+async function tellThrottlingStarts(deps: ApprovalDeps, user: { id: string; email: string }, client: ClientInfo, attempts: number) {
+  await recordSecurityEvent(deps.db, { type: "account_throttled", userId: user.id, ip: client.ip, detail: { attempts } });
+  const place = await locate(client.ip);
+  await deps.events.publish(user.id, { type: "sign_in_throttled", attempts, ip: client.ip, location: place.label });
+  notify.throttled(deps.mailer, user.email, { ip: client.ip, place }, attempts);
 }
 
 /**
@@ -208,9 +222,22 @@ export async function login(
     select: { id: true, email: true, passwordHash: true, devices: { where: { cookieHash: sha256(client.deviceCookie), forgottenAt: null }, select: { id: true } } },
   });
   const user = found && { id: found.id, email: found.email, passwordHash: found.passwordHash, knownDevice: found.devices.length > 0 };
-  if (deps.throttle) await throttleAttempt(deps as ApprovalDeps & { throttle: AccountThrottle }, input.email, user, client, as.method);
-  // Unknown emails are verified against a dummy hash: same error, same time.
-  const valid = await verifyPassword(user?.passwordHash, input.password);
+  // Throttled per account (see throttle.ts) before the password is checked. A browser or app this
+  // user already signed in with is exempt: throttling slows guessers down without locking the
+  // owner out of their own devices. Unknown emails are checked against a dummy hash: same error,
+  // same time, same throttle.
+  const valid = await checkPassword(deps.throttle, {
+    email: input.email,
+    ip: client.ip,
+    storedHash: user?.passwordHash,
+    password: input.password,
+    exempt: user?.knownDevice,
+    wording: SIGN_IN_WORDING,
+    onThrottled: () => recordLoginEvent(deps.db, { userId: user?.id ?? null, email: input.email, client, method: as.method, outcome: "blocked", reason: "account_throttled" }),
+    onThrottlingStarts: async (attempts) => {
+      if (user) await tellThrottlingStarts(deps, user, client, attempts);
+    },
+  });
   if (!user || !valid) {
     await recordLoginEvent(deps.db, {
       userId: user?.id ?? null,
@@ -222,8 +249,21 @@ export async function login(
     });
     throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS);
   }
-  await deps.throttle?.reset(input.email);
+  const epoch = await epochBehindPassword(deps, user);
   const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email, knownDevice: user.knownDevice }, client, as.method, as.deviceName);
   if (approval) return approval;
-  return startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName });
+  return startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName, epoch });
+}
+
+/**
+ * The session epoch for a sign-in whose password was just checked against `user.passwordHash`.
+ * Read first, then the hash again: a lockout (or password change) that ends every session after
+ * this read bumps the epoch and the session is refused; one that changed the password before it
+ * shows as a different hash here. Either way a password checked before cannot sign in after.
+ */
+async function epochBehindPassword(deps: AuthDeps, user: { id: string; passwordHash: string }): Promise<number> {
+  const epoch = await deps.sessions.currentEpoch(user.id);
+  const now = await deps.db.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
+  if (now?.passwordHash !== user.passwordHash) throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS);
+  return epoch;
 }

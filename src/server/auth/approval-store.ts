@@ -23,21 +23,23 @@ export interface ApprovalRequest {
   userAgent: string;
   /** The name a token client gave itself; "" for a browser (named after its user agent). */
   deviceName: string;
+  /** The session that typed the right code; the new session is created only while it exists. */
+  approvedBy: string;
   createdAt: Date;
   expiresAt: Date;
 }
 
-const FIELDS = ["userId", "status", "attempts", "ip", "userAgent", "deviceName", "createdAt", "expiresAt"] as const;
+const FIELDS = ["userId", "status", "attempts", "ip", "userAgent", "deviceName", "createdAt", "expiresAt", "approvedBy"] as const;
 const READ = luaRecordReader(FIELDS);
 
-// KEYS: record. ARGV: user id, code hash, max attempts. Returns { outcome, fields... } where
-// outcome is 'approved' | 'wrong' | 'failed' | 'invalid'.
+// KEYS: record. ARGV: user id, code hash, max attempts, approving session id. Returns
+// { outcome, fields... } where outcome is 'approved' | 'wrong' | 'failed' | 'invalid'.
 const CONFIRM = `${LUA_HELPERS}${READ}
 local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 or str(redis.call('HGET', key, 'userId')) ~= ARGV[1] then return { 'invalid' } end
 if str(redis.call('HGET', key, 'status')) ~= 'pending' then return answer('invalid', key) end
 if str(redis.call('HGET', key, 'codeHash')) == ARGV[2] then
-  redis.call('HSET', key, 'status', 'approved')
+  redis.call('HSET', key, 'status', 'approved', 'approvedBy', ARGV[4])
   return answer('approved', key)
 end
 local attempts = redis.call('HINCRBY', key, 'attempts', 1)
@@ -117,6 +119,7 @@ function toRequest(id: string, values: unknown[]): ApprovalRequest {
     ip: v.ip,
     userAgent: v.userAgent,
     deviceName: v.deviceName,
+    approvedBy: v.approvedBy,
     createdAt: new Date(Number(v.createdAt)),
     expiresAt: new Date(Number(v.expiresAt)),
   };
@@ -175,8 +178,9 @@ export class ApprovalStore {
     return { id, code, browserSecret, expiresAt: new Date(expiresAt) };
   }
 
-  async confirm(id: string, userId: string, code: string): Promise<ConfirmOutcome> {
-    const [outcome, ...values] = await this.scripts.confirm.exec([approvalKey(this.prefix, id)], [userId, codeHash(id, code), String(MAX_CODE_ATTEMPTS)]);
+  /** `sessionId`: the approving session, which the new device's session will depend on. */
+  async confirm(id: string, userId: string, code: string, sessionId = ""): Promise<ConfirmOutcome> {
+    const [outcome, ...values] = await this.scripts.confirm.exec([approvalKey(this.prefix, id)], [userId, codeHash(id, code), String(MAX_CODE_ATTEMPTS), sessionId]);
     const request = values.length ? toRequest(id, values) : null;
     if (outcome === "approved" || outcome === "wrong" || outcome === "failed") return { outcome, request: request! };
     return { outcome: "invalid", request };

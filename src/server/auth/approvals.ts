@@ -1,7 +1,7 @@
 import type { Ratelimit } from "@upstash/ratelimit";
 import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
 import { MAX_CODE_ATTEMPTS, type ApprovalRequest, type ApprovalStore } from "./approval-store";
-import type { Actor } from "./control";
+import { sessionCapStatus, type Actor } from "./control";
 import { parseUserAgent } from "./device";
 import { AuthError } from "./errors";
 import { locate } from "./geo";
@@ -94,8 +94,9 @@ async function describe(request: ApprovalRequest) {
 
 /** The user's requests still waiting for a code, for pages opened after they were made. */
 export async function pendingApprovals(deps: ApprovalDeps, userId: string) {
-  const requests = await deps.approvals.listForUser(userId);
-  return Promise.all(requests.filter((r) => r.status === "pending").map(describe));
+  const [requests, cap] = await Promise.all([deps.approvals.listForUser(userId), sessionCapStatus(deps, userId)]);
+  // Approving one of them signs this device out (evict-oldest at the cap): said before approving.
+  return Promise.all(requests.filter((r) => r.status === "pending").map(async (r) => ({ ...(await describe(r)), wouldSignOut: cap.wouldSignOut })));
 }
 
 async function emailOf(deps: ApprovalDeps, userId: string) {
@@ -115,7 +116,7 @@ async function logOutcome(deps: ApprovalDeps, request: ApprovalRequest, reason: 
 
 /** A signed-in device types the code the new device shows. */
 export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestId: string, code: string) {
-  const result = await deps.approvals.confirm(requestId, actor.userId, code);
+  const result = await deps.approvals.confirm(requestId, actor.userId, code, actor.sessionId);
   if (result.outcome === "invalid") throw noLongerValid();
   const { request } = result;
   if (result.outcome === "approved") {
@@ -164,7 +165,7 @@ export async function completeApproval(
   }
   const user = await deps.db.user.findUnique({ where: { id: result.request.userId }, select: { id: true, email: true } });
   if (!user) throw noLongerValid();
-  const signedIn = await startSession(deps, user, client, as.method, { deviceName: as.deviceName });
+  const signedIn = await startSession(deps, user, client, as.method, { deviceName: as.deviceName, parentSessionId: result.request.approvedBy || undefined });
   await deps.events.publish(user.id, { type: "approval_resolved", requestId, status: "completed" });
   return signedIn;
 }

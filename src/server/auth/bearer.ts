@@ -3,6 +3,8 @@ import { login, startSession, type ClientInfo, type SignedIn } from "./accounts"
 import { type ApprovalPendingError, completeApproval, type ApprovalDeps } from "./approvals";
 import { AuthError, isErrorNamed } from "./errors";
 import type { AccessTokenClaims, AccessTokenSigner } from "./jwt";
+import { enforceRateLimit } from "./rate-limit";
+import { requireRecentAuth } from "./reauth";
 import { recordSecurityEvent } from "./security-events";
 import type { Session } from "./session";
 import { randomToken } from "./tokens";
@@ -15,7 +17,7 @@ import { randomToken } from "./tokens";
 
 export interface TokenDeps extends ApprovalDeps {
   jwt: AccessTokenSigner;
-  rateLimits: { signInPerIp: Ratelimit; approvalPerUser: Ratelimit };
+  rateLimits: { signInPerIp: Ratelimit; approvalPerUser: Ratelimit; tokensFromSessionPerUser: Ratelimit };
 }
 
 export interface TokenPair {
@@ -60,7 +62,14 @@ export async function issueTokens(deps: TokenDeps, input: { email: string; passw
     const { browserSecret, ...approval } = result;
     return { ...approval, approvalSecret: browserSecret, deviceKey };
   }
-  return { status: "issued" as const, ...(await pairFor(deps, result.session, result.token)), deviceKey, user: result.user, ...(result.warning ? { warning: result.warning } : {}) };
+  return {
+    status: "issued" as const,
+    ...(await pairFor(deps, result.session, result.token)),
+    deviceKey,
+    user: result.user,
+    ...(result.warning ? { warning: result.warning } : {}),
+    signedOut: result.signedOut,
+  };
 }
 
 /** After the approval request was confirmed on a signed-in device, the client collects its tokens. */
@@ -73,15 +82,30 @@ export async function completeTokenApproval(deps: TokenDeps, input: { requestId:
     if (isErrorNamed<ApprovalPendingError>(error, "ApprovalPendingError")) return { status: "approval_pending" as const, requestId: input.requestId };
     throw error;
   }
-  return { status: "issued" as const, ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, user: signedIn.user };
+  return { status: "issued" as const, ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, user: signedIn.user, signedOut: signedIn.signedOut };
 }
 
-/** A signed-in browser mints tokens for a companion app: a new device and session of its own. */
-export async function issueTokensFromSession(deps: TokenDeps, session: Session, input: { deviceName: string }, client: TokenClient) {
+/**
+ * A signed-in browser mints tokens for a companion app: a new device and session of its own.
+ * A session that can mint week-long sessions is worth stealing: it needs the password entered
+ * recently (data.reason "reauth_required"), a few per user an hour, and the new session exists
+ * only while the minting session still does (checked atomically as it is created).
+ */
+export async function issueTokensFromSession(
+  deps: TokenDeps & { config: { reauthMs?: number } },
+  session: Session,
+  input: { deviceName: string },
+  client: TokenClient,
+) {
+  if (deps.config.reauthMs) await requireRecentAuth(deps.sessions, session.id, deps.config.reauthMs);
+  await enforceRateLimit(deps.rateLimits.tokensFromSessionPerUser, session.userId, "Too many app sign-ins created from your sessions.");
   const deviceKey = client.deviceKey ?? randomToken(32);
-  const signedIn = await startSession(deps, { id: session.userId, email: session.email }, clientInfo(client, deviceKey), "token", { deviceName: input.deviceName });
+  const signedIn = await startSession(deps, { id: session.userId, email: session.email }, clientInfo(client, deviceKey), "token", {
+    deviceName: input.deviceName,
+    parentSessionId: session.id,
+  });
   await recordSecurityEvent(deps.db, { type: "tokens_issued_from_session", userId: session.userId, sessionId: session.id, ip: client.ip, detail: { tokenSession: signedIn.session.id } });
-  return { ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey };
+  return { ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, signedOut: signedIn.signedOut };
 }
 
 /**

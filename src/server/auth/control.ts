@@ -9,10 +9,11 @@ import { cancelApprovals } from "./approvals";
 import type { HandoffStore } from "./handoff-store";
 import { locate, locateAll } from "./geo";
 import { notify } from "./notify";
-import { requireRecentAuth } from "./reauth";
-import { verifyPassword } from "./password";
+import { confirmPassword, hashNewPassword, requireRecentAuth } from "./reauth";
 import { recordSecurityEvent } from "./security-events";
-import type { Session, SessionStore } from "./session";
+import { deviceNameOf } from "./accounts";
+import type { Session, SessionCap, SessionStore } from "./session";
+import type { AccountThrottle } from "./throttle";
 
 // What a signed-in user can see and do about their own sessions and devices. Every function
 // takes the acting session and only ever touches that user's records.
@@ -83,6 +84,22 @@ export async function listSessions(deps: ControlDeps, actor: Actor) {
     .sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
 }
 
+/**
+ * The session cap as it stands: the limit, the policy, the live sessions, and under evict-oldest
+ * at the cap, the session one more sign-in would end (the least recently used, as the create
+ * script picks it), so a page can say so before the user approves or signs in.
+ */
+export async function sessionCapStatus(deps: { db: Db; sessions: SessionStore; config: { sessionCap: SessionCap } }, userId: string) {
+  const { limit, policy } = deps.config.sessionCap;
+  const sessions = await deps.sessions.listUserSessions(userId);
+  let wouldSignOut: { sessionId: string; deviceName: string; lastSeenAt: Date } | null = null;
+  if (limit > 0 && policy === "evict-oldest" && sessions.length >= limit) {
+    const oldest = sessions.reduce((a, b) => (b.lastSeenAt.getTime() < a.lastSeenAt.getTime() ? b : a));
+    wouldSignOut = { sessionId: oldest.id, deviceName: await deviceNameOf(deps.db, oldest.deviceId), lastSeenAt: oldest.lastSeenAt };
+  }
+  return { limit, policy, active: sessions.length, wouldSignOut };
+}
+
 export async function revokeSession(deps: ControlDeps, actor: Actor, sessionId: string) {
   // Scoped to the actor's user inside the Redis script: another user's id is simply not found.
   if (!(await deps.sessions.deleteSession(sessionId, actor.userId))) {
@@ -94,7 +111,7 @@ export async function revokeSession(deps: ControlDeps, actor: Actor, sessionId: 
 }
 
 export async function revokeOtherSessions(deps: ControlDeps, actor: Actor) {
-  const ended = await deps.sessions.deleteUserSessions(actor.userId, { except: actor.sessionId });
+  const ended = await deps.sessions.deleteUserSessions(actor.userId, { except: actor.sessionId, newEpoch: true });
   await recordSecurityEvent(deps.db, {
     type: "sessions_revoked_others",
     userId: actor.userId,
@@ -106,26 +123,51 @@ export async function revokeOtherSessions(deps: ControlDeps, actor: Actor) {
   return ended.length;
 }
 
-/** Emergency lockout: with the password, ends every session of the user, this one included. */
-export async function lockout(deps: ControlDeps, actor: Actor, password: string) {
-  const user = await deps.db.user.findUnique({ where: { id: actor.userId }, select: { email: true, passwordHash: true } });
-  if (!user || !(await verifyPassword(user.passwordHash, password))) {
-    await recordSecurityEvent(deps.db, { type: "lockout_failed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
-    throw new AuthError("UNAUTHORIZED", "Wrong password. Nothing was changed.");
+/**
+ * Emergency lockout ("someone is in my account"): with the current password (throttled like a
+ * sign-in), ends every session of the user, this one included, and every sign-in in flight (the
+ * epoch, session.ts); cancels open QR handoffs and approval requests; and drops the trust of every
+ * device, so the next sign-in anywhere is a new device (the first gets a session, the others need
+ * its approval). With `newPassword` the password changes in the same step: it is written before the
+ * sessions end, so a sign-in that checked the old password cannot land after the lockout either.
+ */
+export async function lockout(deps: ControlDeps & { throttle: AccountThrottle }, actor: Actor, input: { password: string; newPassword?: string }) {
+  const user = await confirmPassword(deps, actor, input.password, {
+    type: "lockout_failed",
+    wrong: () => new AuthError("UNAUTHORIZED", "Wrong password. Nothing was changed.", undefined, "wrong_password"),
+  });
+  if (input.newPassword !== undefined) {
+    const passwordHash = await hashNewPassword(input.password, input.newPassword);
+    await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
   }
-  const ended = await deps.sessions.deleteUserSessions(actor.userId);
+  const distrusted = await distrustDevices(deps, actor.userId);
+  const ended = await deps.sessions.deleteUserSessions(actor.userId, { newEpoch: true });
   const cancelledHandoffs = await deps.handoffs.cancelForUser(actor.userId);
   const cancelledApprovals = await cancelApprovals(deps, actor.userId);
+  const passwordChanged = input.newPassword !== undefined;
   await recordSecurityEvent(deps.db, {
     type: "lockout",
     userId: actor.userId,
     sessionId: actor.sessionId,
     ip: actor.ip,
-    detail: { ended, cancelledHandoffs, cancelledApprovals },
+    detail: { ended, cancelledHandoffs, cancelledApprovals, distrustedDevices: distrusted, passwordChanged },
   });
+  if (passwordChanged) await recordSecurityEvent(deps.db, { type: "password_changed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } });
   await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended });
-  notify.lockout(deps.mailer, user.email, { ip: actor.ip, place: await locate(actor.ip) }, ended.length);
-  return ended.length;
+  const where = { ip: actor.ip, place: await locate(actor.ip) };
+  notify.lockout(deps.mailer, user.email, where, ended.length);
+  if (passwordChanged) notify.passwordChanged(deps.mailer, user.email, where, 0);
+  return { ended: ended.length, passwordChanged, distrustedDevices: distrusted.length };
+}
+
+/** Forgets every device of the user (as forgetDevice does one): their cookies no longer make a known device. */
+async function distrustDevices(deps: ControlDeps, userId: string): Promise<string[]> {
+  const rows = await deps.db.$queryRaw<{ id: string }[]>`
+    UPDATE "Device" SET "forgottenAt" = now(), "cookieHash" = 'forgotten:' || "id"::text
+    WHERE "userId" = ${userId}::uuid AND "forgottenAt" IS NULL
+    RETURNING "id"::text AS "id"`;
+  await deps.deviceCache.invalidate(userId);
+  return rows.map((r) => r.id);
 }
 
 export async function loginHistory(deps: ControlDeps, userId: string, page: { cursor?: string; limit: number }) {

@@ -64,7 +64,9 @@ if ARGV[3] == 'owner' then
     redis.call('HSET', key, 'status', 'scanned', 'ownerUserId', ARGV[4], 'ownerSessionId', ARGV[5], 'ownerIp', ARGV[6], 'ownerUa', ARGV[7])
     local index = KEYS[2] .. ARGV[4] .. ':handoffs'
     redis.call('SADD', index, string.match(key, '[^:]+$'))
-    redis.call('PEXPIRE', index, redis.call('PTTL', key))
+    -- The index lives as long as its longest member: an older QR scanned now must not shorten it.
+    local ttl = redis.call('PTTL', key)
+    if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
   else
     return { 'invalid' }
   end
@@ -79,7 +81,8 @@ end
 return answer('ok', key)
 `;
 
-// The owner decides. KEYS: record. ARGV: token hash, owner user id, 'approved' | 'denied'.
+// The owner decides. KEYS: record. ARGV: token hash, owner user id, 'approved' | 'denied',
+// deciding session id (the one the recipient's session is created from).
 const DECIDE = `${LUA_HELPERS}${READ}
 local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then return { 'invalid' } end
@@ -88,7 +91,7 @@ if str(redis.call('HGET', key, 'ownerUserId')) ~= ARGV[2] then return { 'invalid
 local status = str(redis.call('HGET', key, 'status'))
 local allowed = status == 'scanned' or (ARGV[3] == 'denied' and status == 'pending')
 if not allowed then return { 'invalid' } end
-redis.call('HSET', key, 'status', ARGV[3])
+redis.call('HSET', key, 'status', ARGV[3], 'ownerSessionId', ARGV[4])
 return answer('ok', key)
 `;
 
@@ -231,9 +234,9 @@ export class HandoffStore {
     return { record: this.parse(result, t.id), browserSecret };
   }
 
-  async decide(token: string, ownerUserId: string, decision: "approved" | "denied"): Promise<HandoffRecord> {
+  async decide(token: string, owner: { userId: string; sessionId: string }, decision: "approved" | "denied"): Promise<HandoffRecord> {
     const t = this.parts(token);
-    const result = await this.scripts.decide.exec([t.key], [t.secretHash, ownerUserId, decision]);
+    const result = await this.scripts.decide.exec([t.key], [t.secretHash, owner.userId, decision, owner.sessionId]);
     return this.parse(result, t.id);
   }
 

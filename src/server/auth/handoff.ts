@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import type { Ratelimit } from "@upstash/ratelimit";
 import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
-import type { Actor } from "./control";
+import { sessionCapStatus, type Actor } from "./control";
 import { parseUserAgent } from "./device";
 import { AuthError, isErrorNamed } from "./errors";
 import { locate } from "./geo";
@@ -92,7 +92,9 @@ export async function offer(deps: HandoffDeps, actor: Actor, userAgent: string) 
 /** Flow A, on the phone: who is asking. The first signed-in scanner becomes the one who decides. */
 export async function inspect(deps: HandoffDeps, actor: Actor, token: string, userAgent: string) {
   const record = await guard(deps.handoffs.bindOwner(token, "signin", { userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, userAgent }));
-  return describe(record, actor.ip, "owner");
+  // Approving signs this device out (evict-oldest at the cap): said before approving.
+  const [described, cap] = await Promise.all([describe(record, actor.ip, "owner"), sessionCapStatus(deps, actor.userId)]);
+  return { ...described, wouldSignOut: cap.wouldSignOut };
 }
 
 /** Flow B, on the other device: claims the offer for this browser. */
@@ -105,7 +107,7 @@ export async function claim(deps: HandoffDeps, token: string, client: ClientInfo
 export async function decide(deps: HandoffDeps, actor: Actor, token: string, decision: "approved" | "denied") {
   // Approving hands a session to another device: a sensitive action. Denying never needs it.
   if (decision === "approved" && deps.config.reauthMs) await requireRecentAuth(deps.sessions, actor.sessionId, deps.config.reauthMs);
-  const record = await guard(deps.handoffs.decide(token, actor.userId, decision));
+  const record = await guard(deps.handoffs.decide(token, actor, decision));
   await recordSecurityEvent(deps.db, {
     type: decision === "approved" ? "handoff_approved" : "handoff_denied",
     userId: actor.userId,
@@ -138,7 +140,8 @@ export async function complete(deps: HandoffDeps, id: string, browserSecret: str
   const { record } = result;
   const user = await deps.db.user.findUnique({ where: { id: record.ownerUserId! }, select: { id: true, email: true } });
   if (!user) throw invalid();
-  const signedIn = await startSession(deps, user, client, "qr");
+  // Created only while the session that approved still exists (a lockout may have ended it).
+  const signedIn = await startSession(deps, user, client, "qr", { parentSessionId: record.ownerSessionId ?? undefined });
   await recordSecurityEvent(deps.db, {
     type: "handoff_completed",
     userId: user.id,

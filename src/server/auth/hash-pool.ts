@@ -104,6 +104,8 @@ export class HashPool {
   private readonly waiting: (() => void)[] = [];
   private active = 0;
   private workersUsable = true;
+  /** jobs run; aheadMax: the most jobs ever running or queued when a job arrived (what it waited behind). */
+  readonly stats = { jobs: 0, aheadMax: 0 };
 
   constructor(
     private readonly size: number,
@@ -111,6 +113,8 @@ export class HashPool {
   ) {}
 
   async run<T>(job: Job, inProcess: () => Promise<T>): Promise<T> {
+    this.stats.jobs++;
+    this.stats.aheadMax = Math.max(this.stats.aheadMax, this.active + this.waiting.length);
     // A finishing job hands its slot straight to the next waiter, so no newcomer can slip in between.
     if (this.active < this.size && this.waiting.length === 0) this.active++;
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -150,4 +154,81 @@ export class HashPool {
   async close() {
     await Promise.all(this.workers.splice(0).map((w) => w.stop()));
   }
+}
+
+/** One limit an admitted job counts against: at most `limit` at once, `backlog` more waiting. */
+export interface AdmissionKey {
+  name: string;
+  /** What the key stands for (told back when it is full), e.g. "account" or "ip". */
+  kind: string;
+  limit: number;
+  backlog: number;
+}
+
+/** A job's key already has `limit` jobs running and `backlog` waiting: refused at once. */
+export class AdmissionFullError extends Error {
+  constructor(readonly kind: string) {
+    super(`Too many jobs at once for one ${kind}`);
+    this.name = "AdmissionFullError";
+  }
+}
+
+/**
+ * Per-key concurrency in front of the hash pool. The pool is first come first served, so without
+ * this one client sending hundreds of password checks at once queues them all ahead of everyone
+ * else's sign-in. Here each key (an account, an IP) has at most `limit` jobs admitted at a time;
+ * more wait their turn outside the pool (arrival order), and beyond `backlog` waiting they are
+ * refused. Another client's job then waits behind at most `limit` jobs of each busy key.
+ */
+export class KeyedAdmission {
+  private readonly admitted = new Map<string, number>();
+  private readonly waitingPerKey = new Map<string, number>();
+  private readonly waiting: { keys: AdmissionKey[]; admit(): void }[] = [];
+
+  private fits(keys: AdmissionKey[]) {
+    return keys.every((k) => (this.admitted.get(k.name) ?? 0) < k.limit);
+  }
+
+  private take(keys: AdmissionKey[]) {
+    for (const k of keys) this.admitted.set(k.name, (this.admitted.get(k.name) ?? 0) + 1);
+  }
+
+  /** Resolves once every key has room; returns the release (call it once, when the job is done). */
+  async enter(keys: AdmissionKey[]): Promise<() => void> {
+    if (this.fits(keys)) {
+      this.take(keys);
+    } else {
+      const full = keys.find((k) => (this.waitingPerKey.get(k.name) ?? 0) >= k.backlog);
+      if (full) throw new AdmissionFullError(full.kind);
+      for (const k of keys) this.waitingPerKey.set(k.name, (this.waitingPerKey.get(k.name) ?? 0) + 1);
+      await new Promise<void>((resolve) => this.waiting.push({ keys, admit: resolve }));
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.leave(keys);
+    };
+  }
+
+  private leave(keys: AdmissionKey[]) {
+    for (const k of keys) decrement(this.admitted, k.name);
+    for (let i = 0; i < this.waiting.length; ) {
+      const next = this.waiting[i]!;
+      if (!this.fits(next.keys)) {
+        i++;
+        continue;
+      }
+      this.waiting.splice(i, 1);
+      for (const k of next.keys) decrement(this.waitingPerKey, k.name);
+      this.take(next.keys);
+      next.admit();
+    }
+  }
+}
+
+function decrement(counts: Map<string, number>, name: string) {
+  const left = (counts.get(name) ?? 0) - 1;
+  if (left > 0) counts.set(name, left);
+  else counts.delete(name);
 }

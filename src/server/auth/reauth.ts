@@ -8,15 +8,15 @@ import { locate } from "./geo";
 import type { HandoffStore } from "./handoff-store";
 import type { SessionStore } from "./session";
 import { notify } from "./notify";
-import { hashPassword, verifyPassword } from "./password";
+import { hashPassword } from "./password";
 import { recordSecurityEvent } from "./security-events";
-import type { AccountThrottle } from "./throttle";
+import { checkPassword, PASSWORD_WORDING, type AccountThrottle } from "./throttle";
 
 // Fresh authentication for sensitive actions (ASVS 5, V7): forgetting a device and approving a QR
 // handoff need the password entered in this session within REAUTH_MINUTES; otherwise FORBIDDEN with
 // data.reason "reauth_required", and the page asks for the password inline. Changing the password
 // and the emergency lockout take the current password in their own input. Every password entered
-// here counts toward the account's throttle, so a stolen session cannot guess it either.
+// here goes through the account's throttle (throttle.ts), so a stolen session cannot guess it either.
 
 export interface ReauthDeps extends AuthDeps {
   throttle: AccountThrottle;
@@ -33,25 +33,40 @@ export async function requireRecentAuth(sessions: SessionStore, sessionId: strin
   }
 }
 
-async function checkPassword(deps: ReauthDeps, actor: Actor, password: string, failureType: "reauth_failed" | "password_change_failed") {
+/**
+ * The signed-in user's current password, checked through the account throttle and the admission
+ * limit like a sign-in (throttle.ts). Returns the user; a wrong password is recorded as
+ * `failureType` and answered with `wrong()` (each action keeps its own wording).
+ */
+export async function confirmPassword(
+  deps: Pick<ReauthDeps, "db" | "throttle">,
+  actor: Actor,
+  password: string,
+  failure: { type: "reauth_failed" | "password_change_failed" | "lockout_failed"; wrong(): AuthError },
+) {
   const user = await deps.db.user.findUnique({ where: { id: actor.userId }, select: { email: true, passwordHash: true } });
   if (!user) throw new AuthError("UNAUTHORIZED", "You are not signed in, or your session has ended.");
-  const attempt = await deps.throttle.beginAttempt(user.email);
-  if (!attempt.allowed) {
-    const retryAfter = Math.max(1, Math.ceil(attempt.retryAfterMs / 1000));
-    throw new AuthError("TOO_MANY_REQUESTS", `Too many wrong passwords for this account. Try again in ${retryAfter} s.`, retryAfter);
+  const right = await checkPassword(deps.throttle, { email: user.email, ip: actor.ip, storedHash: user.passwordHash, password, wording: PASSWORD_WORDING });
+  if (!right) {
+    await recordSecurityEvent(deps.db, { type: failure.type, userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
+    throw failure.wrong();
   }
-  if (!(await verifyPassword(user.passwordHash, password))) {
-    await recordSecurityEvent(deps.db, { type: failureType, userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
-    throw new AuthError("BAD_REQUEST", "Wrong password.", undefined, "wrong_password");
-  }
-  await deps.throttle.reset(user.email);
   return user;
+}
+
+const wrongPassword = () => new AuthError("BAD_REQUEST", "Wrong password.", undefined, "wrong_password");
+
+/** A new password by the registration rules, different from the current one: its hash. */
+export async function hashNewPassword(currentPassword: string, newPassword: string): Promise<string> {
+  const parsed = newPasswordInput.safeParse(newPassword);
+  if (!parsed.success) throw new AuthError("BAD_REQUEST", parsed.error.issues[0]!.message);
+  if (newPassword === currentPassword) throw new AuthError("BAD_REQUEST", "The new password must differ from the current one.");
+  return hashPassword(newPassword);
 }
 
 /** The password again: sensitive actions are allowed in this session for REAUTH_MINUTES. */
 export async function reauthenticate(deps: ReauthDeps, actor: Actor, password: string) {
-  await checkPassword(deps, actor, password, "reauth_failed");
+  await confirmPassword(deps, actor, password, { type: "reauth_failed", wrong: wrongPassword });
   await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
   await recordSecurityEvent(deps.db, { type: "reauthenticated", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
   return { ok: true as const, validUntil: new Date(Date.now() + deps.config.reauthMs) };
@@ -66,14 +81,12 @@ export async function changePassword(
   actor: Actor,
   input: { currentPassword: string; newPassword: string; signOutOtherSessions: boolean },
 ) {
-  const user = await checkPassword(deps, actor, input.currentPassword, "password_change_failed");
-  const parsed = newPasswordInput.safeParse(input.newPassword);
-  if (!parsed.success) throw new AuthError("BAD_REQUEST", parsed.error.issues[0]!.message);
-  if (input.newPassword === input.currentPassword) throw new AuthError("BAD_REQUEST", "The new password must differ from the current one.");
-  await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash: await hashPassword(input.newPassword) } });
+  const user = await confirmPassword(deps, actor, input.currentPassword, { type: "password_change_failed", wrong: wrongPassword });
+  const passwordHash = await hashNewPassword(input.currentPassword, input.newPassword);
+  await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
   let ended: string[] = [];
   if (input.signOutOtherSessions) {
-    ended = await deps.sessions.deleteUserSessions(actor.userId, { except: actor.sessionId });
+    ended = await deps.sessions.deleteUserSessions(actor.userId, { except: actor.sessionId, newEpoch: true });
     await deps.handoffs.cancelForUser(actor.userId);
     await cancelApprovals(deps, actor.userId);
     if (ended.length) await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "password_changed" });

@@ -44,6 +44,13 @@ export const userSessionsKey = (prefix: string, userId: string) => `${prefix}use
 export const rotatedRefreshKey = (prefix: string, sessionId: string) => `${prefix}refresh-rotated:${sessionId}`;
 /** Present while a session's password entry is recent enough for sensitive actions (REAUTH_MINUTES). */
 export const recentAuthKey = (prefix: string, sessionId: string) => `${prefix}reauth:${sessionId}`;
+/**
+ * The user's session epoch: bumped whenever every (other) session is ended at once (lockout,
+ * "sign out other sessions", a password change that signs out). A password sign-in reads it
+ * before it checks the password and creates its session only if it is unchanged, so a sign-in
+ * checked before such an event cannot land after it.
+ */
+export const userEpochKey = (prefix: string, userId: string) => `${prefix}user:${userId}:epoch`;
 /** A single revoked access token, kept until the token's own expiry. */
 export const deniedAccessTokenKey = (prefix: string, jti: string) => `${prefix}jti-denied:${jti}`;
 
@@ -62,13 +69,20 @@ local function prune(index, prefix)
 end
 `;
 
-// KEYS: session, user index. ARGV: now, idle ms, absolute expiry, prefix, limit (0 = none),
-// policy, secret hash, then FIELDS values. Returns { created (0|1), live sessions, evicted ids... }.
-// Counting, evicting and creating happen in one script, so concurrent sign-ins cannot overshoot.
+// KEYS: session, user index, user epoch. ARGV: now, idle ms, absolute expiry, prefix, limit
+// (0 = none), policy, secret hash, parent session id ('' = none), expected epoch ('' = any), then
+// FIELDS values. Returns { 1, live sessions, evicted id, its device id, ... }, { 0, live sessions }
+// (cap, reject), { -1 } (the parent session has ended) or { -2 } (the epoch moved on).
+// Checking the parent and the epoch, counting, evicting and creating happen in one script, so
+// concurrent sign-ins cannot overshoot the cap, and a session created from a session (or after a
+// password check) cannot outlive a lockout that ran while its request was in flight.
 const CREATE_SESSION = `${LUA_PRELUDE}
 local key, index = KEYS[1], KEYS[2]
 local now, idle, absolute, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local limit, policy = tonumber(ARGV[5]), ARGV[6]
+local parent, epoch, userId = ARGV[8], ARGV[9], ARGV[10]
+if parent ~= '' and str(redis.call('HGET', prefix .. 'session:' .. parent, 'userId')) ~= userId then return { -1 } end
+if epoch ~= '' and (tonumber(redis.call('GET', KEYS[3])) or 0) ~= tonumber(epoch) then return { -2 } end
 prune(index, prefix)
 local count = redis.call('ZCARD', index)
 local evicted = {}
@@ -83,9 +97,11 @@ if limit > 0 and count >= limit then
   local i = 1
   while count >= limit and entries[i] do
     local sid = entries[i][1]
+    local device = str(redis.call('HGET', prefix .. 'session:' .. sid, 'deviceId')) or ''
     redis.call('DEL', prefix .. 'session:' .. sid)
     redis.call('ZREM', index, sid)
     evicted[#evicted + 1] = sid
+    evicted[#evicted + 1] = device
     count = count - 1
     i = i + 1
   end
@@ -94,7 +110,7 @@ local hash = { 'secretHash', ARGV[7] }
 local names = { ${FIELDS.map((f) => `'${f}'`).join(", ")} }
 for i, name in ipairs(names) do
   hash[#hash + 1] = name
-  hash[#hash + 1] = ARGV[7 + i]
+  hash[#hash + 1] = ARGV[9 + i]
 end
 redis.call('HSET', key, unpack(hash))
 redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
@@ -210,10 +226,14 @@ end
 return reply(out)
 `;
 
-// KEYS: user index. ARGV: prefix, session id to keep ('' = none), device id ('' = any).
-// Returns the ids of the sessions it ended.
+// KEYS: user index, user epoch. ARGV: prefix, session id to keep ('' = none), device id ('' = any),
+// epoch ttl ms ('' = leave the epoch). Returns the ids of the sessions it ended.
 const DELETE_SESSIONS = `${LUA_PRELUDE}
 local index, prefix, keep, device = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+if ARGV[4] ~= '' then
+  redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]))
+end
 prune(index, prefix)
 local ended = {}
 for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
@@ -278,6 +298,35 @@ export class SessionLimitError extends Error {
   }
 }
 
+/** The session a new one was created from (its parent) has ended: nothing vouches for it any more. */
+export class ParentSessionEndedError extends Error {
+  constructor() {
+    super("The session that allowed this sign-in has ended.");
+    this.name = "ParentSessionEndedError";
+  }
+}
+
+/** Every session of the user was ended (lockout, ...) while this sign-in was being checked. */
+export class SessionEpochChangedError extends Error {
+  constructor() {
+    super("All sessions of this account were just ended.");
+    this.name = "SessionEpochChangedError";
+  }
+}
+
+/**
+ * An epoch outlives every sign-in in flight by far; after it expires it reads as 0, which a
+ * sign-in that read a higher value before takes as a change (the safe direction).
+ */
+const EPOCH_TTL_MS = 86_400_000;
+
+export interface CreateConditions {
+  /** The session this one is created from: refused unless it still exists, for the same user. */
+  parentSessionId?: string;
+  /** The epoch read before the password was checked (currentEpoch): refused if it moved on. */
+  epoch?: number;
+}
+
 export class SessionStore {
   private readonly create;
   private readonly validate;
@@ -306,7 +355,11 @@ export class SessionStore {
    * Always a brand-new id and secret (no fixation). Returns the token for the cookie (shown once,
    * never stored) and the ids of sessions evicted to respect the cap.
    */
-  async createSession(input: NewSession, cap?: SessionCap): Promise<{ token: string; session: Session; evicted: string[] }> {
+  async createSession(
+    input: NewSession,
+    cap?: SessionCap,
+    conditions: CreateConditions = {},
+  ): Promise<{ token: string; session: Session; evicted: string[]; evictedDevices: string[] }> {
     const id = randomToken(16);
     const secret = randomToken(32);
     const now = this.now();
@@ -322,7 +375,7 @@ export class SessionStore {
       absoluteExpiresAt: String(absolute),
     };
     const [created, active, ...evicted] = (await this.create.exec(
-      [sessionKey(this.prefix, id), userSessionsKey(this.prefix, input.userId)],
+      [sessionKey(this.prefix, id), userSessionsKey(this.prefix, input.userId), userEpochKey(this.prefix, input.userId)],
       [
         String(now),
         String(idleFor(this.policy, input.method)),
@@ -331,11 +384,20 @@ export class SessionStore {
         String(cap?.limit ?? 0),
         cap?.policy ?? "evict-oldest",
         sha256(secret),
+        conditions.parentSessionId ?? "",
+        conditions.epoch === undefined ? "" : String(conditions.epoch),
         ...FIELDS.map((f) => values[f]),
       ],
     )) as unknown as [unknown, unknown, ...unknown[]];
+    if (Number(created) === -1) throw new ParentSessionEndedError();
+    if (Number(created) === -2) throw new SessionEpochChangedError();
     if (Number(created) !== 1) throw new SessionLimitError(Number(active), cap?.limit ?? 0);
-    return { token: `${id}.${secret}`, session: toSession(id, FIELDS.map((f) => values[f]), this.policy), evicted: evicted.map(String) };
+    return {
+      token: `${id}.${secret}`,
+      session: toSession(id, FIELDS.map((f) => values[f]), this.policy),
+      evicted: evicted.filter((_, i) => i % 2 === 0).map(String),
+      evictedDevices: evicted.filter((_, i) => i % 2 === 1).map(String),
+    };
   }
 
   /** Checks the token against Redis and slides the idle timeout, in one round trip. */
@@ -418,9 +480,20 @@ export class SessionStore {
     return sessions.sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
   }
 
-  /** Ends the user's sessions (all, all but one, or those of one device); returns the ended ids. */
-  async deleteUserSessions(userId: string, options: { except?: string; deviceId?: string } = {}): Promise<string[]> {
-    const ended = await this.removeMany.exec([userSessionsKey(this.prefix, userId)], [this.prefix, options.except ?? "", options.deviceId ?? ""]);
+  /**
+   * Ends the user's sessions (all, all but one, or those of one device); returns the ended ids.
+   * `newEpoch`: in the same step, refuse every sign-in already in flight (see userEpochKey).
+   */
+  async deleteUserSessions(userId: string, options: { except?: string; deviceId?: string; newEpoch?: boolean } = {}): Promise<string[]> {
+    const ended = await this.removeMany.exec(
+      [userSessionsKey(this.prefix, userId), userEpochKey(this.prefix, userId)],
+      [this.prefix, options.except ?? "", options.deviceId ?? "", options.newEpoch ? String(EPOCH_TTL_MS) : ""],
+    );
     return ended.map(String);
+  }
+
+  /** The user's session epoch, read before a password check (CreateConditions.epoch). */
+  async currentEpoch(userId: string): Promise<number> {
+    return Number(await this.redis.get(userEpochKey(this.prefix, userId))) || 0;
   }
 }

@@ -59,6 +59,6 @@ export const approvalsRouter = createTRPCRouter({
     const signedIn = await completeApproval(ctx.services, input.requestId, secretFor(ctx.approvalCookie, input.requestId), ctx.client());
     await replaceSession(ctx, signedIn);
     ctx.setCookie(clearApprovalCookie(ctx.services.config.secureCookies));
-    return { status: "signed_in" as const, user: signedIn.user };
+    return { status: "signed_in" as const, user: signedIn.user, signedOut: signedIn.signedOut };
   }),
 });

@@ -29,7 +29,8 @@ export const authRouter = createTRPCRouter({
     }),
 
   /**
-   * `{ status: "signed_in", user }`, or for a new device while the user is signed in elsewhere
+   * `{ status: "signed_in", user, signedOut }` (signedOut: `{ deviceName }` of the session this
+   * sign-in ended to stay within the cap, or null), or for a new device while the user is signed in elsewhere
    * `{ status: "approval_required", requestId, code, expiresAt }` (see approvals.*).
    */
   login: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
@@ -40,7 +41,7 @@ export const authRouter = createTRPCRouter({
       return approval;
     }
     await replaceSession(ctx, result);
-    return { status: "signed_in" as const, user: result.user, ...(result.warning ? { warning: result.warning } : {}) };
+    return { status: "signed_in" as const, user: result.user, ...(result.warning ? { warning: result.warning } : {}), signedOut: result.signedOut };
   }),
 
   /** Ends this browser's session (or the bearer token's) in Redis at once; safe to call when already signed out. */

@@ -43,7 +43,7 @@ export const handoffRouter = createTRPCRouter({
     const signedIn = await complete(ctx.services, input.id, secretFor(ctx.handoffCookie, input.id), ctx.client());
     await replaceSession(ctx, signedIn);
     ctx.setCookie(clearHandoffCookie(ctx.services.config.secureCookies));
-    return { status: "signed_in" as const, user: signedIn.user };
+    return { status: "signed_in" as const, user: signedIn.user, signedOut: signedIn.signedOut };
   }),
 
   /**

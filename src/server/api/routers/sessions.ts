@@ -1,7 +1,8 @@
 import { tracked } from "@trpc/server";
 import { z } from "zod";
+import { newPasswordInput } from "~/lib/credentials";
 import { sleep } from "~/lib/sleep";
-import { actorOf, listSessions, lockout, loginHistory, revokeOtherSessions, revokeSession } from "~/server/auth/control";
+import { actorOf, listSessions, lockout, loginHistory, revokeOtherSessions, revokeSession, sessionCapStatus } from "~/server/auth/control";
 import { clearSessionCookie } from "~/server/auth/cookies";
 import type { UserEvent } from "~/server/auth/events";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
@@ -13,6 +14,12 @@ export const sessionsRouter = createTRPCRouter({
   /** Every live session of the user: this one first, then the most recently used. */
   list: protectedProcedure.query(({ ctx }) => listSessions(ctx.services, actorOf(ctx.session, ctx.ip()))),
 
+  /**
+   * The session cap: `{ limit (0 = none), policy, active, wouldSignOut }`; wouldSignOut is the
+   * session one more sign-in would end (`{ sessionId, deviceName, lastSeenAt }`), or null.
+   */
+  cap: protectedProcedure.query(({ ctx }) => sessionCapStatus(ctx.services, ctx.user.id)),
+
   revoke: protectedProcedure.input(z.object({ sessionId: id })).mutation(async ({ ctx, input }) => {
     const result = await revokeSession(ctx.services, actorOf(ctx.session, ctx.ip()), input.sessionId);
     if (result.current) ctx.setCookie(clearSessionCookie(ctx.services.config.secureCookies));
@@ -23,12 +30,22 @@ export const sessionsRouter = createTRPCRouter({
     count: await revokeOtherSessions(ctx.services, actorOf(ctx.session, ctx.ip())),
   })),
 
+  /**
+   * The password (and optionally a new one, by the same rules as account.changePassword) ->
+   * `{ ok: true, count }`: every session ends, this one too, and every device must sign in as a
+   * new device again.
+   */
   lockout: protectedProcedure
-    .input(z.object({ password: z.string({ message: "Password is required" }).min(1, { message: "Password is required" }).max(1024) }))
+    .input(
+      z.object({
+        password: z.string({ message: "Password is required" }).min(1, { message: "Password is required" }).max(1024),
+        newPassword: newPasswordInput.optional(),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
-      const ended = await lockout(ctx.services, actorOf(ctx.session, ctx.ip()), input.password);
+      const result = await lockout(ctx.services, actorOf(ctx.session, ctx.ip()), input);
       ctx.setCookie(clearSessionCookie(ctx.services.config.secureCookies));
-      return { ok: true as const, count: ended };
+      return { ok: true as const, count: result.ended };
     }),
 
   history: protectedProcedure
