@@ -10,23 +10,6 @@ const id = z.string({ message: "An id is required" }).min(1, { message: "An id i
 
 
 export const sessionsRouter = createTRPCRouter({
-  /**
-   * TEMP stub for UI work (drop on merge): the real `sessions.cap` comes from the server work.
-   * The cap, how many sessions are active, and which one a new sign-in would sign out.
-   */
-  cap: protectedProcedure.query(async ({ ctx }) => {
-    const { limit, policy } = ctx.services.config.sessionCap;
-    const sessions = await listSessions(ctx.services, actorOf(ctx.session, ctx.ip()));
-    const oldest = sessions.filter((s) => !s.current).sort((a, b) => a.lastSeenAt.getTime() - b.lastSeenAt.getTime())[0];
-    const atCap = limit > 0 && policy === "evict-oldest" && sessions.length >= limit;
-    return {
-      limit,
-      policy,
-      active: sessions.length,
-      wouldSignOut: atCap && oldest ? { sessionId: oldest.id, deviceName: oldest.device.name, lastSeenAt: oldest.lastSeenAt } : null,
-    };
-  }),
-
   /** Every live session of the user: this one first, then the most recently used. */
   list: protectedProcedure.query(({ ctx }) => listSessions(ctx.services, actorOf(ctx.session, ctx.ip()))),
 
