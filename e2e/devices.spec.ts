@@ -47,10 +47,10 @@ test("two devices: see each other live, revoke one, sign back in, emergency lock
   // Emergency lockout from A: a wrong password changes nothing, the right one ends both.
   await a.page.getByRole("button", { name: "Sign out everywhere…" }).click();
   const lockout = a.page.getByRole("dialog", { name: "Sign out everywhere?" });
-  await lockout.getByLabel("Password").fill("not my password");
+  await lockout.getByLabel("Password", { exact: true }).fill("not my password");
   await lockout.getByRole("button", { name: "Sign out everywhere" }).click();
   await expect(lockout.getByRole("alert")).toHaveText("Wrong password. Nothing was changed.");
-  await lockout.getByLabel("Password").fill(PASSWORD);
+  await lockout.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await lockout.getByRole("button", { name: "Sign out everywhere" }).click();
   await expect(a.page).toHaveURL(/\/login\?reason=locked_out$/);
   await expect(b.page).toHaveURL(/\/login\?reason=locked_out$/, { timeout: 2_000 });

@@ -1,4 +1,4 @@
-import { expect, type Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Browser, type BrowserContext, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery staple";
 
@@ -38,4 +38,34 @@ export async function signInWithApproval(page: Page, email: string, approver: Pa
   await prompt.getByLabel("Code shown on the new device").fill(code);
   await prompt.getByRole("button", { name: "Approve" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
+}
+
+/** Asks to sign in from a new device (the password is right, approval is needed) and returns the code it shows. */
+export async function requestApproval(page: Page, email: string) {
+  await page.goto("/login");
+  await fillCredentials(page, email);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  return (await page.getByTestId("approval-code").textContent())!.trim();
+}
+
+/** The dashboard's "New sign-in to approve" prompt. */
+export const approvalPrompt = (page: Page) => page.getByRole("dialog", { name: "New sign-in to approve" });
+
+/** Waits until a server at `url` answers its health check (the classic server starts beside the default one). */
+export async function waitForServer(request: APIRequestContext, url: string) {
+  for (let i = 0; i < 120; i++) {
+    if ((await request.get(`${url}/api/health`).catch(() => null))?.ok()) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`the server at ${url} did not start`);
+}
+
+/**
+ * Another browser that this account already knows (it carries `from`'s device cookie, not its
+ * session): it signs in with the password alone, as one more session of the same device.
+ */
+export async function sameDeviceBrowser(browser: Browser, from: BrowserContext) {
+  const context = await browser.newContext();
+  await context.addCookies((await from.cookies()).filter((c) => c.name.endsWith("handoff_device")));
+  return context;
 }

@@ -34,11 +34,20 @@ export function ApprovalWaiting({ requestId, code, expiresAt, next, onRestart }:
   const ended = ["denied", "failed", "cancelled", "expired"].includes(status) || seconds === 0;
   return (
     <div className="space-y-5 rounded-2xl border border-slate-200 bg-white p-5 text-center shadow-sm sm:p-6" data-testid="approval-waiting">
-      <p className="text-sm font-medium text-slate-900">Approve this sign-in from a device where you are signed in</p>
-      <p className="font-mono text-4xl font-semibold tracking-[0.3em] text-slate-900 sm:text-5xl" aria-label={`Code ${code.split("").join(" ")}`} data-testid="approval-code">
-        {code}
-      </p>
-      <p className="text-sm text-slate-600">Enter this code on one of your signed-in devices. It asks for it by itself.</p>
+      {ended ? (
+        // A dead code must not look usable: the failure replaces it.
+        <p className="text-lg font-semibold text-slate-900" data-testid="approval-ended">
+          This code no longer works
+        </p>
+      ) : (
+        <>
+          <p className="text-sm font-medium text-slate-900">Approve this sign-in from a device where you are signed in</p>
+          <p className="font-mono text-4xl font-semibold tracking-[0.3em] text-slate-900 sm:text-5xl" aria-label={`Code ${code.split("").join(" ")}`} data-testid="approval-code">
+            {code}
+          </p>
+          <p className="text-sm text-slate-600">Enter this code on one of your signed-in devices. It asks for it by itself.</p>
+        </>
+      )}
       <div role="status" aria-live="polite" className="text-sm text-slate-700" data-testid="approval-status">
         {status === "pending" && !ended && `Waiting for approval… (${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")})`}
         {(status === "approved" || status === "completed") && "Approved. Signing you in…"}

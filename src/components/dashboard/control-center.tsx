@@ -4,16 +4,31 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { ConfirmDialog } from "~/components/confirm-dialog";
-import { ApprovalPrompt } from "~/components/approvals/approval-prompt";
+import { ApprovalPrompt, TOO_MANY_WRONG_CODES } from "~/components/approvals/approval-prompt";
+import { pickWouldSignOut } from "~/components/approvals/sign-out-warning";
 import { OfferDialog } from "~/components/handoff/offer-dialog";
 import { SignOutButton } from "~/components/sign-out-button";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { DeviceCard } from "./device-card";
 import { HistoryTable } from "./history-table";
 import { LockoutPanel } from "./lockout-panel";
+import { Notices, type SignInNotice } from "./notices";
 import { PasswordPanel } from "./password-panel";
+import { SessionCap } from "./session-cap";
 
-type Event = { type: string; sessionIds?: string[]; reason?: string; deviceName?: string; location?: string; ip?: string; attempts?: number; warning?: string };
+type Event = {
+  type: string;
+  sessionId?: string;
+  sessionIds?: string[];
+  requestId?: string;
+  status?: string;
+  reason?: string;
+  deviceName?: string;
+  location?: string;
+  ip?: string;
+  attempts?: number;
+  warning?: string;
+};
 
 /** Where a page goes when its own session ends, and what the sign-in page then says. */
 const leaveReason = (event: Event) =>
@@ -29,19 +44,51 @@ function useNow() {
   return now;
 }
 
+/** The current time, moved on when the earliest of `times` still ahead passes (an approval request expiring). */
+function useClockPassing(times: number[]) {
+  const [now, setNow] = useState(() => Date.now());
+  const next = Math.min(...times.filter((t) => t > now));
+  useEffect(() => {
+    if (!Number.isFinite(next)) return;
+    const timer = setTimeout(() => setNow(Date.now()), Math.max(0, next - Date.now()) + 50);
+    return () => clearTimeout(timer);
+  }, [next]);
+  return now;
+}
+
+const adding = <T,>(set: ReadonlySet<T>, item: T): ReadonlySet<T> => new Set([...set, item]);
+
 export function ControlCenter({ email, sessionId }: { email: string; sessionId: string }) {
   const router = useRouter();
   const utils = api.useUtils();
   const now = useNow();
   const devices = api.devices.list.useQuery();
   const sessions = api.sessions.list.useQuery();
+  const cap = api.sessions.cap.useQuery();
+  const pending = api.approvals.pending.useQuery();
   const [notice, setNotice] = useState<string | null>(null);
+  const [signIns, setSignIns] = useState<SignInNotice[]>([]);
   const [alert, setAlert] = useState<string | null>(null);
+  // Approval requests: resolved (as the feed says), put aside with Escape (the notice offers
+  // "Review"), and notices dismissed. A request also drops out once past its expiresAt.
+  const [resolvedRequests, setResolvedRequests] = useState<ReadonlySet<string>>(new Set());
+  const [reviewLater, setReviewLater] = useState<ReadonlySet<string>>(new Set());
+  const [hiddenRequests, setHiddenRequests] = useState<ReadonlySet<string>>(new Set());
   const [confirmOthers, setConfirmOthers] = useState(false);
   const [offering, setOffering] = useState(false);
 
+  const clock = useClockPassing((pending.data ?? []).map((r) => r.expiresAt.getTime()));
+  const waiting = (pending.data ?? []).filter((r) => !resolvedRequests.has(r.requestId) && r.expiresAt.getTime() > clock);
+  const prompted = waiting.find((r) => !reviewLater.has(r.requestId));
+
   const refresh = () =>
-    Promise.all([utils.devices.list.invalidate(), utils.sessions.list.invalidate(), utils.sessions.history.invalidate(), utils.approvals.pending.invalidate()]);
+    Promise.all([
+      utils.devices.list.invalidate(),
+      utils.sessions.list.invalidate(),
+      utils.sessions.cap.invalidate(),
+      utils.sessions.history.invalidate(),
+      utils.approvals.pending.invalidate(),
+    ]);
   const leave = (reason: string) => router.replace(`/login?reason=${reason}`);
 
   api.sessions.onEvent.useSubscription(undefined, {
@@ -49,8 +96,19 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
       const event = tracked.data as Event;
       if (event.sessionIds?.includes(sessionId)) return leave(leaveReason(event));
       if (event.type === "signed_in" && event.warning) setAlert(`Suspicious sign-in on ${event.deviceName}: ${event.warning} If this was not you, revoke that session below, then change your password.`);
-      else if (event.type === "signed_in") setNotice(`New sign-in: ${event.deviceName} · ${event.location} (${event.ip})`);
-      if (event.type === "approval_requested") setNotice(`${event.deviceName} (${event.location}) is waiting for your approval.`);
+      else if (event.type === "signed_in" && event.sessionId) {
+        const sessionId = event.sessionId;
+        setSignIns((list) => [...list.filter((n) => n.sessionId !== sessionId), { sessionId, deviceName: event.deviceName ?? "", location: event.location ?? "", ip: event.ip ?? "" }]);
+      }
+      // A sign-in notice lasts as long as its session.
+      if ((event.type === "revoked" || event.type === "locked_out") && event.sessionIds) {
+        const ended = new Set(event.sessionIds);
+        setSignIns((list) => list.filter((n) => !ended.has(n.sessionId)));
+      }
+      if (event.type === "approval_resolved" && event.requestId) {
+        setResolvedRequests((set) => adding(set, event.requestId!));
+        if (event.status === "failed") setNotice(TOO_MANY_WRONG_CODES);
+      }
       if (event.type === "sign_in_throttled") {
         setAlert(`${event.attempts} sign-ins with a wrong password for your account (latest from ${event.location}, ${event.ip}): further attempts now have to wait. If this was not you, your password is still safe; consider changing it if it is used elsewhere.`);
       }
@@ -103,14 +161,16 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
         </div>
       )}
 
-      {notice && (
-        <div role="status" className="flex items-start justify-between gap-3 rounded-xl border border-brand-100 bg-brand-50 px-4 py-3 text-sm text-brand-700">
-          <span>{notice}</span>
-          <button type="button" onClick={() => setNotice(null)} className="font-medium hover:underline" aria-label="Dismiss notice">
-            Dismiss
-          </button>
-        </div>
-      )}
+      <Notices
+        message={notice}
+        onDismissMessage={() => setNotice(null)}
+        requests={waiting.filter((r) => !hiddenRequests.has(r.requestId))}
+        promptedRequestId={prompted?.requestId}
+        onReview={(requestId) => setReviewLater((set) => new Set([...set].filter((id) => id !== requestId)))}
+        onDismissRequest={(requestId) => setHiddenRequests((set) => adding(set, requestId))}
+        signIns={signIns}
+        onDismissSignIn={(sessionId) => setSignIns((list) => list.filter((n) => n.sessionId !== sessionId))}
+      />
 
       <section aria-labelledby="devices-heading" className="space-y-4">
         <div className="flex flex-wrap items-center justify-between gap-3">
@@ -138,6 +198,7 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
             </button>
           </div>
         </div>
+        {cap.data && <SessionCap cap={cap.data} />}
         {loadError && (
           <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
             {loadError.message}
@@ -170,7 +231,14 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
 
       <LockoutPanel onLockedOut={() => leave("locked_out")} />
 
-      <ApprovalPrompt />
+      <ApprovalPrompt
+        request={prompted}
+        wouldSignOut={pickWouldSignOut(prompted, cap.data)}
+        limit={cap.data?.limit}
+        onClose={(requestId) => setReviewLater((set) => adding(set, requestId))}
+        onSettled={(requestId) => setResolvedRequests((set) => adding(set, requestId))}
+        onEnded={setNotice}
+      />
 
       <OfferDialog open={offering} onClose={() => setOffering(false)} onDone={() => void refresh()} />
 

@@ -3,6 +3,7 @@
 import { useId, useState } from "react";
 import { PasswordField } from "~/components/password-field";
 import { api } from "~/trpc/react";
+import { clearingOnEdit, NewPasswordField } from "./new-password";
 
 /** Change the password: the current one, a new one, and (by default) every other device signed out. */
 export function PasswordPanel({ onChanged }: { onChanged: () => void }) {
@@ -17,6 +18,9 @@ export function PasswordPanel({ onChanged }: { onChanged: () => void }) {
       onChanged();
     },
   });
+  // Each edit (and each submit the browser's own checks stop) starts afresh: an earlier answer,
+  // such as "must differ", must not stay next to a different problem.
+  const edited = clearingOnEdit(change.reset);
   const fieldErrors = (change.error?.data as { fieldErrors?: Record<string, string[]> } | undefined)?.fieldErrors;
   const newPasswordError = fieldErrors?.newPassword?.[0];
   const formError = newPasswordError ? null : change.error?.message;
@@ -28,21 +32,14 @@ export function PasswordPanel({ onChanged }: { onChanged: () => void }) {
       </h2>
       <form
         className="mt-3 grid max-w-xl gap-4"
+        onInvalid={() => change.reset()}
         onSubmit={(e) => {
           e.preventDefault();
           change.mutate({ currentPassword: current, newPassword: next, signOutOtherSessions: signOutOthers });
         }}
       >
-        <PasswordField label="Current password" value={current} onChange={setCurrent} />
-        <PasswordField
-          label="New password"
-          value={next}
-          onChange={setNext}
-          autoComplete="new-password"
-          minLength={8}
-          hint="At least 8 characters. A few unrelated words make a strong one."
-          error={newPasswordError}
-        />
+        <PasswordField label="Current password" value={current} onChange={edited(setCurrent)} />
+        <NewPasswordField value={next} onChange={edited(setNext)} hint="At least 8 characters. A few unrelated words make a strong one." error={newPasswordError} />
         <label className="flex items-start gap-2 text-sm text-slate-800">
           <input type="checkbox" checked={signOutOthers} onChange={(e) => setSignOutOthers(e.target.checked)} className="mt-0.5 h-4 w-4 rounded border-slate-300" />
           <span>Sign out all other devices and apps</span>

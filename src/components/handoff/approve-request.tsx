@@ -4,7 +4,8 @@ import Link from "next/link";
 import { isReauthRequired, useReauth } from "~/components/reauth";
 import { useOnce } from "~/lib/use-once";
 import { api } from "~/trpc/react";
-import { PartyCard } from "./party-card";
+import { pickWouldSignOut, SignOutWarning } from "~/components/approvals/sign-out-warning";
+import { isNameGivenByDevice, PartyCard } from "./party-card";
 import { DecisionButtons } from "~/components/decision-buttons";
 
 /** Flow A on the signed-in phone: who is asking to sign in, then Approve or Deny. */
@@ -13,6 +14,7 @@ export function ApproveRequest({ token }: { token: string }) {
   const approve = api.handoff.approve.useMutation();
   const deny = api.handoff.deny.useMutation();
   const reauth = useReauth();
+  const cap = api.sessions.cap.useQuery();
   useOnce(() => inspect.mutate({ token }));
 
   const request = inspect.data;
@@ -37,7 +39,13 @@ export function ApproveRequest({ token }: { token: string }) {
       {request?.recipient && !decided && !error && (
         <div className="space-y-4">
           <p className="text-sm text-slate-700">This device is asking to be signed in to your account. Approve only if it is yours and in front of you.</p>
-          <PartyCard party={request.recipient} since={request.createdAt} warnings={request.warnings} testId="requesting-device" />
+          <PartyCard
+            party={{ ...request.recipient, nameGivenByDevice: isNameGivenByDevice(request.recipient) }}
+            since={request.createdAt}
+            warnings={request.warnings}
+            testId="requesting-device"
+          />
+          <SignOutWarning who={pickWouldSignOut(request, cap.data)} limit={cap.data?.limit} />
           {reauth.needed && (
             <form
               className="space-y-2"

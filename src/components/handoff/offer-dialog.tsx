@@ -5,6 +5,7 @@ import { useEffect, useState } from "react";
 import { Modal } from "~/components/modal";
 import { useReauth } from "~/components/reauth";
 import { api, type RouterOutputs } from "~/trpc/react";
+import { pickWouldSignOut, SignOutWarning } from "~/components/approvals/sign-out-warning";
 import { PartyCard, type PartyView, type Warning } from "./party-card";
 import { HandoffQr } from "./qr-code";
 import { DecisionButtons } from "~/components/decision-buttons";
@@ -25,6 +26,7 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
   const approve = api.handoff.approve.useMutation();
   const reauth = useReauth();
   const deny = api.handoff.deny.useMutation();
+  const cap = api.sessions.cap.useQuery(undefined, { enabled: open });
   const createOffer = create.mutate;
 
   const resetApprove = approve.reset;
@@ -67,6 +69,7 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
           <div className="space-y-4">
             <p className="text-sm text-slate-700">This device scanned your code and wants to be signed in as you:</p>
             <PartyCard party={state.recipient} warnings={state.warnings} testId="claiming-device" />
+            <SignOutWarning who={pickWouldSignOut(state, cap.data)} limit={cap.data?.limit} />
             {reauth.needed && (
               <form
                 onSubmit={(e) => {

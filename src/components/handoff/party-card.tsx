@@ -3,11 +3,31 @@ import { timeAgo } from "~/lib/time";
 
 export interface PartyView {
   name: string;
+  /** A token client chose this name itself: shown as its claim, not as a fact. */
+  nameGivenByDevice?: boolean;
   browser: string | null;
   os: string | null;
   deviceType: string;
   ip: string;
   location: string;
+}
+
+/** Whether a server result marks its device name as chosen by the device (a token client). */
+export function isNameGivenByDevice(...sources: unknown[]): boolean {
+  return sources.some((s) => typeof s === "object" && s !== null && (s as { nameGivenByDevice?: unknown }).nameGivenByDevice === true);
+}
+
+/**
+ * A device's name, isolated from the text around it (<bdi>: a right-to-left override inside it
+ * cannot reorder the sentence), quoted and labelled when the device named itself.
+ */
+export function DeviceName({ name, givenByDevice }: { name: string; givenByDevice?: boolean }) {
+  if (!givenByDevice) return <bdi>{name}</bdi>;
+  return (
+    <>
+      “<bdi>{name}</bdi>”<span className="font-normal text-slate-500"> · named by the app</span>
+    </>
+  );
 }
 
 export interface Warning {
@@ -25,7 +45,9 @@ export function PartyCard({ party, since, warnings, testId }: { party: PartyView
         </span>
         <dl className="min-w-0 text-sm">
           <dt className="sr-only">Device</dt>
-          <dd className="font-semibold text-slate-900">{party.name}</dd>
+          <dd className="font-semibold wrap-anywhere text-slate-900">
+            <DeviceName name={party.name} givenByDevice={party.nameGivenByDevice} />
+          </dd>
           <dt className="sr-only">Browser, system and type</dt>
           <dd className="text-slate-600">{[party.browser, party.os, party.deviceType].filter(Boolean).join(" · ")}</dd>
           <dt className="sr-only">Network and place</dt>
