@@ -6,8 +6,6 @@ import { PasswordField } from "~/components/password-field";
 import { api } from "~/trpc/react";
 import { clearingOnEdit, NewPasswordField } from "./new-password";
 
-type LockoutInput = Parameters<ReturnType<typeof api.sessions.lockout.useMutation>["mutate"]>[0];
-
 /**
  * Emergency lockout: explains, asks for the password, ends every session including this one, and
  * (optional, in the same step) sets a new password, since "someone is in my account" often means
@@ -21,8 +19,8 @@ export function LockoutPanel({ onLockedOut }: { onLockedOut: () => void }) {
   const [newPassword, setNewPassword] = useState("");
   const lockout = api.sessions.lockout.useMutation({ onSuccess: onLockedOut });
   const edited = clearingOnEdit(lockout.reset);
-  // `newPassword` is sent only when asked for; the input type gains it with the server change.
-  const input = (changePassword ? { password, newPassword } : { password }) as LockoutInput;
+  // `newPassword` is sent only when asked for.
+  const input = changePassword ? { password, newPassword } : { password };
 
   return (
     <section aria-labelledby={`${id}-heading`} className="rounded-2xl border border-red-200 bg-red-50/60 p-5 sm:p-6">
