@@ -19,6 +19,7 @@ export const PROCEDURES: ReadonlyArray<readonly [string, ProcedureType]> = [
   ["sessions.revokeOthers", "mutation"],
   ["sessions.lockout", "mutation"],
   ["sessions.history", "query"],
+  ["sessions.cap", "query"],
   ["sessions.onEvent", "subscription"],
   ["handoff.start", "mutation"],
   ["handoff.offer", "mutation"],
