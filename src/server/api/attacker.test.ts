@@ -43,7 +43,11 @@ describe("attacker script: every attack is stopped and counted", () => {
     pairs.splice(20, 0, { email, password: PASSWORD });
     const results = [];
     for (const pair of pairs) results.push(await attacker().mutation<RouterOutputs["auth"]["login"]>("auth.login", pair));
-    expect(results.filter((r) => r.status === 429)).toHaveLength(pairs.length - 30);
+    // @upstash/ratelimit's sliding window weighs the previous minute by the share of it still in
+    // the window: a run that crosses a minute boundary may be let through once more.
+    const refused = results.filter((r) => r.status === 429).length;
+    expect(refused).toBeGreaterThanOrEqual(pairs.length - 31);
+    expect(refused).toBeLessThanOrEqual(pairs.length - 30);
     const right = results[20]!;
     expect(right.data).toMatchObject({ status: "approval_required" });
     count("credential stuffing, one IP", results, results.filter(gotSession).length);

@@ -63,13 +63,35 @@ describe("hardening: fresh auth, throttled password checks, lockout, cap (real P
     expect(await t.services.sessions.listUserSessions(userId)).toHaveLength(1);
   });
 
-  it("re-authentication and password change count against the same throttle as sign-in", async () => {
+  it("a session's re-authentication, password change and lockout share one throttle; failed sign-ins elsewhere do not delay the owner's lockout", async () => {
     const { email, laptop } = await account();
-    for (let i = 0; i < 3; i++) await at(SYDNEY).mutation("auth.login", { email, password: "wrong" });
-    await laptop.mutation("account.reauthenticate", { password: "wrong" });
-    await laptop.mutation("account.changePassword", { currentPassword: "wrong", newPassword: NEW_PASSWORD });
-    const sixth = await laptop.mutation("sessions.lockout", { password: PASSWORD });
-    expect(sixth.error).toMatchObject({ message: "Too many wrong passwords for this account. Try again in 1 s.", data: { reason: "too_many_failures" } });
+    t.clock.now = Date.now();
+    try {
+      // Someone guessing on the sign-in form throttles sign-in, not the signed-in owner.
+      for (let i = 0; i < 8; i++) await at(SYDNEY).mutation("auth.login", { email, password: `wrong ${i}` });
+      expect((await at(SYDNEY).mutation("auth.login", { email, password: PASSWORD })).error).toMatchObject({ data: { reason: "too_many_failures" } });
+      // The session's own wrong passwords: 5 checked across the three actions, then a wait.
+      for (let i = 0; i < 2; i++) expect((await laptop.mutation("account.reauthenticate", { password: "wrong" })).error?.data.reason).toBe("wrong_password");
+      for (let i = 0; i < 2; i++) expect((await laptop.mutation("account.changePassword", { currentPassword: "wrong", newPassword: NEW_PASSWORD })).status).toBeLessThan(500);
+      expect((await laptop.mutation("sessions.lockout", { password: "wrong" })).status).toBe(401);
+      const sixth = await laptop.mutation("sessions.lockout", { password: PASSWORD });
+      expect(sixth.error).toMatchObject({ message: "Too many wrong passwords for this account. Try again in 1 s.", data: { reason: "too_many_failures" } });
+    } finally {
+      t.clock.now = undefined;
+    }
+  });
+
+  it("the owner's emergency lockout works while the sign-in form is throttled by a guesser", async () => {
+    const { email, laptop, userId } = await account();
+    t.clock.now = Date.now();
+    try {
+      for (let i = 0; i < 10; i++) await at(SYDNEY).mutation("auth.login", { email, password: `guess ${i}` });
+      const lockout = await laptop.mutation("sessions.lockout", { password: PASSWORD });
+      expect(lockout.status).toBe(200);
+    } finally {
+      t.clock.now = undefined;
+    }
+    expect(await t.services.sessions.listUserSessions(userId)).toHaveLength(0);
   });
 
   it("200 concurrent wrong lockouts from one account: at most 5 hashes; another user's sign-in is not queued behind them", async () => {

@@ -92,9 +92,12 @@ describe("the answers' transformer", () => {
     }
   });
 
-  it("decodes inputs with superjson", () => {
-    const input = superjson.serialize({ at: new Date(9), n: 10n });
-    expect(transformer.input.deserialize(input)).toEqual({ at: new Date(9), n: 10n });
+  it("decodes inputs' dates and undefined fields with superjson, and refuses every other annotation before decoding", () => {
+    expect(transformer.input.deserialize(superjson.serialize({ at: new Date(9), gone: undefined }))).toEqual({ at: new Date(9), gone: undefined });
+    expect(transformer.input.deserialize({ json: { plain: [1, "two"] } })).toEqual({ plain: [1, "two"] });
+    for (const exotic of [{ n: 10n }, { m: new Map([[1, 2]]) }, { s: new Set([1]) }, { r: /x/ }, { twice: [{ a: 1 }, { a: 1 }].map((x, _, all) => all[0] ?? x) }]) {
+      expect(() => transformer.input.deserialize(superjson.serialize(exotic))).toThrow("The request's input is malformed.");
+    }
     expect(transformer.output.deserialize(serialize({ at: new Date(9) }))).toEqual({ at: new Date(9) });
   });
 });

@@ -34,8 +34,8 @@ export async function requireRecentAuth(sessions: SessionStore, sessionId: strin
 }
 
 /**
- * The signed-in user's current password, checked through the account throttle and the admission
- * limit like a sign-in (throttle.ts). Returns the user; a wrong password is recorded as
+ * The signed-in user's current password, checked through the throttle (counted per session, see
+ * PasswordCheck.throttleKey) and the admission limit like a sign-in (throttle.ts). Returns the user; a wrong password is recorded as
  * `failureType` and answered with `wrong()` (each action keeps its own wording).
  */
 export async function confirmPassword(
@@ -46,7 +46,14 @@ export async function confirmPassword(
 ) {
   const user = await deps.db.user.findUnique({ where: { id: actor.userId }, select: { email: true, passwordHash: true } });
   if (!user) throw new AuthError("UNAUTHORIZED", "You are not signed in, or your session has ended.");
-  const right = await checkPassword(deps.throttle, { email: user.email, ip: actor.ip, storedHash: user.passwordHash, password, wording: PASSWORD_WORDING });
+  const right = await checkPassword(deps.throttle, {
+    email: user.email,
+    throttleKey: `session:${actor.sessionId}`,
+    ip: actor.ip,
+    storedHash: user.passwordHash,
+    password,
+    wording: PASSWORD_WORDING,
+  });
   if (!right) {
     await recordSecurityEvent(deps.db, { type: failure.type, userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
     throw failure.wrong();

@@ -136,8 +136,16 @@ const waitError = (reason: ThrottleReason | "network_busy", retryAfter: number, 
 };
 
 export interface PasswordCheck {
-  /** The normalized email: the throttle's and the per-account admission's key. */
+  /** The normalized email: the per-account admission's key, and the throttle's unless `throttleKey` says otherwise. */
   email: string;
+  /**
+   * What the throttle counts under, when not the account: a signed-in session's own password
+   * checks (lockout, password change, re-authentication) count under that session, so that
+   * someone guessing on the sign-in form cannot delay the owner's emergency lockout, while a
+   * stolen cookie still gets only `after` guesses before waiting (and cannot mint more sessions
+   * without the password).
+   */
+  throttleKey?: string;
   ip: string;
   /** null for an unknown email: checked against a dummy hash all the same. */
   storedHash: string | null | undefined;
@@ -162,7 +170,7 @@ export interface PasswordCheck {
 export async function checkPassword(throttle: AccountThrottle | undefined, check: PasswordCheck): Promise<boolean> {
   let attempt: Attempt | null = null;
   if (throttle && !check.exempt) {
-    attempt = await throttle.beginAttempt(check.email);
+    attempt = await throttle.beginAttempt(check.throttleKey ?? check.email);
     if (!attempt.allowed) {
       const retryAfter = Math.max(1, Math.ceil(attempt.retryAfterMs / 1000));
       await check.onThrottled?.(attempt.reason);
@@ -186,6 +194,6 @@ export async function checkPassword(throttle: AccountThrottle | undefined, check
     }
     return right;
   } finally {
-    if (throttle && attempt?.allowed) await throttle.finishAttempt(check.email, attempt.id, right);
+    if (throttle && attempt?.allowed) await throttle.finishAttempt(check.throttleKey ?? check.email, attempt.id, right);
   }
 }
