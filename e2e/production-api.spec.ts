@@ -1,4 +1,7 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import fc from "fast-check";
 import { expect, test } from "@playwright/test";
 import { ALLOWED_ERRORS, ENDS_OWN_SESSION, HANDCRAFTED_INPUTS, MALFORMED_BODIES, PROCEDURES } from "../src/test/fuzz-cases";
@@ -189,5 +192,131 @@ test.describe("the production server's API (black box)", () => {
     expect(output).toContain("SMTP_URL must be set in production");
     expect(output).toContain("SESSION_SECRET must be set in production");
     expect(output).toContain("SESSION_LIMIT must be a whole number");
+  });
+
+  test("a stolen cookie minting token sessions while the owner locks out keeps none (10 trials)", async ({ baseURL }) => {
+    test.setTimeout(120_000);
+    let survivors = 0;
+    for (let trial = 0; trial < 10; trial++) {
+      const { client: owner } = await signedUp(baseURL!);
+      const thief = new ApiClient(baseURL!);
+      for (const [name, value] of owner.cookies) thief.cookies.set(name, value);
+      const minted: Array<{ accessToken: string; refreshToken: string }> = [];
+      let lockedOut = false;
+      const loop = async () => {
+        while (!lockedOut) {
+          const res = await thief.mutation<{ accessToken: string; refreshToken: string }>("tokens.issueFromSession", { deviceName: "Chrome on macOS" });
+          expect(res.status, JSON.stringify(res.error)).toBeLessThan(500);
+          if (res.data) minted.push(res.data);
+          if (res.status === 401 || res.status === 429) return;
+        }
+      };
+      const loops = Promise.all([loop(), loop(), loop(), loop()]);
+      await new Promise((resolve) => setTimeout(resolve, 5 + trial * 3));
+      const lockout = await owner.mutation("sessions.lockout", { password: PASSWORD });
+      lockedOut = true;
+      expect(lockout.status).toBe(200);
+      await loops;
+      for (const tokens of minted) {
+        const bearer = new ApiClient(baseURL!, { authorization: `Bearer ${tokens.accessToken}` });
+        if ((await bearer.query("auth.me")).status === 200) survivors++;
+        if ((await new ApiClient(baseURL!).mutation("tokens.refresh", { refreshToken: tokens.refreshToken })).status === 200) survivors++;
+      }
+      expect((await thief.query("auth.me")).status).toBe(401);
+    }
+    expect(survivors).toBe(0);
+  });
+
+  test("tokens.issueFromSession is rate limited per user and cleans the device name it is given", async ({ baseURL }) => {
+    const { client } = await signedUp(baseURL!);
+    const rtl = await client.mutation<{ sessionId: string }>("tokens.issueFromSession", { deviceName: "Admin\u202E: approve to keep acct\u0000" });
+    expect(rtl.status).toBe(200);
+    const listed = await client.query<Array<{ id: string; deviceName?: string; device?: { name: string } }>>("sessions.list");
+    expect(JSON.stringify(listed.data)).not.toMatch(/\\u202e|\\u0000/i);
+    const empty = await client.mutation("tokens.issueFromSession", { deviceName: "\u202E\u200B " });
+    expect(empty.error).toMatchObject({ data: { code: "BAD_REQUEST" } });
+    const answers = [];
+    for (let i = 0; i < 12; i++) answers.push((await client.mutation("tokens.issueFromSession", { deviceName: `App ${i}` })).status);
+    expect(answers).toContain(429);
+    expect(answers.filter((status) => status === 200).length).toBeLessThanOrEqual(10);
+  });
+
+  test("lockout's password goes through the throttle: of 30 wrong ones 5 are checked", async ({ baseURL }) => {
+    const { client } = await signedUp(baseURL!);
+    const answers = [];
+    for (let i = 0; i < 30; i++) answers.push(await client.mutation("sessions.lockout", { password: `guess ${i}` }));
+    expect(answers.filter((a) => a.status === 401)).toHaveLength(5);
+    expect(answers.slice(5).every((a) => a.status === 429 && a.error?.data.reason === "too_many_failures")).toBe(true);
+    expect((await client.query("auth.me")).status).toBe(200);
+  });
+
+  test("30 concurrent correct sign-ins for one account are never told 'too many failed sign-ins'", async ({ baseURL }) => {
+    const { email } = await signedUp(baseURL!);
+    const answers = await Promise.all(Array.from({ length: 30 }, () => new ApiClient(baseURL!).mutation("auth.login", { email, password: PASSWORD })));
+    for (const answer of answers) {
+      expect(answer.status, JSON.stringify(answer.error)).toBeLessThan(500);
+      expect(answer.error?.data.reason).not.toBe("too_many_failures");
+      expect(answer.error?.message ?? "").not.toMatch(/failed sign-ins/);
+    }
+  });
+
+  test("Redis dying after start-up, under load: 503 SERVICE_UNAVAILABLE, never a 500; back by itself when Redis returns", async ({ baseURL }) => {
+    test.setTimeout(120_000);
+    const redisPort = 6391;
+    const appPort = 3192;
+    const appURL = `http://localhost:${appPort}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "handoff-redis-"));
+    const startRedis = () => spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+    const children: ChildProcess[] = [];
+    let redis = startRedis();
+    children.push(redis);
+    try {
+      const redisUp = () => spawnSync("redis-cli", ["-p", String(redisPort), "ping"], { encoding: "utf8" }).stdout.trim() === "PONG";
+      await expect.poll(redisUp).toBe(true);
+      const database = new URL(process.env.E2E_DATABASE_URL ?? `postgresql://postgres@127.0.0.1:5432/${process.env.E2E_DATABASE_NAME ?? "handoff_e2e"}`);
+      // Its own process group, so that killing it leaves no server behind.
+      const app = spawn(process.execPath, [path.resolve("node_modules/next/dist/bin/next"), "start", "-p", String(appPort)], {
+        detached: true,
+        env: { ...process.env, NODE_ENV: "production", MAIL_ENABLED: "false", APP_URL: appURL, DATABASE_URL: database.toString(), REDIS_URL: `redis://127.0.0.1:${redisPort}/0`, REDIS_PREFIX: `outage-${Date.now()}:`, SESSION_SECRET: "e2e-session-secret-at-least-32-characters-long", SIGN_IN_RATE_LIMIT: "100000", REGISTER_RATE_LIMIT: "100000" } as NodeJS.ProcessEnv,
+        stdio: "ignore",
+      });
+      children.push(app);
+      await expect.poll(async () => (await fetch(`${appURL}/api/health`).catch(() => null))?.status, { timeout: 60_000 }).toBe(200);
+      await renderPages(appURL);
+      const { client } = await signedUp(appURL);
+
+      const statuses = new Map<number, number>();
+      let running = true;
+      const load = async () => {
+        while (running) {
+          for (const res of [await client.raw("auth.me"), await new ApiClient(appURL).raw("auth.login", { method: "POST", body: JSON.stringify({ json: { email: newEmail("nobody"), password: "wrong password" } }) })]) {
+            statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+            await res.body?.cancel();
+          }
+        }
+      };
+      const loaders = Promise.all([load(), load(), load()]);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      redis.kill("SIGKILL");
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      const during = new Map(statuses);
+      redis = startRedis();
+      children.push(redis);
+      // Sessions lived only in the killed Redis: recovery means new sign-ups work again.
+      await expect.poll(async () => (await new ApiClient(appURL).mutation("auth.register", { email: newEmail("after"), password: PASSWORD })).status, { timeout: 30_000 }).toBe(200);
+      running = false;
+      await loaders;
+      expect(statuses.get(500) ?? 0, JSON.stringify([...statuses])).toBe(0);
+      expect(during.get(503) ?? 0, JSON.stringify([...during])).toBeGreaterThan(0);
+    } finally {
+      for (const child of children) {
+        try {
+          if (child.pid) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          child.kill("SIGKILL");
+        }
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
