@@ -24,8 +24,9 @@ export function parseUserAgent(userAgent: string): ParsedUserAgent {
 }
 
 /**
- * Finds the device a browser signed in from before (by its long-lived device cookie, which is
- * stored only as a hash) or records a new one, and refreshes the IP address record. Both are one
+ * Finds the device a browser signed in from before (by the id in its long-lived device cookie,
+ * which only counts when the server issued it, see cookies.ts, and is stored only as a hash; a token
+ * client's deviceKey is used the same way) or records a new one, and refreshes the IP address record. Both are one
  * INSERT ... ON CONFLICT each, so racing sign-ins from one browser (a double submit) share one row
  * instead of failing on the unique key. A forgotten device's row has its cookie hash rewritten
  * (src/server/auth/control.ts), so the same browser then inserts a new device.
