@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { UAParser } from "ua-parser-js";
 import type { Db } from "~/server/db";
+import { cleanDeviceName } from "./device-name";
 import { sha256 } from "./tokens";
 
 export interface ParsedUserAgent {
@@ -19,7 +20,8 @@ export function parseUserAgent(userAgent: string): ParsedUserAgent {
   const os = osName ? [osName, osVersion].filter(Boolean).join(" ") : null;
   const type = ua.device.type;
   const deviceType = type === "mobile" ? "mobile" : type === "tablet" ? "tablet" : type ? "other" : "desktop";
-  const name = browser && os ? `${browser} on ${os}` : browser ?? os ?? "Unknown device";
+  // Parts of the user agent can end up in the name, and names are shown where the owner decides.
+  const name = cleanDeviceName(browser && os ? `${browser} on ${os}` : browser ?? os ?? "") || "Unknown device";
   return { browser, os, deviceType, name };
 }
 
