@@ -1,18 +1,26 @@
 import { TRPCError } from "@trpc/server";
 import { isAuthError } from "~/server/auth/errors";
+import { isRedisUnavailable } from "~/server/redis/errors";
 
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", "EPIPE", "EAI_AGAIN", "57P01", "57P03"]);
-const NETWORK_MESSAGES =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|connection timeout|Can't reach database|The client is closed|Socket closed|ClientClosed|offline queue|Connection is closed|server closed the connection|DatabaseNotReachable|the database system is/i;
+// Recognised by code or name, never by message text (messages change between versions and
+// languages) nor instanceof (Next.js bundles have separate class copies).
+// Node's socket and DNS errors, and PostgreSQL's "admin shutdown" / "cannot connect now".
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "EAI_AGAIN", "57P01", "57P03"]);
+// What Prisma's PostgreSQL driver adapter reports (DriverAdapterError.cause.kind) when it cannot talk to the database.
+const DRIVER_ADAPTER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections", "TlsConnectionError"]);
+// node-pg throws these with no code at all; their messages are fixed strings in its source.
+const PG_UNCODED_MESSAGES = new Set(["Connection terminated unexpectedly", "Connection terminated", "Connection terminated due to connection timeout", "timeout exceeded when trying to connect"]);
 
 /** True when the error means PostgreSQL or Redis could not be reached, not that the request was wrong. */
 export function isInfrastructureError(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 6; depth++) {
-    const err = e as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+    const err = e as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown; kind?: unknown };
+    if (isRedisUnavailable(err)) return true;
     if (typeof err.code === "string" && NETWORK_CODES.has(err.code)) return true;
     if (err.name === "PrismaClientInitializationError") return true;
     if (typeof err.code === "string" && /^P10\d\d$/.test(err.code)) return true;
-    if (typeof err.message === "string" && NETWORK_MESSAGES.test(err.message)) return true;
+    if (typeof err.kind === "string" && DRIVER_ADAPTER_KINDS.has(err.kind)) return true;
+    if (typeof err.message === "string" && PG_UNCODED_MESSAGES.has(err.message)) return true;
     if (Array.isArray(err.errors) && err.errors.some(isInfrastructureError)) return true;
     e = err.cause;
   }
