@@ -16,6 +16,8 @@ export function isInfrastructureError(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 6; depth++) {
     const err = e as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown; kind?: unknown };
     if (isRedisUnavailable(err)) return true;
+    // Upstash's REST API always answers JSON: anything else came from a gateway or proxy in between (a 502 page).
+    if (err.name === "UpstashJSONParseError") return true;
     if (typeof err.code === "string" && NETWORK_CODES.has(err.code)) return true;
     if (err.name === "PrismaClientInitializationError") return true;
     if (typeof err.code === "string" && /^P10\d\d$/.test(err.code)) return true;

@@ -1,9 +1,13 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD } from "~/test/fixtures";
-import { TestBrowser, testEnv, uniqueEmail, uniquePrefix, type CallResult } from "~/test/harness";
+import { deleteKeys, TestBrowser, testEnv, uniqueEmail, uniquePrefix, type CallResult } from "~/test/harness";
 import { RedisServer } from "~/test/redis-server";
 import { createDb } from "../db";
 import { createRedis } from "../redis";
+import { tcpRunner } from "../redis/runners";
+import { createRequester } from "../redis/transports";
 import { createServices, type Services } from "../services";
 
 // Issue 13, item 15: Redis dying after start-up answered 500 to most requests: node-redis throws
@@ -63,11 +67,20 @@ describe("Redis killed while the app runs, under load", () => {
         await record("sessions.list", () => b.query("sessions.list"));
       }
     };
-    const signer = async (n: number) => {
+    // Each signer has an account of its own: attempts cut off by the kill stay counted by the
+    // account throttle (as they should), and parallel sign-ins to one account are throttle.test.ts's.
+    const signerEmails = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const own = uniqueEmail("signer");
+        expect((await new TestBrowser(services).mutation("auth.register", { email: own, password: PASSWORD })).status).toBe(200);
+        return own;
+      }),
+    );
+    const signer = async (own: string, n: number) => {
       const b = new TestBrowser(services, { ip: `198.51.100.${n + 1}` });
-      while (running) await record("auth.login", () => b.mutation("auth.login", { email, password: PASSWORD }));
+      while (running) await record("auth.login", () => b.mutation("auth.login", { email: own, password: PASSWORD }));
     };
-    const workers = [...readers.map(reader), signer(0), signer(1), signer(2)];
+    const workers = [...readers.map(reader), ...signerEmails.map(signer)];
 
     try {
       while (outcomes.length < 20) await new Promise((r) => setTimeout(r, 50));
@@ -103,5 +116,80 @@ describe("Redis killed while the app runs, under load", () => {
     const afterRecovery = outcomes.filter((o) => o.started === "recovered");
     expect(afterRecovery.length).toBeGreaterThan(10);
     expect(afterRecovery.filter((o) => o.status !== 200)).toEqual([]);
+  });
+});
+
+/**
+ * Stands in for Upstash's REST API (the hosted deployment's Redis client): the same three request
+ * shapes, answered from real Redis, base64-encoded as @upstash/redis asks. `mode` makes it fail
+ * as a gateway does ("502" answers an HTML error page) or disappear ("gone" refuses connections).
+ */
+async function fakeUpstash() {
+  const requester = createRequester(await tcpRunner(process.env.TEST_REDIS_URL!));
+  const encode = (v: unknown): unknown => (typeof v === "string" ? Buffer.from(v).toString("base64") : Array.isArray(v) ? v.map(encode) : v);
+  const encodeAnswer = (a: { result?: unknown; error?: string }) => (a.error ? a : { result: encode(a.result) });
+  const state = { mode: "up" as "up" | "502" };
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (state.mode === "502") {
+      res.writeHead(502, { "content-type": "text/html" }).end("<html><body><h1>502 Bad Gateway</h1></body></html>");
+      return;
+    }
+    const path = req.url!.split("/").filter(Boolean);
+    const answer = (await requester.request({ path, body: JSON.parse(Buffer.concat(chunks).toString()) })) as unknown;
+    const encoded = Array.isArray(answer) ? answer.map(encodeAnswer) : encodeAnswer(answer as { result?: unknown; error?: string });
+    res.writeHead(encoded && !Array.isArray(encoded) && "error" in encoded ? 400 : 200, { "content-type": "application/json" }).end(JSON.stringify(encoded));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    state,
+    async gone() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+    async back() {
+      await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    },
+    async stop() {
+      if (server.listening) await this.gone();
+      await requester.close();
+    },
+  };
+}
+
+describe("Upstash REST unreachable after start-up", () => {
+  it("answers 503 SERVICE_UNAVAILABLE while the REST API fails or is gone, and succeeds again once it is back", async () => {
+    const upstash = await fakeUpstash();
+    const e = testEnv({ UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: "test", REDIS_PREFIX: uniquePrefix(), SESSION_LIMIT: "0" });
+    const db = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR });
+    const redis = await createRedis({ upstashUrl: upstash.url, upstashToken: "test", prefix: e.REDIS_PREFIX });
+    const services = createServices(db.db, redis, e);
+    try {
+      const email = uniqueEmail();
+      const b = new TestBrowser(services);
+      expect((await b.mutation("auth.register", { email, password: PASSWORD })).status).toBe(200);
+      const calls = () => Promise.all([b.query("auth.me"), b.query("sessions.list"), new TestBrowser(services).mutation("auth.login", { email, password: PASSWORD })]);
+      expect((await calls()).map((r) => r.status)).toEqual([200, 200, 200]);
+
+      for (const outage of [() => void (upstash.state.mode = "502"), () => upstash.gone()]) {
+        await outage();
+        // @upstash/redis retries a refused connection five times (about 4 s) before giving up.
+        for (const res of await calls()) {
+          expect(res.status).toBe(503);
+          expect(res.error?.data.code).toBe("SERVICE_UNAVAILABLE");
+        }
+        if (upstash.state.mode === "502") upstash.state.mode = "up";
+        else await upstash.back();
+        expect((await calls()).map((r) => r.status)).toEqual([200, 200, 200]);
+      }
+    } finally {
+      upstash.state.mode = "up";
+      await deleteKeys(redis).catch(() => undefined);
+      await db.close();
+      await upstash.stop();
+    }
   });
 });
