@@ -29,13 +29,30 @@ export function isInfrastructureError(error: unknown): boolean {
   return false;
 }
 
+// During an outage every request fails the same way: one report (with its cause) every 10 s, and
+// how many were not reported, instead of a stack trace per request.
+const REPORT_EVERY_MS = 10_000;
+const unreachableReports = { last: 0, unreported: 0 };
+
+function reportUnreachable(cause: unknown) {
+  const now = Date.now();
+  if (now - unreachableReports.last < REPORT_EVERY_MS) {
+    unreachableReports.unreported++;
+    return;
+  }
+  const more = unreachableReports.unreported ? ` (and ${unreachableReports.unreported} more failures since the last report)` : "";
+  console.error(`[handoff] a backing service is unreachable${more}:`, cause);
+  unreachableReports.last = now;
+  unreachableReports.unreported = 0;
+}
+
 /** Turns what a service threw into the error a client sees. */
 export function toTRPCError(error: unknown): TRPCError {
   const cause = error instanceof TRPCError && !(error.cause instanceof TRPCError) && error.cause ? error.cause : error;
   if (isAuthError(cause)) return new TRPCError({ code: cause.code, message: cause.message, cause });
   if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") return error;
   if (isInfrastructureError(cause)) {
-    console.error("[handoff] a backing service is unreachable:", cause);
+    reportUnreachable(cause);
     return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "The service is temporarily unavailable. Please try again in a moment.", cause });
   }
   return error instanceof TRPCError ? error : new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Something went wrong.", cause });
