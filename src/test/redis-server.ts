@@ -40,10 +40,12 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly extraArgs: string[],
   ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), fs.mkdtempSync(path.join(os.tmpdir(), "handoff-redis-")));
+  /** extraArgs: more redis-server options, e.g. ["--busy-reply-threshold", "100"]. */
+  static async start(extraArgs: string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), fs.mkdtempSync(path.join(os.tmpdir(), "handoff-redis-")), extraArgs);
     await server.restart();
     return server;
   }
@@ -53,7 +55,7 @@ export class RedisServer {
   }
 
   async restart() {
-    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"];
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always", ...this.extraArgs];
     this.process = spawn("redis-server", args, { stdio: "ignore" });
     for (let i = 0; i < 100 && !(await answersPing(this.port)); i++) await new Promise((r) => setTimeout(r, 50));
     if (!(await answersPing(this.port))) throw new Error(`redis-server did not start on port ${this.port}`);

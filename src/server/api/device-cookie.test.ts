@@ -64,6 +64,10 @@ describe("device cookie integrity (real PostgreSQL + Redis)", () => {
     const { email, victim } = await victimSignsUpWith(randomId());
     const genuine = victim.cookies.get("handoff_device")!;
     expect(genuine).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
+    // Only the exact value: base64 decoders skip stray characters, the check must not.
+    for (const variant of [`${genuine}.`, `${genuine}=`, `${genuine.slice(0, 44)}*${genuine.slice(44)}`]) {
+      expect((await attackerSignsInWith(email, variant)).res.data, variant).toMatchObject({ status: "approval_required" });
+    }
 
     await victim.mutation("auth.logout");
     const again = await victim.mutation<Login>("auth.login", { email, password: PASSWORD });

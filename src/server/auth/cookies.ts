@@ -104,8 +104,9 @@ export function verifiedDeviceId(value: string | undefined, secret: string): str
   const dot = value.indexOf(".");
   const id = value.slice(0, dot);
   if (dot < 0 || !DEVICE_ID.test(id)) return null;
-  const mac = Buffer.from(value.slice(dot + 1), "base64url");
-  const expected = deviceMac(id, secret);
+  // Compared as text: base64 decoding skips stray characters, so only the exact issued value counts.
+  const mac = Buffer.from(value.slice(dot + 1));
+  const expected = Buffer.from(deviceMac(id, secret).toString("base64url"));
   return mac.length === expected.length && crypto.timingSafeEqual(mac, expected) ? id : null;
 }
 
