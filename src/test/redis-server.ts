@@ -4,12 +4,27 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+// Below Linux's ephemeral range (32768-60999 by default). A port from that range (what listen(0)
+// hands out) can be taken while the server is down by an outgoing connection's local port,
+// including the app's own reconnect attempts, which then connect to themselves (TCP self-connect)
+// and keep the restarted server from binding it.
+const PORTS = { from: 20_000, to: 32_000 };
+
+/** A loopback port nothing listens on, outside the ephemeral range (so it stays free across restarts). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = PORTS.from + Math.floor(Math.random() * (PORTS.to - PORTS.from));
+    const server = net.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
+  throw new Error("no free loopback port found for redis-server");
 }
 
 async function answersPing(port: number): Promise<boolean> {
