@@ -26,9 +26,10 @@ describe("Redis failures reach callers typed", () => {
       expect(await stuck).toMatchObject({ name: "UpstashError", message: expect.stringMatching(/killed/i) });
       expect(await handle.redis.get(`${handle.prefix}text`)).toBe("not a number");
     } finally {
+      // The server first: a client's QUIT would wait behind a script that is still running.
+      await server.stop();
       await handle.close();
       await admin.close();
-      await server.stop();
     }
   });
 });
