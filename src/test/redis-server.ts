@@ -71,7 +71,12 @@ export class RedisServer {
 
   async restart() {
     const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always", ...this.extraArgs];
-    this.process = spawn("redis-server", args, { stdio: "ignore" });
+    const child = spawn("redis-server", args, { stdio: "ignore" });
+    // Never outlive the test process, even when a test times out before its cleanup.
+    const reap = () => child.kill("SIGKILL");
+    process.once("exit", reap);
+    child.once("exit", () => process.removeListener("exit", reap));
+    this.process = child;
     for (let i = 0; i < 100 && !(await answersPing(this.port)); i++) await new Promise((r) => setTimeout(r, 50));
     if (!(await answersPing(this.port))) throw new Error(`redis-server did not start on port ${this.port}`);
   }
