@@ -81,18 +81,19 @@ describe("Redis killed while the app runs, under load", () => {
     };
     const workers = [...readers.map(reader), ...signerEmails.map(signer)];
 
-    // Waits (at most 10 s, for a loaded machine) until enough requests answered in a phase.
+    const PATHS = ["auth.login", "auth.me", "sessions.list"];
+    // Waits (at most 15 s, for a loaded machine) until each procedure answered `count` requests
+    // started and finished within a phase (sign-ins are slower: they hash a password).
     const answered = async (count: number, started: Phase) => {
-      const deadline = Date.now() + 10_000;
-      while (outcomes.filter((o) => o.started === started && o.ended === started).length < count && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const deadline = Date.now() + 15_000;
+      const enough = () => PATHS.every((path) => outcomes.filter((o) => o.path === path && o.started === started && o.ended === started).length >= count);
+      while (!enough() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     };
     try {
-      await answered(20, "up");
+      await answered(5, "up");
       phase = "down";
       await server.kill();
-      await answered(60, "down");
+      await answered(10, "down");
 
       phase = "restarting";
       await server.restart();
@@ -105,7 +106,7 @@ describe("Redis killed while the app runs, under load", () => {
       }
       expect(me.status).toBe(200);
       phase = "recovered";
-      await answered(30, "recovered");
+      await answered(10, "recovered");
     } finally {
       running = false;
       await Promise.all(workers);
@@ -113,11 +114,11 @@ describe("Redis killed while the app runs, under load", () => {
 
     const wrong = outcomes.filter((o) => !(o.status === 200 || (o.status === 503 && o.code === "SERVICE_UNAVAILABLE")));
     expect(wrong.slice(0, 10)).toEqual([]);
-    expect(outcomes.filter((o) => o.ended === "up" && o.status === 200).length).toBeGreaterThanOrEqual(20);
+    expect(outcomes.filter((o) => o.ended === "up" && o.status === 200).length).toBeGreaterThanOrEqual(15);
     // Requests started once Redis was being killed: those answered after it died were refused.
     const duringOutage = outcomes.filter((o) => o.started === "down" && o.ended === "down");
     expect(duringOutage.filter((o) => o.status === 503).length).toBeGreaterThan(30);
-    for (const path of ["auth.login", "auth.me", "sessions.list"]) expect(duringOutage.some((o) => o.path === path && o.status === 503), path).toBe(true);
+    for (const path of PATHS) expect(duringOutage.some((o) => o.path === path && o.status === 503), path).toBe(true);
     // Once Redis answers again, so does every request, with no restart of the app.
     const afterRecovery = outcomes.filter((o) => o.started === "recovered");
     expect(afterRecovery.length).toBeGreaterThanOrEqual(30);
