@@ -23,11 +23,3 @@ export const passwordInput = z
   .string({ message: "Password is required" })
   .min(1, { message: "Password is required" })
   .max(1024, { message: "Password must be at most 256 characters" });
-
-/** A device's name, as the user or a token client gives it. */
-export const deviceNameInput = z
-  .string({ message: "A name is required" })
-  .trim()
-  .min(1, { message: "A name is required" })
-  .max(64, { message: "Names are at most 64 characters" })
-  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), { message: "Names cannot contain control characters" });

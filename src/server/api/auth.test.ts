@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newDeviceCookie } from "~/server/auth/cookies";
 import { recordDeviceSignIn } from "~/server/auth/device";
 import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 
@@ -175,7 +176,8 @@ describe("auth over HTTP (tRPC handler, real PostgreSQL + Redis)", () => {
   it("concurrent sign-ins from one new browser (a double submit) record one device and never fail", async () => {
     const email = uniqueEmail();
     const reg = await browser().mutation<{ user: { id: string } }>("auth.register", { email, password: PASSWORD });
-    const deviceCookie = "N".repeat(43);
+    // A browser that already holds a device cookie this server issued, but is new to this account.
+    const deviceCookie = newDeviceCookie({ secure: false, secret: t.env.SESSION_SECRET }).value;
     // Five at once: account throttling counts attempts in flight, so a sixth parallel attempt of a
     // not-yet-known browser would already have to wait (see throttle.test.ts).
     const results = await Promise.all(

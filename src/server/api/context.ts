@@ -1,6 +1,6 @@
 import type { ClientInfo } from "~/server/auth/accounts";
 import { clientIp } from "~/server/auth/client-ip";
-import { approvalCookieName, deviceCookieName, handoffCookieName, newDeviceCookie, parseCookies, sessionCookieName } from "~/server/auth/cookies";
+import { approvalCookieName, deviceCookieName, handoffCookieName, newDeviceCookie, parseCookies, sessionCookieName, verifiedDeviceId } from "~/server/auth/cookies";
 import type { Services } from "~/server/services";
 
 export interface RequestContextInput {
@@ -27,20 +27,24 @@ export function requestHelpers(headers: Headers, resHeaders: Headers | null, con
     handoffCookie: cookies.get(handoffCookieName(config.secureCookies)),
     approvalCookie: cookies.get(approvalCookieName(config.secureCookies)),
     ip: () => clientIp(headers, config.trustProxy),
-    /** The request's client, with a device cookie minted (and set) when the browser has none. */
+    /**
+     * The request's client. Its device is the id of a device cookie this server issued; a browser
+     * without one, or with any other value (planted, tampered, from before cookies were signed),
+     * gets a new device cookie (set on the response).
+     */
     client(): ClientInfo {
       const name = deviceCookieName(config.secureCookies);
-      let deviceCookie = cookies.get(name);
-      if (!deviceCookie || !/^[A-Za-z0-9_-]{43}$/.test(deviceCookie)) {
-        const minted = newDeviceCookie(config.secureCookies);
-        deviceCookie = minted.value;
-        cookies.set(name, deviceCookie);
+      let deviceId = verifiedDeviceId(cookies.get(name), config.sessionSecret);
+      if (!deviceId) {
+        const minted = newDeviceCookie({ secure: config.secureCookies, secret: config.sessionSecret });
+        deviceId = minted.id;
+        cookies.set(name, minted.value);
         setCookie(minted.header);
       }
       return {
         ip: clientIp(headers, config.trustProxy),
         userAgent: (headers.get("user-agent") ?? "").slice(0, 512),
-        deviceCookie,
+        deviceCookie: deviceId,
       };
     },
   };

@@ -1,22 +1,49 @@
 import { TRPCError } from "@trpc/server";
 import { isAuthError } from "~/server/auth/errors";
+import { isRedisUnavailable } from "~/server/redis/errors";
 
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", "EPIPE", "EAI_AGAIN", "57P01", "57P03"]);
-const NETWORK_MESSAGES =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|connection timeout|Can't reach database|The client is closed|Socket closed|ClientClosed|offline queue|Connection is closed|server closed the connection|DatabaseNotReachable|the database system is/i;
+// Recognised by code or name, never by message text (messages change between versions and
+// languages) nor instanceof (Next.js bundles have separate class copies).
+// Node's socket and DNS errors, and PostgreSQL's "admin shutdown" / "cannot connect now".
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "EAI_AGAIN", "57P01", "57P03"]);
+// What Prisma's PostgreSQL driver adapter reports (DriverAdapterError.cause.kind) when it cannot talk to the database.
+const DRIVER_ADAPTER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections", "TlsConnectionError"]);
+// node-pg throws these with no code at all; their messages are fixed strings in its source.
+const PG_UNCODED_MESSAGES = new Set(["Connection terminated unexpectedly", "Connection terminated", "Connection terminated due to connection timeout", "timeout exceeded when trying to connect"]);
 
 /** True when the error means PostgreSQL or Redis could not be reached, not that the request was wrong. */
 export function isInfrastructureError(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 6; depth++) {
-    const err = e as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+    const err = e as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown; kind?: unknown };
+    if (isRedisUnavailable(err)) return true;
+    // Upstash's REST API always answers JSON: anything else came from a gateway or proxy in between (a 502 page).
+    if (err.name === "UpstashJSONParseError") return true;
     if (typeof err.code === "string" && NETWORK_CODES.has(err.code)) return true;
     if (err.name === "PrismaClientInitializationError") return true;
     if (typeof err.code === "string" && /^P10\d\d$/.test(err.code)) return true;
-    if (typeof err.message === "string" && NETWORK_MESSAGES.test(err.message)) return true;
+    if (typeof err.kind === "string" && DRIVER_ADAPTER_KINDS.has(err.kind)) return true;
+    if (typeof err.message === "string" && PG_UNCODED_MESSAGES.has(err.message)) return true;
     if (Array.isArray(err.errors) && err.errors.some(isInfrastructureError)) return true;
     e = err.cause;
   }
   return false;
+}
+
+// During an outage every request fails the same way: one report (with its cause) every 10 s, and
+// how many were not reported, instead of a stack trace per request.
+const REPORT_EVERY_MS = 10_000;
+const unreachableReports = { last: 0, unreported: 0 };
+
+function reportUnreachable(cause: unknown) {
+  const now = Date.now();
+  if (now - unreachableReports.last < REPORT_EVERY_MS) {
+    unreachableReports.unreported++;
+    return;
+  }
+  const more = unreachableReports.unreported ? ` (and ${unreachableReports.unreported} more failures since the last report)` : "";
+  console.error(`[handoff] a backing service is unreachable${more}:`, cause);
+  unreachableReports.last = now;
+  unreachableReports.unreported = 0;
 }
 
 /** Turns what a service threw into the error a client sees. */
@@ -25,7 +52,7 @@ export function toTRPCError(error: unknown): TRPCError {
   if (isAuthError(cause)) return new TRPCError({ code: cause.code, message: cause.message, cause });
   if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") return error;
   if (isInfrastructureError(cause)) {
-    console.error("[handoff] a backing service is unreachable:", cause);
+    reportUnreachable(cause);
     return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "The service is temporarily unavailable. Please try again in a moment.", cause });
   }
   return error instanceof TRPCError ? error : new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Something went wrong.", cause });

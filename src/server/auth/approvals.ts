@@ -70,6 +70,7 @@ export async function approvalIfNeeded(
     type: "approval_requested",
     requestId: created.id,
     deviceName: deviceName ?? parseUserAgent(client.userAgent).name,
+    nameGivenByDevice: deviceName !== undefined,
     ip: client.ip,
     location: place.label,
     expiresAt: created.expiresAt.toISOString(),
@@ -86,7 +87,7 @@ async function describe(request: ApprovalRequest) {
     createdAt: request.createdAt,
     expiresAt: request.expiresAt,
     attemptsLeft: Math.max(0, MAX_CODE_ATTEMPTS - request.attempts),
-    device: { name: request.deviceName || ua.name, browser: ua.browser, os: ua.os, deviceType: ua.deviceType },
+    device: { name: request.deviceName || ua.name, nameGivenByDevice: request.deviceName !== "", browser: ua.browser, os: ua.os, deviceType: ua.deviceType },
     ip: request.ip,
     location: place.label,
   };

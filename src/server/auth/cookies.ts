@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { sealData, unsealData } from "iron-session";
 import { randomToken } from "./tokens";
 
@@ -81,9 +82,39 @@ export async function unsealSessionCookie(value: string | undefined, secret: str
 
 export const clearSessionCookie = (secure: boolean) => serializeCookie(sessionCookieName(secure), "", { maxAge: 0, secure });
 
-export function newDeviceCookie(secure: boolean): { value: string; header: string } {
-  const value = randomToken(32);
-  return { value, header: serializeCookie(deviceCookieName(secure), value, { maxAge: DEVICE_COOKIE_MAX_AGE, secure }) };
+// The device cookie is "<id>.<mac>": a random id the server chose and an HMAC of it under a key
+// derived from SESSION_SECRET. Only a cookie this server issued names a device: a value planted in
+// the browser beforehand (over plain http, or from a sibling subdomain) would otherwise become the
+// victim's known device once they sign in, and the planter could then skip new-device approval
+// with the password alone. Devices are stored by the hash of the id.
+// Browsers still holding a cookie from before the MAC (a bare id) get a new cookie and are a new
+// device once: accepting their old id would accept exactly the values an attacker could plant.
+const DEVICE_ID = /^[A-Za-z0-9_-]{43}$/;
+const deviceMacKeys = new Map<string, Buffer>();
+
+function deviceMac(id: string, secret: string): Buffer {
+  let key = deviceMacKeys.get(secret);
+  if (!key) deviceMacKeys.set(secret, (key = Buffer.from(crypto.hkdfSync("sha256", secret, "handoff", "device cookie mac", 32))));
+  return crypto.createHmac("sha256", key).update(id).digest();
+}
+
+/** The device id a device cookie carries, or null unless this server issued it (under this secret). */
+export function verifiedDeviceId(value: string | undefined, secret: string): string | null {
+  if (!value || value.length > 128) return null;
+  const dot = value.indexOf(".");
+  const id = value.slice(0, dot);
+  if (dot < 0 || !DEVICE_ID.test(id)) return null;
+  // Compared as text: base64 decoding skips stray characters, so only the exact issued value counts.
+  const mac = Buffer.from(value.slice(dot + 1));
+  const expected = Buffer.from(deviceMac(id, secret).toString("base64url"));
+  return mac.length === expected.length && crypto.timingSafeEqual(mac, expected) ? id : null;
+}
+
+/** A new device: its id (what the server stores, hashed) and the cookie that proves it. */
+export function newDeviceCookie(options: { secure: boolean; secret: string }): { id: string; value: string; header: string } {
+  const id = randomToken(32);
+  const value = `${id}.${deviceMac(id, options.secret).toString("base64url")}`;
+  return { id, value, header: serializeCookie(deviceCookieName(options.secure), value, { maxAge: DEVICE_COOKIE_MAX_AGE, secure: options.secure }) };
 }
 
 /** The browser secret a handoff recipient needs to collect its session: "<request id>.<secret>". */

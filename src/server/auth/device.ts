@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { UAParser } from "ua-parser-js";
 import type { Db } from "~/server/db";
+import { cleanDeviceName } from "./device-name";
 import { sha256 } from "./tokens";
 
 export interface ParsedUserAgent {
@@ -19,13 +20,15 @@ export function parseUserAgent(userAgent: string): ParsedUserAgent {
   const os = osName ? [osName, osVersion].filter(Boolean).join(" ") : null;
   const type = ua.device.type;
   const deviceType = type === "mobile" ? "mobile" : type === "tablet" ? "tablet" : type ? "other" : "desktop";
-  const name = browser && os ? `${browser} on ${os}` : browser ?? os ?? "Unknown device";
+  // Parts of the user agent can end up in the name, and names are shown where the owner decides.
+  const name = cleanDeviceName(browser && os ? `${browser} on ${os}` : browser ?? os ?? "") || "Unknown device";
   return { browser, os, deviceType, name };
 }
 
 /**
- * Finds the device a browser signed in from before (by its long-lived device cookie, which is
- * stored only as a hash) or records a new one, and refreshes the IP address record. Both are one
+ * Finds the device a browser signed in from before (by the id in its long-lived device cookie,
+ * which only counts when the server issued it, see cookies.ts, and is stored only as a hash; a token
+ * client's deviceKey is used the same way) or records a new one, and refreshes the IP address record. Both are one
  * INSERT ... ON CONFLICT each, so racing sign-ins from one browser (a double submit) share one row
  * instead of failing on the unique key. A forgotten device's row has its cookie hash rewritten
  * (src/server/auth/control.ts), so the same browser then inserts a new device.

@@ -34,6 +34,8 @@ export const userEvent = z.discriminatedUnion("type", [
     type: z.literal("approval_requested"),
     requestId: z.string(),
     deviceName: z.string(),
+    /** The requesting token client chose deviceName itself (a browser's is its parsed user agent). */
+    nameGivenByDevice: z.boolean().default(false),
     ip: z.string(),
     location: z.string(),
     expiresAt: z.string(),

@@ -1,10 +1,14 @@
+import { isUnavailableReply, redisUnavailable } from "./errors";
 import type { CommandRunner, Reply } from "./transports";
-
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** A real Redis over TCP (self-hosting, tests, CI) through node-redis, speaking RESP2 replies. */
 export async function tcpRunner(url: string): Promise<CommandRunner> {
-  const { createClient } = await import("redis");
+  const { createClient, ErrorReply } = await import("redis");
+  // What node-redis throws is either Redis's reply to the command (ErrorReply: the command was
+  // wrong, e.g. WRONGTYPE, and is passed on as it is) or a sign that Redis could not be asked
+  // (offline, socket closed, timeout, closed client) or cannot answer now (LOADING...).
+  const classify = (error: unknown) => (error instanceof ErrorReply && !isUnavailableReply(error.message) ? error : redisUnavailable(error));
+  const replyOf = (r: unknown) => (r instanceof Error ? { error: r.message } : { result: r ?? null });
   // RESP2: @upstash/redis expects the REST API's reply shapes (flat arrays for HGETALL etc.).
   // Offline queue off: while Redis is unreachable a command fails at once (a typed 503) instead of hanging.
   let everConnected = false;
@@ -31,33 +35,43 @@ export async function tcpRunner(url: string): Promise<CommandRunner> {
     await Promise.race([
       client.connect(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`ECONNREFUSED: could not connect to Redis at ${new URL(url).host}`)), 5_000);
+        timer = setTimeout(() => reject(new Error(`Could not connect to Redis at ${new URL(url).host} within 5 s`)), 5_000);
       }),
     ]);
   } catch (error) {
-    client.destroy();
-    throw error;
+    // After a given-up connection the client is already closed, and destroy() throws ClientClosedError.
+    if (client.isOpen) client.destroy();
+    throw redisUnavailable(error);
   } finally {
     clearTimeout(timer);
   }
   return {
-    run: (command) => client.sendCommand(command) as Promise<Reply>,
+    async run(command) {
+      try {
+        return (await client.sendCommand(command)) as Reply;
+      } catch (error) {
+        throw classify(error);
+      }
+    },
     async runAtomically(commands) {
       const multi = client.multi();
       for (const c of commands) multi.addCommand(c);
       try {
-        const replies = (await multi.exec()) as unknown[];
-        return replies.map((r) => (r instanceof Error ? { error: r.message } : { result: r ?? null }));
+        return ((await multi.exec()) as unknown[]).map(replyOf);
       } catch (error) {
+        // Some commands failed inside the transaction (MultiErrorReply): each gets its own answer.
         const replies = (error as { replies?: unknown[] }).replies;
-        if (Array.isArray(replies)) {
-          return replies.map((r) => (r instanceof Error ? { error: r.message } : { result: r ?? null }));
-        }
-        return commands.map(() => ({ error: message(error) }));
+        if (Array.isArray(replies)) return replies.map(replyOf);
+        const failure = classify(error);
+        if (failure !== error) throw failure;
+        // Redis refused the whole transaction (EXECABORT): every command answers that.
+        return commands.map(() => ({ error: failure.message }));
       }
     },
+    // Not QUIT: when Redis has just died it can wait forever for an answer. Commands still in
+    // flight fail (as an outage) instead.
     close: async () => {
-      await client.quit().catch(() => undefined);
+      if (client.isOpen) client.destroy();
     },
   };
 }

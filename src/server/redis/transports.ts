@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
+import { isRedisUnavailable } from "./errors";
 
 // @upstash/redis is the one Redis API the code uses. It talks REST to Upstash in hosted
 // deployments; for self-hosting, tests and the zero-install demo it takes a "requester" instead,
@@ -7,7 +8,8 @@ import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis"
 //   no path           -> one command            -> { result } | { error }
 //   path ["pipeline"]  -> commands, in order     -> [{ result } | { error }, ...]
 //   path ["multi-exec"]-> commands, as MULTI/EXEC -> [{ result } | { error }, ...]
-// Each transport below only has to run a command array and return its raw reply.
+// Each transport below only has to run a command array and return its raw reply; when Redis cannot
+// be reached it throws a RedisUnavailableError (./errors.ts).
 
 export type Command = (string | number)[];
 export type Reply = unknown;
@@ -23,8 +25,14 @@ const UNSUPPORTED_SHEBANG = /^#!lua flags=allow-key-locking[^\n]*\n/;
 
 const sha1 = (text: string) => crypto.createHash("sha1").update(text).digest("hex");
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/**
+ * A command's failure as the REST API answers it, `{ error }`, which @upstash/redis turns into an
+ * UpstashError with that message. Redis being unreachable is not such an answer: it is rethrown
+ * as the typed error the runner made, and @upstash/redis hands it to the caller unchanged.
+ */
+function failedCommand(error: unknown): { error: string } {
+  if (isRedisUnavailable(error)) throw error;
+  return { error: error instanceof Error ? error.message : String(error) };
 }
 
 export function createRequester(runner: CommandRunner): Requester & { close(): Promise<void> } {
@@ -62,7 +70,7 @@ export function createRequester(runner: CommandRunner): Requester & { close(): P
           commands.map((c) =>
             runner.run(c).then(
               (result) => ({ result: result ?? null }),
-              (error: unknown) => ({ error: errorMessage(error) }),
+              failedCommand,
             ),
           ),
         );
@@ -72,7 +80,7 @@ export function createRequester(runner: CommandRunner): Requester & { close(): P
         const result = await runner.run(normalize(req.body as Command));
         return { result: (result ?? null) as TResult };
       } catch (error) {
-        return { error: errorMessage(error) } as UpstashResponse<TResult>;
+        return failedCommand(error) as UpstashResponse<TResult>;
       }
     },
     close: () => runner.close(),

@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { deviceNameInput } from "~/lib/credentials";
+import { deviceNameInput } from "~/server/auth/device-name";
 import { actorOf, forgetDevice, listDevices, renameDevice } from "~/server/auth/control";
 import { clearSessionCookie } from "~/server/auth/cookies";
 import { createTRPCRouter, protectedProcedure } from "../trpc";

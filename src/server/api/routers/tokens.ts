@@ -1,6 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { deviceNameInput, emailInput, passwordInput } from "~/lib/credentials";
+import { emailInput, passwordInput } from "~/lib/credentials";
+import { deviceNameInput } from "~/server/auth/device-name";
 import { completeTokenApproval, issueTokens, issueTokensFromSession, refreshTokens, revokeTokens, type TokenClient } from "~/server/auth/bearer";
 import { cookielessProcedure, createTRPCRouter, protectedProcedure } from "../trpc";
 
