@@ -92,4 +92,20 @@ describe("device cookie integrity (real PostgreSQL + Redis)", () => {
       await other.close();
     }
   });
+  it("a genuine cookie the attacker got from the server and planted is worth nothing once the victim signs in: the device is trusted under a cookie issued then", async () => {
+    const attacker = browser(SYDNEY, FIREFOX_LINUX);
+    // Any anonymous call that looks at the device hands out a genuine, signed cookie.
+    await attacker.mutation("auth.login", { email: uniqueEmail(), password: "anything wrong" });
+    const issued = attacker.cookies.get("handoff_device")!;
+    expect(issued).toBeTruthy();
+
+    const { email, victim } = await victimSignsUpWith(issued);
+    expect(victim.cookies.get("handoff_device")).not.toBe(issued);
+    const { res } = await attackerSignsInWith(email, issued);
+    expect(res.data).toMatchObject({ status: "approval_required" });
+
+    // The victim's browser is a known device under its new cookie: no approval for it.
+    await victim.mutation("auth.logout");
+    expect((await victim.mutation<Login>("auth.login", { email, password: PASSWORD })).data).toMatchObject({ status: "signed_in" });
+  });
 });

@@ -45,6 +45,31 @@ describe("hardening: fresh auth, throttled password checks, lockout, cap (real P
     expect(long.error).toMatchObject({ data: { code: "BAD_REQUEST" } });
   });
 
+  it("a token session minted from a session is not freshly authenticated itself, so it cannot mint the next one", async () => {
+    const { laptop } = await account();
+    const minted = await laptop.mutation<{ accessToken: string }>("tokens.issueFromSession", { deviceName: "Companion" });
+    expect(minted.status).toBe(200);
+    const app = new TestBrowser(t.services, { origin: null, headers: { authorization: `Bearer ${minted.data!.accessToken}` } });
+    const again = await app.mutation("tokens.issueFromSession", { deviceName: "Next companion" });
+    expect(again.error).toMatchObject({ data: { code: "FORBIDDEN", reason: "reauth_required" } });
+  });
+
+  it("tokens minted from a session never evict the owner's sessions at the cap: refused instead", async () => {
+    const capped = await createTestServices({ SESSION_LIMIT: "2", SESSION_LIMIT_POLICY: "evict-oldest" });
+    try {
+      const email = uniqueEmail();
+      const laptop = new TestBrowser(capped.services);
+      const reg = await laptop.mutation<{ user: { id: string } }>("auth.register", { email, password: PASSWORD });
+      expect((await laptop.mutation("tokens.issueFromSession", { deviceName: "App 1" })).status).toBe(200);
+      const full = await laptop.mutation("tokens.issueFromSession", { deviceName: "App 2" });
+      expect(full.error).toMatchObject({ data: { code: "TOO_MANY_REQUESTS" } });
+      expect(await capped.services.sessions.listUserSessions(reg.data!.user.id)).toHaveLength(2);
+      expect((await laptop.query("auth.me")).status).toBe(200);
+    } finally {
+      await capped.close();
+    }
+  });
+
   it("30 wrong lockout passwords from a stolen session: only the throttle's 5 are checked; the owner's account is untouched", async () => {
     const { laptop, userId } = await account();
     resetPasswordHashingStats();

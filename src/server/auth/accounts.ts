@@ -31,6 +31,13 @@ export interface ClientInfo {
   userAgent: string;
   /** The browser's long-lived device cookie (a new one is minted when it had none). */
   deviceCookie: string;
+  /**
+   * Replaces the browser's device cookie with a newly issued one and returns its id. Called when
+   * a browser becomes a trusted device of an account: a device cookie that existed before (even
+   * one this server issued) may have been planted by someone who kept a copy. Absent for token
+   * clients, whose deviceKey nobody else can plant.
+   */
+  reissueDeviceCookie?: () => string;
 }
 
 export interface AuthDeps {
@@ -93,7 +100,13 @@ export async function startSession(
   user: { id: string; email: string },
   client: ClientInfo,
   method: LoginMethod,
-  options: { deviceName?: string } & CreateConditions = {},
+  options: {
+    deviceName?: string;
+    /** The password was entered for this session (sensitive actions need no re-authentication at first). Default: password and token sign-ins. */
+    freshAuthentication?: boolean;
+    /** Refuse at the session cap instead of evicting (a session minted from another must not push the owner's devices out). */
+    neverEvict?: boolean;
+  } & CreateConditions = {},
 ): Promise<SignedIn> {
   const history = await signInHistory(deps.db, user.id);
   const device = await recordDeviceSignIn(deps.db, {
@@ -103,11 +116,16 @@ export async function startSession(
     ip: client.ip,
     name: options.deviceName,
   });
+  if (device.isNew && client.reissueDeviceCookie) {
+    // The browser becomes trusted under a cookie issued now, so a copy of the old one is worth nothing.
+    await deps.db.device.update({ where: { id: device.id }, data: { cookieHash: sha256(client.reissueDeviceCookie()) } });
+  }
+  const cap: SessionCap = options.neverEvict ? { ...deps.config.sessionCap, policy: "reject" } : deps.config.sessionCap;
   let created;
   try {
     created = await deps.sessions.createSession(
       { userId: user.id, email: user.email, deviceId: device.id, ip: client.ip, method },
-      deps.config.sessionCap,
+      cap,
       { parentSessionId: options.parentSessionId, epoch: options.epoch },
     );
   } catch (error) {
@@ -137,7 +155,7 @@ export async function startSession(
     // After both database writes (device row, then this sign-in's address in the history).
     await deps.deviceCache.invalidate(user.id);
   }
-  if (method === "password" || method === "token") await deps.sessions.markAuthenticated(session.id, deps.config.reauthMs);
+  if (options.freshAuthentication ?? (method === "password" || method === "token")) await deps.sessions.markAuthenticated(session.id, deps.config.reauthMs);
   for (const sessionId of evicted) {
     await recordSecurityEvent(deps.db, { type: "session_evicted", userId: user.id, sessionId, ip: client.ip, detail: { by: session.id, limit: deps.config.sessionCap.limit } });
   }

@@ -103,6 +103,10 @@ export async function issueTokensFromSession(
   const signedIn = await startSession(deps, { id: session.userId, email: session.email }, clientInfo(client, deviceKey), "token", {
     deviceName: input.deviceName,
     parentSessionId: session.id,
+    // No password was entered for it: otherwise each minted session would renew the fresh
+    // authentication that minting needs, and a stolen cookie could keep minting forever.
+    freshAuthentication: false,
+    neverEvict: true,
   });
   await recordSecurityEvent(deps.db, { type: "tokens_issued_from_session", userId: session.userId, sessionId: session.id, ip: client.ip, detail: { tokenSession: signedIn.session.id } });
   return { ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, signedOut: signedIn.signedOut };
