@@ -5,6 +5,12 @@ const nextConfig = {
   // Native and WASM packages are loaded from node_modules at run time, not bundled.
   serverExternalPackages: ["@node-rs/argon2", "@electric-sql/pglite", "pglite-prisma-adapter", "ioredis-mock", "redis", "pg", "@prisma/adapter-pg"],
   typedRoutes: false,
+  experimental: {
+    // Next.js buffers a request's body for src/proxy.ts up to this size (10 MB by default); the
+    // proxy sees /api requests only when their path holds a %-escape, but those must not be a way
+    // around /api/trpc's 64 KB body limit (src/server/api/http-handler.ts).
+    proxyClientMaxBodySize: "64kb",
+  },
   // Pages get theirs (with a CSP nonce) from src/proxy.ts; API answers are JSON that nothing may
   // sniff, frame or cache.
   async headers() {

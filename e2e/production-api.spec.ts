@@ -143,11 +143,20 @@ test.describe("the production server's API (black box)", () => {
     expect((await batch(11)).status).toBe(400);
   });
 
-  test("malformed %-encoding in a path answers 400 or 404, never 500", async ({ baseURL }) => {
+  test("malformed %-encoding in a path answers 400 or 404, never 500, prefetch or not", async ({ baseURL }) => {
     for (const path of ["/handoff/%E0%A4%A", "/continue/%", "/api/trpc/auth.me%E0%A4%A", "/scan/%", "/%E0%A4%A"]) {
-      const res = await fetch(`${baseURL}${path}`, { redirect: "manual" });
-      expect([400, 404], path).toContain(res.status);
+      for (const headers of [{}, { purpose: "prefetch" }, { "next-router-prefetch": "1" }] as Array<Record<string, string>>) {
+        const res = await fetch(`${baseURL}${path}`, { redirect: "manual", headers });
+        expect([400, 404], `${path} ${JSON.stringify(headers)}`).toContain(res.status);
+      }
     }
+  });
+
+  test("an /api path holding a %-escape is no way around the body limit", async ({ baseURL }) => {
+    const client = new ApiClient(baseURL!);
+    const body = JSON.stringify({ json: { email: "a@b.co", password: "x".repeat(300_000) } });
+    const res = await client.raw("auth.logi%6E", { method: "POST", body });
+    expect([400, 413], String(res.status)).toContain(res.status);
   });
 
   test("subscriptions answer another user's request id with NOT_FOUND, not INTERNAL_SERVER_ERROR", async ({ baseURL }) => {

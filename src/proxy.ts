@@ -32,8 +32,9 @@ function decodes(pathname: string): boolean {
 
 export const config = {
   matcher: [
-    // API paths only when they hold a %-escape (to check it): the session hot path pays nothing.
-    "/api/:path*/:segment(.*%.*)",
+    // Any path holding a %-escape is checked, prefetch or not (the entry below skips prefetches);
+    // API paths only then, so the session hot path pays nothing.
+    "/:path*/:segment(.*%.*)",
     {
       source: "/((?!api/|_next/static|_next/image|favicon|\\.well-known/).*)",
       // Prefetches are not rendered pages.

@@ -10,10 +10,14 @@ export function configurationProblems(source: Record<string, string | undefined>
   try {
     env = parseEnv(source);
   } catch (error) {
-    return String(error instanceof Error ? error.message : error)
+    const message = String(error instanceof Error ? error.message : error);
+    const listed = message
       .split("\n")
       .filter((line) => line.startsWith("  - "))
       .map((line) => line.slice(4));
+    // Anything else that went wrong reading the configuration (e.g. the data folder for the
+    // development secret is not writable) is a problem too, never "no problems".
+    return listed.length > 0 ? listed : [message];
   }
   try {
     const origin = new URL(env.APP_URL).origin;

@@ -16,12 +16,22 @@ describe("cleanDeviceName", () => {
       "\u202A", "\u202B", "\u202C", "\u202D", "\u202E", // bidi embeddings and overrides
       "\u2066", "\u2067", "\u2068", "\u2069", // bidi isolates
       "\u200E", "\u200F", "\u061C", // bidi marks
-      "\u200B", "\u200C", "\u200D", "\u2060", "\uFEFF", "\u00AD", // zero-width, soft hyphen
+      "\u200B", "\u2060", "\uFEFF", "\u00AD", // zero-width, soft hyphen
       "\u3164", "\u115F", "\uFFA0", // Hangul fillers (blank letters)
       "\uDB40\uDC41", // a tag character
       "\uD800", // a lone surrogate
     ];
     for (const c of hidden) expect(cleanDeviceName(`Ph${c}one`), JSON.stringify(c)).toBe("Phone");
+  });
+
+  it("keeps zero-width (non-)joiners only where they join two visible characters (emoji sequences, Persian and Indic names)", () => {
+    expect(cleanDeviceName("👩\u200D💻 laptop")).toBe("👩\u200D💻 laptop");
+    expect(cleanDeviceName("می\u200Cخواهم")).toBe("می\u200Cخواهم");
+    for (const c of ["\u200C", "\u200D"]) {
+      expect(cleanDeviceName(`${c}Phone${c}`), JSON.stringify(c)).toBe("Phone");
+      expect(cleanDeviceName(`Ph ${c} one`), JSON.stringify(c)).toBe("Ph one");
+      expect(cleanDeviceName(`Ph${c}${c}one`), JSON.stringify(c)).toBe("Phone");
+    }
   });
 
   it("collapses whitespace of every kind, trims, and keeps real letters, accents and emoji", () => {

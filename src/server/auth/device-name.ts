@@ -14,7 +14,11 @@ const WHITESPACE = /[\t\n\v\f\r\p{Z}]+/gu;
 // \p{C}: controls, format characters (bidi embeddings, overrides, isolates and marks, zero-width
 // characters, the BOM, soft hyphen, tags), lone surrogates, private use and unassigned code points.
 // The Hangul and braille fillers are letters that print as blanks.
-const INVISIBLE = /[\p{C}\u115F\u1160\u3164\uFFA0\u2800]/gu;
+// Zero-width (non-)joiners are kept where they join two visible characters: emoji sequences
+// (👩‍💻) and Persian or Indic names need them; anywhere else they only hide things.
+const INVISIBLE = new RegExp(String.raw`[[\p{C}\u115F\u1160\u3164\uFFA0\u2800]--[\u200C\u200D]]`, "gv");
+const JOINABLE = String.raw`[\p{L}\p{M}\p{N}\p{Extended_Pictographic}\uFE0F]`;
+const STRAY_JOINER = new RegExp(String.raw`(?<!${JOINABLE})[\u200C\u200D]|[\u200C\u200D](?!${JOINABLE})`, "gu");
 // Real scripts stack a few combining marks on a letter; "Zalgo" text stacks dozens to paint over
 // neighbouring lines.
 const MARK_PILE = /(\p{M}{3})\p{M}+/gu;
@@ -25,6 +29,7 @@ export function cleanDeviceName(name: string): string {
     .normalize("NFC")
     .replace(WHITESPACE, " ")
     .replace(INVISIBLE, "")
+    .replace(STRAY_JOINER, "")
     .replace(MARK_PILE, "$1")
     .replace(/ {2,}/g, " ")
     .trim();

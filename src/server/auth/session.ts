@@ -47,8 +47,9 @@ export const recentAuthKey = (prefix: string, sessionId: string) => `${prefix}re
 /**
  * The user's session epoch: bumped whenever every (other) session is ended at once (lockout,
  * "sign out other sessions", a password change that signs out). A password sign-in reads it
- * before it checks the password and creates its session only if it is unchanged, so a sign-in
- * checked before such an event cannot land after it.
+ * right after its password check, then reads the password hash again (accounts.ts,
+ * epochBehindPassword), and creates its session only if the epoch is unchanged: a sign-in whose
+ * password was checked before such an event cannot land after it.
  */
 export const userEpochKey = (prefix: string, userId: string) => `${prefix}user:${userId}:epoch`;
 /** A single revoked access token, kept until the token's own expiry. */
