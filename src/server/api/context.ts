@@ -45,8 +45,8 @@ export function requestHelpers(headers: Headers, resHeaders: Headers | null, con
         ip: clientIp(headers, config.trustProxy),
         userAgent: (headers.get("user-agent") ?? "").slice(0, 512),
         deviceCookie: deviceId,
-        reissueDeviceCookie() {
-          const reissued = newDeviceCookie({ secure: config.secureCookies, secret: config.sessionSecret });
+        reissueDeviceCookie(trustNonce: string) {
+          const reissued = newDeviceCookie({ secure: config.secureCookies, secret: config.sessionSecret, trustNonce });
           cookies.set(name, reissued.value);
           setCookie(reissued.header);
           return reissued.id;

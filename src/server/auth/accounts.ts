@@ -32,12 +32,12 @@ export interface ClientInfo {
   /** The browser's long-lived device cookie (a new one is minted when it had none). */
   deviceCookie: string;
   /**
-   * Replaces the browser's device cookie with a newly issued one and returns its id. Called when
-   * a browser becomes a trusted device of an account: a device cookie that existed before (even
-   * one this server issued) may have been planted by someone who kept a copy. Absent for token
-   * clients, whose deviceKey nobody else can plant.
+   * Replaces the browser's device cookie with one whose id is derived from `trustNonce` under a
+   * server key, and returns that id. Called when a browser becomes a trusted device of an
+   * account: a device cookie that existed before (even one this server issued) may have been
+   * planted by someone who kept a copy. Absent for token clients, whose deviceKey nobody else can plant.
    */
-  reissueDeviceCookie?: () => string;
+  reissueDeviceCookie?: (trustNonce: string) => string;
 }
 
 export interface AuthDeps {
@@ -90,6 +90,10 @@ export async function recordLoginEvent(
   });
 }
 
+async function isKnownDevice(db: Db, userId: string, deviceCookie: string): Promise<boolean> {
+  return (await db.device.count({ where: { userId, cookieHash: sha256(deviceCookie), forgottenAt: null } })) > 0;
+}
+
 /**
  * Opens a session for a user whose identity is established: records the device and IP, enforces
  * the session cap (atomically, in Redis), flags a suspicious sign-in (suspicious.ts), logs it,
@@ -106,20 +110,24 @@ export async function startSession(
     freshAuthentication?: boolean;
     /** Refuse at the session cap instead of evicting (a session minted from another must not push the owner's devices out). */
     neverEvict?: boolean;
+    /** Whether the browser is already one of the user's devices, when the caller looked it up. */
+    knownDevice?: boolean;
   } & CreateConditions = {},
 ): Promise<SignedIn> {
   const history = await signInHistory(deps.db, user.id);
+  let deviceCookie = client.deviceCookie;
+  if (client.reissueDeviceCookie && !(options.knownDevice ?? (await isKnownDevice(deps.db, user.id, deviceCookie)))) {
+    // The browser becomes trusted under a cookie issued now, so a copy of the one it had (which
+    // someone may have planted) is worth nothing. A double submit shares the nonce, so one device.
+    deviceCookie = client.reissueDeviceCookie(await deps.deviceCache.trustNonce(user.id, sha256(deviceCookie)));
+  }
   const device = await recordDeviceSignIn(deps.db, {
     userId: user.id,
-    deviceCookie: client.deviceCookie,
+    deviceCookie,
     userAgent: client.userAgent,
     ip: client.ip,
     name: options.deviceName,
   });
-  if (device.isNew && client.reissueDeviceCookie) {
-    // The browser becomes trusted under a cookie issued now, so a copy of the old one is worth nothing.
-    await deps.db.device.update({ where: { id: device.id }, data: { cookieHash: sha256(client.reissueDeviceCookie()) } });
-  }
   const cap: SessionCap = options.neverEvict ? { ...deps.config.sessionCap, policy: "reject" } : deps.config.sessionCap;
   let created;
   try {
@@ -270,7 +278,7 @@ export async function login(
   const epoch = await epochBehindPassword(deps, user);
   const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email, knownDevice: user.knownDevice }, client, as.method, as.deviceName);
   if (approval) return approval;
-  return startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName, epoch });
+  return startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName, epoch, knownDevice: user.knownDevice });
 }
 
 /**

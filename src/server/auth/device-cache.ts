@@ -32,6 +32,17 @@ export interface UserDevices {
   addresses: { deviceId: string; ip: string; at: number }[];
 }
 
+// KEYS: key. ARGV: value, ttl ms. The value already there, else ARGV[1], stored.
+const GET_OR_SET = `
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+`;
+
+/** How long concurrent sign-ins of one browser share the cookie it is trusted under. */
+const TRUST_NONCE_MS = 60_000;
+
 // KEYS: version, entry. ARGV: a fresh version (used when there is none), ttl ms.
 // Returns { version, entry or '' }.
 const READ = `${LUA_HELPERS}
@@ -50,6 +61,8 @@ const newVersion = () => randomUUID();
 export class DeviceCache {
   private readonly readScript;
 
+  private readonly trustNonceScript;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -57,6 +70,7 @@ export class DeviceCache {
     private readonly ttlMs = 3_600_000,
   ) {
     this.readScript = redis.createScript<[string, string]>(READ);
+    this.trustNonceScript = redis.createScript<string>(GET_OR_SET);
   }
 
   private keys(userId: string) {
@@ -79,5 +93,14 @@ export class DeviceCache {
   /** Call after every committed change to the user's devices or their sign-in addresses. */
   async invalidate(userId: string): Promise<void> {
     await this.redis.set(this.keys(userId)[0]!, newVersion(), { px: this.ttlMs });
+  }
+
+  /**
+   * The nonce a browser (by the hash of its current device cookie) becomes a trusted device of the
+   * user under: the first caller's, for a minute, so a double submit gets one device. Only a nonce
+   * is kept here; the cookie's id is derived from it with a key only the app has.
+   */
+  async trustNonce(userId: string, deviceCookieHash: string): Promise<string> {
+    return String(await this.trustNonceScript.exec([`${this.prefix}device-trust:${userId}:${deviceCookieHash}`], [randomUUID(), String(TRUST_NONCE_MS)]));
   }
 }
