@@ -260,7 +260,7 @@ test.describe("the production server's API (black box)", () => {
     }
   });
 
-  test("Redis dying after start-up, under load: 503 SERVICE_UNAVAILABLE, never a 500; back by itself when Redis returns", async ({ baseURL }) => {
+  test("Redis dying after start-up, under load: 503 SERVICE_UNAVAILABLE, never a 500; back by itself when Redis returns", async () => {
     test.setTimeout(120_000);
     const redisPort = 6391;
     const appPort = 3192;

@@ -108,9 +108,9 @@ function ConnectivityBanner({ connectivity }: { connectivity: Connectivity }) {
     const probe = async () => {
       if (stopped || (await retry())) return;
       wait = Math.min(wait * 2, PROBE_MAX_MS);
-      if (!stopped) timer = setTimeout(probe, wait);
+      if (!stopped) timer = setTimeout(() => void probe(), wait);
     };
-    timer = setTimeout(probe, wait);
+    timer = setTimeout(() => void probe(), wait);
     // Back on the network: try at once rather than at the next probe.
     const onOnline = () => void probe();
     window.addEventListener("online", onOnline);

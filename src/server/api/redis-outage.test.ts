@@ -136,7 +136,7 @@ async function fakeUpstash() {
   const encode = (v: unknown): unknown => (typeof v === "string" ? Buffer.from(v).toString("base64") : Array.isArray(v) ? v.map(encode) : v);
   const encodeAnswer = (a: { result?: unknown; error?: string }) => (a.error ? a : { result: encode(a.result) });
   const state = { mode: "up" as "up" | "502" };
-  const server = http.createServer(async (req, res) => {
+  const answerRequest = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     if (state.mode === "502") {
@@ -147,7 +147,8 @@ async function fakeUpstash() {
     const answer = (await requester.request({ path, body: JSON.parse(Buffer.concat(chunks).toString()) })) as unknown;
     const encoded = Array.isArray(answer) ? answer.map(encodeAnswer) : encodeAnswer(answer as { result?: unknown; error?: string });
     res.writeHead(encoded && !Array.isArray(encoded) && "error" in encoded ? 400 : 200, { "content-type": "application/json" }).end(JSON.stringify(encoded));
-  });
+  };
+  const server = http.createServer((req, res) => void answerRequest(req, res));
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {
