@@ -1,30 +1,15 @@
-import type { Ratelimit } from "@upstash/ratelimit";
-import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
-import { MAX_CODE_ATTEMPTS, type ApprovalRequest, type ApprovalStore } from "./approval-store";
-import { sessionCapStatus, type Actor } from "./control";
+import { MAX_CODE_ATTEMPTS, type ApprovalRequest } from "./approval-store";
 import { parseUserAgent } from "./device";
 import { AuthError } from "./errors";
 import { locate } from "./geo";
+import { recordLoginEvent } from "./login-events";
 import { enforceRateLimit } from "./rate-limit";
 import { recordSecurityEvent } from "./security-events";
 import { SessionLimitError } from "./session";
+import { sessionCapStatus } from "./session-cap";
+import { startSession } from "./start-session";
 import { sha256 } from "./tokens";
-
-export interface ApprovalDeps extends AuthDeps {
-  approvals: ApprovalStore;
-  config: AuthDeps["config"] & { newDeviceApproval: boolean };
-  /** Someone with the password could otherwise flood the owner's devices with requests from many IPs. */
-  rateLimits?: { approvalPerUser: Ratelimit };
-}
-
-export interface ApprovalRequired {
-  status: "approval_required";
-  requestId: string;
-  code: string;
-  expiresAt: Date;
-  /** For the requesting browser's cookie only; never returned to the client. */
-  browserSecret: string;
-}
+import type { Actor, ApprovalDeps, ApprovalRequired, ClientInfo, SignedIn } from "./types";
 
 /** The request is still waiting for its code: a token client keeps polling. */
 export class ApprovalPendingError extends AuthError {

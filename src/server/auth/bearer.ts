@@ -1,13 +1,15 @@
 import type { Ratelimit } from "@upstash/ratelimit";
-import { login, startSession, type ClientInfo, type SignedIn } from "./accounts";
-import { type ApprovalPendingError, completeApproval, type ApprovalDeps } from "./approvals";
+import { login } from "./accounts";
+import { type ApprovalPendingError, completeApproval } from "./approvals";
 import { AuthError, isErrorNamed } from "./errors";
 import type { AccessTokenClaims, AccessTokenSigner } from "./jwt";
 import { enforceRateLimit } from "./rate-limit";
 import { requireRecentAuth } from "./reauth";
 import { recordSecurityEvent } from "./security-events";
 import type { Session } from "./session";
+import { startSession } from "./start-session";
 import { randomToken } from "./tokens";
+import type { ApprovalDeps, ClientInfo, SignedIn } from "./types";
 
 // Bearer tokens for native and CLI clients. Every token pair belongs to a device session of method
 // "token" in the same Redis store as cookie sessions, so the user sees it in sessions.list and every

@@ -56,3 +56,8 @@ export async function recordDeviceSignIn(
     ON CONFLICT ("userId", "address") DO UPDATE SET "lastSeenAt" = EXCLUDED."lastSeenAt"`;
   return { id: device!.id, name: device!.name, isNew: device!.inserted };
 }
+
+export async function deviceNameOf(db: Db, deviceId: string): Promise<string> {
+  const device = deviceId ? await db.device.findUnique({ where: { id: deviceId }, select: { name: true } }).catch(() => null) : null;
+  return device?.name ?? "Unknown device";
+}

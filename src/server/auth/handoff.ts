@@ -1,14 +1,16 @@
 import { isIP } from "node:net";
 import type { Ratelimit } from "@upstash/ratelimit";
-import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
-import { sessionCapStatus, type Actor } from "./control";
 import { parseUserAgent } from "./device";
 import { AuthError, isErrorNamed } from "./errors";
 import { locate } from "./geo";
 import { type HandoffInvalidError, type HandoffRecord, type HandoffStore, type Party } from "./handoff-store";
+import { recordLoginEvent } from "./login-events";
 import { enforceRateLimit } from "./rate-limit";
 import { requireRecentAuth } from "./reauth";
 import { recordSecurityEvent } from "./security-events";
+import { sessionCapStatus } from "./session-cap";
+import { startSession } from "./start-session";
+import type { Actor, AuthDeps, ClientInfo, SignedIn } from "./types";
 
 export interface HandoffDeps extends AuthDeps {
   handoffs: HandoffStore;

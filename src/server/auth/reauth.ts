@@ -1,8 +1,6 @@
 import { newPasswordInput } from "~/lib/credentials";
-import type { AuthDeps } from "./accounts";
 import { cancelApprovals } from "./approvals";
 import type { ApprovalStore } from "./approval-store";
-import type { Actor } from "./control";
 import { AuthError } from "./errors";
 import { locate } from "./geo";
 import type { HandoffStore } from "./handoff-store";
@@ -11,6 +9,7 @@ import { notify } from "./notify";
 import { hashPassword } from "./password";
 import { recordSecurityEvent } from "./security-events";
 import { checkPassword, PASSWORD_WORDING, type AccountThrottle } from "./throttle";
+import type { Actor, AuthDeps } from "./types";
 
 // Fresh authentication for sensitive actions (ASVS 5, V7): forgetting a device and approving a QR
 // handoff need the password entered in this session within REAUTH_MINUTES; otherwise FORBIDDEN with
