@@ -10,7 +10,14 @@ import tseslint from "typescript-eslint";
 
 const unusedVars = [
   "error",
-  { args: "after-used", argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true },
+  {
+    args: "after-used",
+    argsIgnorePattern: "^_",
+    varsIgnorePattern: "^_",
+    caughtErrors: "none",
+    destructuredArrayIgnorePattern: "^_",
+    ignoreRestSiblings: true,
+  },
 ];
 
 export default defineConfig(

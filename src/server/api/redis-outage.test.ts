@@ -118,7 +118,11 @@ describe("Redis killed while the app runs, under load", () => {
     // Requests started once Redis was being killed: those answered after it died were refused.
     const duringOutage = outcomes.filter((o) => o.started === "down" && o.ended === "down");
     expect(duringOutage.filter((o) => o.status === 503).length).toBeGreaterThan(30);
-    for (const path of PATHS) expect(duringOutage.some((o) => o.path === path && o.status === 503), path).toBe(true);
+    for (const path of PATHS)
+      expect(
+        duringOutage.some((o) => o.path === path && o.status === 503),
+        path,
+      ).toBe(true);
     // Once Redis answers again, so does every request, with no restart of the app.
     const afterRecovery = outcomes.filter((o) => o.started === "recovered");
     expect(afterRecovery.length).toBeGreaterThanOrEqual(30);
@@ -179,7 +183,8 @@ describe("Upstash REST unreachable after start-up", () => {
       const email = uniqueEmail();
       const b = new TestBrowser(services);
       expect((await b.mutation("auth.register", { email, password: PASSWORD })).status).toBe(200);
-      const calls = () => Promise.all([b.query("auth.me"), b.query("sessions.list"), new TestBrowser(services).mutation("auth.login", { email, password: PASSWORD })]);
+      const calls = () =>
+        Promise.all([b.query("auth.me"), b.query("sessions.list"), new TestBrowser(services).mutation("auth.login", { email, password: PASSWORD })]);
       expect((await calls()).map((r) => r.status)).toEqual([200, 200, 200]);
 
       for (const outage of [() => void (upstash.state.mode = "502"), () => upstash.gone()]) {

@@ -14,7 +14,11 @@ import type { ApprovalDeps, ApprovalRequired, AuthDeps, ClientInfo, SignedIn } f
 
 export const INVALID_CREDENTIALS = "Invalid email or password";
 
-export async function register(deps: AuthDeps & { rateLimits?: { registerPerIp: Ratelimit } }, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
+export async function register(
+  deps: AuthDeps & { rateLimits?: { registerPerIp: Ratelimit } },
+  input: { email: string; password: string },
+  client: ClientInfo,
+): Promise<SignedIn> {
   if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.registerPerIp, client.ip, "Too many accounts created from your network.");
   const passwordHash = await hashPassword(input.password);
   let user: { id: string; email: string };
@@ -55,7 +59,12 @@ export async function login(
   // The account and, in the same query, whether this browser (or app) is one of its devices.
   const found = await deps.db.user.findUnique({
     where: { email: input.email },
-    select: { id: true, email: true, passwordHash: true, devices: { where: { cookieHash: sha256(client.deviceCookie), forgottenAt: null }, select: { id: true } } },
+    select: {
+      id: true,
+      email: true,
+      passwordHash: true,
+      devices: { where: { cookieHash: sha256(client.deviceCookie), forgottenAt: null }, select: { id: true } },
+    },
   });
   const user = found && { id: found.id, email: found.email, passwordHash: found.passwordHash, knownDevice: found.devices.length > 0 };
   // Throttled per account (see throttle.ts) before the password is checked. A browser or app this
@@ -69,7 +78,8 @@ export async function login(
     password: input.password,
     exempt: user?.knownDevice,
     wording: SIGN_IN_WORDING,
-    onThrottled: () => recordLoginEvent(deps.db, { userId: user?.id ?? null, email: input.email, client, method: as.method, outcome: "blocked", reason: "account_throttled" }),
+    onThrottled: () =>
+      recordLoginEvent(deps.db, { userId: user?.id ?? null, email: input.email, client, method: as.method, outcome: "blocked", reason: "account_throttled" }),
     onThrottlingStarts: async (attempts) => {
       if (user) await tellThrottlingStarts(deps, user, client, attempts);
     },

@@ -47,7 +47,13 @@ export async function approvalIfNeeded(
   }
 
   if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.approvalPerUser, user.id, "Too many sign-in requests for this account.");
-  const created = await deps.approvals.create({ userId: user.id, ip: client.ip, userAgent: client.userAgent, deviceCookieHash: sha256(client.deviceCookie), deviceName });
+  const created = await deps.approvals.create({
+    userId: user.id,
+    ip: client.ip,
+    userAgent: client.userAgent,
+    deviceCookieHash: sha256(client.deviceCookie),
+    deviceName,
+  });
   const place = await locate(client.ip);
   await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "blocked", reason: "approval_required" });
   await recordSecurityEvent(deps.db, { type: "approval_requested", userId: user.id, ip: client.ip, detail: { request: created.id } });
@@ -106,7 +112,13 @@ export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestI
   if (result.outcome === "invalid") throw noLongerValid();
   const { request } = result;
   if (result.outcome === "approved") {
-    await recordSecurityEvent(deps.db, { type: "approval_confirmed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { request: requestId } });
+    await recordSecurityEvent(deps.db, {
+      type: "approval_confirmed",
+      userId: actor.userId,
+      sessionId: actor.sessionId,
+      ip: actor.ip,
+      detail: { request: requestId },
+    });
     await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "approved" });
     return describe(request);
   }
@@ -130,7 +142,13 @@ export async function denyApproval(deps: ApprovalDeps, actor: Actor, requestId: 
   const request = await deps.approvals.deny(requestId, actor.userId);
   if (!request) throw noLongerValid();
   await logOutcome(deps, request, "approval_denied");
-  await recordSecurityEvent(deps.db, { type: "approval_denied", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { request: requestId } });
+  await recordSecurityEvent(deps.db, {
+    type: "approval_denied",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { request: requestId },
+  });
   await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "denied" });
   return describe(request);
 }

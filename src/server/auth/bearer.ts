@@ -59,7 +59,10 @@ const clientInfo = (client: TokenClient, deviceKey: string): ClientInfo => ({ ip
  */
 export async function issueTokens(deps: TokenDeps, input: { email: string; password: string; deviceName: string }, client: TokenClient) {
   const deviceKey = client.deviceKey ?? randomToken(32);
-  const result = await login(deps, { email: input.email, password: input.password }, clientInfo(client, deviceKey), { method: "token", deviceName: input.deviceName });
+  const result = await login(deps, { email: input.email, password: input.password }, clientInfo(client, deviceKey), {
+    method: "token",
+    deviceName: input.deviceName,
+  });
   if ("status" in result) {
     const { browserSecret, ...approval } = result;
     return { ...approval, approvalSecret: browserSecret, deviceKey };
@@ -79,12 +82,21 @@ export async function completeTokenApproval(deps: TokenDeps, input: { requestId:
   const deviceKey = client.deviceKey ?? randomToken(32);
   let signedIn: SignedIn;
   try {
-    signedIn = await completeApproval(deps, input.requestId, input.approvalSecret, clientInfo(client, deviceKey), { method: "token", deviceName: input.deviceName });
+    signedIn = await completeApproval(deps, input.requestId, input.approvalSecret, clientInfo(client, deviceKey), {
+      method: "token",
+      deviceName: input.deviceName,
+    });
   } catch (error) {
     if (isErrorNamed<ApprovalPendingError>(error, "ApprovalPendingError")) return { status: "approval_pending" as const, requestId: input.requestId };
     throw error;
   }
-  return { status: "issued" as const, ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, user: signedIn.user, signedOut: signedIn.signedOut };
+  return {
+    status: "issued" as const,
+    ...(await pairFor(deps, signedIn.session, signedIn.token)),
+    deviceKey,
+    user: signedIn.user,
+    signedOut: signedIn.signedOut,
+  };
 }
 
 /**
@@ -106,7 +118,13 @@ export async function issueTokensFromSession(
     deviceName: input.deviceName,
     parentSessionId: session.id,
   });
-  await recordSecurityEvent(deps.db, { type: "tokens_issued_from_session", userId: session.userId, sessionId: session.id, ip: client.ip, detail: { tokenSession: signedIn.session.id } });
+  await recordSecurityEvent(deps.db, {
+    type: "tokens_issued_from_session",
+    userId: session.userId,
+    sessionId: session.id,
+    ip: client.ip,
+    detail: { tokenSession: signedIn.session.id },
+  });
   return { ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, signedOut: signedIn.signedOut };
 }
 
@@ -141,7 +159,10 @@ export async function revokeTokens(deps: TokenDeps, session: Session, claims: Ac
  * `Authorization: Bearer <jwt>`: the signature, issuer, audience and expiry, then the session in
  * Redis (one round trip). Null for anything that does not check out.
  */
-export async function authenticateBearer(deps: Pick<TokenDeps, "jwt" | "sessions">, token: string): Promise<{ session: Session; claims: AccessTokenClaims } | null> {
+export async function authenticateBearer(
+  deps: Pick<TokenDeps, "jwt" | "sessions">,
+  token: string,
+): Promise<{ session: Session; claims: AccessTokenClaims } | null> {
   const claims = await deps.jwt.verify(token);
   if (!claims) return null;
   const session = await deps.sessions.validateTokenSession(claims.sid, claims.jti);

@@ -35,13 +35,19 @@ const deviceSelect = { id: true, name: true, browser: true, os: true, deviceType
 
 async function loadUserDevices(db: Db, userId: string): Promise<UserDevices> {
   const [devices, addresses] = await Promise.all([
-    db.device.findMany({ where: { userId, forgottenAt: null }, orderBy: { lastSeenAt: "desc" }, select: { ...deviceSelect, firstSeenAt: true, lastSeenAt: true } }),
+    db.device.findMany({
+      where: { userId, forgottenAt: null },
+      orderBy: { lastSeenAt: "desc" },
+      select: { ...deviceSelect, firstSeenAt: true, lastSeenAt: true },
+    }),
     db.loginEvent.groupBy({ by: ["deviceId", "ip"], where: { userId, outcome: "success", deviceId: { not: null } }, _max: { createdAt: true } }),
   ]);
   const kept = new Set(devices.map((d) => d.id));
   return {
     devices: devices.map((d) => ({ ...d, firstSeenAt: d.firstSeenAt.getTime(), lastSeenAt: d.lastSeenAt.getTime() })),
-    addresses: addresses.flatMap((row) => (row.deviceId && kept.has(row.deviceId) && row._max.createdAt ? [{ deviceId: row.deviceId, ip: row.ip, at: row._max.createdAt.getTime() }] : [])),
+    addresses: addresses.flatMap((row) =>
+      row.deviceId && kept.has(row.deviceId) && row._max.createdAt ? [{ deviceId: row.deviceId, ip: row.ip, at: row._max.createdAt.getTime() }] : [],
+    ),
   };
 }
 
@@ -129,7 +135,8 @@ export async function lockout(deps: ControlDeps & { throttle: AccountThrottle },
     ip: actor.ip,
     detail: { ended, cancelledHandoffs, cancelledApprovals, distrustedDevices: distrusted, passwordChanged },
   });
-  if (passwordChanged) await recordSecurityEvent(deps.db, { type: "password_changed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } });
+  if (passwordChanged)
+    await recordSecurityEvent(deps.db, { type: "password_changed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } });
   await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended });
   const where = { ip: actor.ip, place: await locate(actor.ip) };
   notify.lockout(deps.mailer, user.email, where, ended.length);

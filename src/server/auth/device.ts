@@ -21,7 +21,7 @@ export function parseUserAgent(userAgent: string): ParsedUserAgent {
   const type = ua.device.type;
   const deviceType = type === "mobile" ? "mobile" : type === "tablet" ? "tablet" : type ? "other" : "desktop";
   // Parts of the user agent can end up in the name, and names are shown where the owner decides.
-  const name = cleanDeviceName(browser && os ? `${browser} on ${os}` : browser ?? os ?? "") || "Unknown device";
+  const name = cleanDeviceName(browser && os ? `${browser} on ${os}` : (browser ?? os ?? "")) || "Unknown device";
   return { browser, os, deviceType, name };
 }
 

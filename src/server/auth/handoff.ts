@@ -41,7 +41,10 @@ function networkOf(ip: string): string {
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
   const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
-  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":");
+  return groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":");
 }
 
 /** What the UI shows about the other party: device, IP, place. */
@@ -67,7 +70,10 @@ async function describe(record: HandoffRecord, viewerIp: string, viewer: "owner"
   const warnings: { code: "different_network" | "different_country"; message: string }[] = [];
   if (recipient && viewer === "owner") {
     if (recipient.countryCode && viewerPlace.countryCode && recipient.countryCode !== viewerPlace.countryCode) {
-      warnings.push({ code: "different_country", message: `The request comes from ${recipient.location}, another country than this device (${viewerPlace.label}).` });
+      warnings.push({
+        code: "different_country",
+        message: `The request comes from ${recipient.location}, another country than this device (${viewerPlace.label}).`,
+      });
     }
     if (networkOf(recipient.ip) !== networkOf(viewerIp)) {
       warnings.push({ code: "different_network", message: `The request comes from another network (${recipient.ip}) than this device (${viewerIp}).` });

@@ -82,11 +82,7 @@ export async function reauthenticate(deps: ReauthDeps, actor: Actor, password: s
  * account.changePassword (ASVS 7.4.3): the current password, a new one by the registration rules,
  * and optionally every other session ended (cookie and token sessions alike).
  */
-export async function changePassword(
-  deps: ReauthDeps,
-  actor: Actor,
-  input: { currentPassword: string; newPassword: string; signOutOtherSessions: boolean },
-) {
+export async function changePassword(deps: ReauthDeps, actor: Actor, input: { currentPassword: string; newPassword: string; signOutOtherSessions: boolean }) {
   const user = await confirmPassword(deps, actor, input.currentPassword, { type: "password_change_failed", wrong: wrongPassword });
   const passwordHash = await hashNewPassword(input.currentPassword, input.newPassword);
   await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
@@ -98,7 +94,13 @@ export async function changePassword(
     if (ended.length) await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "password_changed" });
   }
   await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
-  await recordSecurityEvent(deps.db, { type: "password_changed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { signedOut: ended } });
+  await recordSecurityEvent(deps.db, {
+    type: "password_changed",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { signedOut: ended },
+  });
   notify.passwordChanged(deps.mailer, user.email, { ip: actor.ip, place: await locate(actor.ip) }, ended.length);
   return { ok: true as const, signedOutSessions: ended.length };
 }

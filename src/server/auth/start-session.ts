@@ -31,11 +31,10 @@ export async function startSession(
   });
   let created;
   try {
-    created = await deps.sessions.createSession(
-      { userId: user.id, email: user.email, deviceId: device.id, ip: client.ip, method },
-      deps.config.sessionCap,
-      { parentSessionId: options.parentSessionId, epoch: options.epoch },
-    );
+    created = await deps.sessions.createSession({ userId: user.id, email: user.email, deviceId: device.id, ip: client.ip, method }, deps.config.sessionCap, {
+      parentSessionId: options.parentSessionId,
+      epoch: options.epoch,
+    });
   } catch (error) {
     await deps.deviceCache.invalidate(user.id); // the device row was written all the same
     const refused = refusedBecause(error);
@@ -58,14 +57,28 @@ export async function startSession(
   const place = await locate(client.ip);
   const warning = (await assessSignIn(history, { place, newDevice: device.isNew, at: session.createdAt })) ?? undefined;
   try {
-    await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "success", suspicious: warning?.reason });
+    await recordLoginEvent(deps.db, {
+      userId: user.id,
+      email: user.email,
+      deviceId: device.id,
+      client,
+      method,
+      outcome: "success",
+      suspicious: warning?.reason,
+    });
   } finally {
     // After both database writes (device row, then this sign-in's address in the history).
     await deps.deviceCache.invalidate(user.id);
   }
   if (method === "password" || method === "token") await deps.sessions.markAuthenticated(session.id, deps.config.reauthMs);
   for (const sessionId of evicted) {
-    await recordSecurityEvent(deps.db, { type: "session_evicted", userId: user.id, sessionId, ip: client.ip, detail: { by: session.id, limit: deps.config.sessionCap.limit } });
+    await recordSecurityEvent(deps.db, {
+      type: "session_evicted",
+      userId: user.id,
+      sessionId,
+      ip: client.ip,
+      detail: { by: session.id, limit: deps.config.sessionCap.limit },
+    });
   }
   if (evicted.length) await deps.events.publish(user.id, { type: "revoked", sessionIds: evicted, reason: "evicted" });
   await deps.events.publish(user.id, {
@@ -80,12 +93,25 @@ export async function startSession(
   });
   const where = { deviceName: device.name, ip: client.ip, place, at: session.createdAt };
   if (warning) {
-    await recordSecurityEvent(deps.db, { type: "suspicious_sign_in", userId: user.id, sessionId: session.id, deviceId: device.id, ip: client.ip, detail: { reason: warning.reason } });
+    await recordSecurityEvent(deps.db, {
+      type: "suspicious_sign_in",
+      userId: user.id,
+      sessionId: session.id,
+      deviceId: device.id,
+      ip: client.ip,
+      detail: { reason: warning.reason },
+    });
     notify.suspiciousSignIn(deps.mailer, user.email, where, warning.message);
   } else if (device.isNew && history.addresses.length > 0) {
     notify.newDeviceSignIn(deps.mailer, user.email, where);
   }
-  return { user, session, token, ...(warning ? { warning } : {}), signedOut: evictedDevices.length ? { deviceName: await deviceNameOf(deps.db, evictedDevices[0]!) } : null };
+  return {
+    user,
+    session,
+    token,
+    ...(warning ? { warning } : {}),
+    signedOut: evictedDevices.length ? { deviceName: await deviceNameOf(deps.db, evictedDevices[0]!) } : null,
+  };
 }
 
 /** A session that may no longer be created (see CreateConditions), as the caller's answer. */
