@@ -48,7 +48,10 @@ export function browser(base: string, userAgent = "Mozilla/5.0 (X11; Linux x86_6
 export type Browser = ReturnType<typeof browser>;
 
 /** Resolves with the time a subscription first delivers an event matching `match`. */
-export function firstEvent<T>(subscribe: (handlers: { onData: (e: unknown) => void; onError: (e: unknown) => void }) => { unsubscribe(): void }, match: (data: T) => boolean) {
+export function firstEvent<T>(
+  subscribe: (handlers: { onData: (e: unknown) => void; onError: (e: unknown) => void }) => { unsubscribe(): void },
+  match: (data: T) => boolean,
+) {
   let sub: { unsubscribe(): void } | undefined;
   const at = new Promise<number>((resolve, reject) => {
     sub = subscribe({

@@ -27,11 +27,20 @@ const RUNS = SMOKE ? 3 : 50;
 const FILLER = SMOKE ? [100, 1_000] : [1_000, 100_000];
 const MEMORY_SESSIONS = SMOKE ? 200 : 10_000;
 const PORT = Number(process.env.BENCH_PORT ?? 3200);
-const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const ONLY = process.argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
 const wanted = (section: string) => !ONLY || ONLY.includes(section);
 
 const report: string[] = [];
-const results: Record<string, unknown> = { smoke: SMOKE, seconds: SECONDS, connections: CONNECTIONS, date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? "?"}, Node ${process.version}` };
+const results: Record<string, unknown> = {
+  smoke: SMOKE,
+  seconds: SECONDS,
+  connections: CONNECTIONS,
+  date: new Date().toISOString(),
+  machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? "?"}, Node ${process.version}`,
+};
 const say = (line = "") => {
   report.push(line);
   console.log(line);
@@ -52,7 +61,15 @@ interface Load {
   errors: number;
 }
 
-async function cannon(opts: { url: string; method?: "GET" | "POST"; headers?: Record<string, string>; body?: string; connections?: number; seconds?: number; server?: Server }): Promise<Load> {
+async function cannon(opts: {
+  url: string;
+  method?: "GET" | "POST";
+  headers?: Record<string, string>;
+  body?: string;
+  connections?: number;
+  seconds?: number;
+  server?: Server;
+}): Promise<Load> {
   const cpuBefore = opts.server?.cpuMs() ?? NaN;
   const r = await autocannon({
     url: opts.url,
@@ -62,8 +79,16 @@ async function cannon(opts: { url: string; method?: "GET" | "POST"; headers?: Re
     connections: opts.connections ?? CONNECTIONS,
     duration: opts.seconds ?? SECONDS,
   });
-  const cpuUs = ((opts.server?.cpuMs() ?? NaN) - cpuBefore) * 1000 / Math.max(1, r.requests.total);
-  return { ...(Number.isFinite(cpuUs) ? { cpuUs } : {}), rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, non2xx: r.non2xx, errors: r.errors };
+  const cpuUs = (((opts.server?.cpuMs() ?? NaN) - cpuBefore) * 1000) / Math.max(1, r.requests.total);
+  return {
+    ...(Number.isFinite(cpuUs) ? { cpuUs } : {}),
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    total: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  };
 }
 
 /** Redis's command counters: scripts called by clients, and every command (including those run inside scripts). */
@@ -122,7 +147,9 @@ async function validation(server: Server) {
   say(`| /api/health (bare) | ${health.rps.toFixed(0)} | ${ms(health.p50)} | ${ms(health.p99)} | ${health.non2xx} | ${us(health.cpuUs)} |`);
   say(`| auth.me (valid cookie) | ${me.rps.toFixed(0)} | ${ms(me.p50)} | ${ms(me.p99)} | ${me.non2xx} | ${us(me.cpuUs)} |`);
   say();
-  say(`Throughput ratio ${ratio(me.rps, health.rps)} (goal >= 0.8; by server CPU per request ${ratio(health.cpuUs ?? NaN, me.cpuUs ?? NaN)}); p99 ratio ${ratio(me.p99, health.p99)} (goal <= 1.5); Redis round trips per validated request ${perRequest.toFixed(2)} (goal 1): one EVALSHA, which runs ${(commandsPerRequest / Math.max(perRequest, 1e-9) - 1).toFixed(1)} commands inside Redis (HMGET, HSET, PEXPIREAT); ${commandsPerRequest.toFixed(2)} commands per request in all.`);
+  say(
+    `Throughput ratio ${ratio(me.rps, health.rps)} (goal >= 0.8; by server CPU per request ${ratio(health.cpuUs ?? NaN, me.cpuUs ?? NaN)}); p99 ratio ${ratio(me.p99, health.p99)} (goal <= 1.5); Redis round trips per validated request ${perRequest.toFixed(2)} (goal 1): one EVALSHA, which runs ${(commandsPerRequest / Math.max(perRequest, 1e-9) - 1).toFixed(1)} commands inside Redis (HMGET, HSET, PEXPIREAT); ${commandsPerRequest.toFixed(2)} commands per request in all.`,
+  );
   say();
   results.validation = { health, me, redisRoundTripsPerRequest: perRequest, redisCommandsPerRequest: commandsPerRequest };
   return { health, cookie };
@@ -132,7 +159,9 @@ async function lists(server: Server) {
   say("## 2. Listing sessions and devices");
   say("Each row measures the bare route again right before its lists, so every ratio compares phases a few seconds apart.");
   say();
-  say(`| user | bare req/s | sessions.list req/s | p99 | ratio to bare | devices.list req/s | p99 | ratio to bare | server CPU per request: bare / sessions.list / devices.list |`);
+  say(
+    `| user | bare req/s | sessions.list req/s | p99 | ratio to bare | devices.list req/s | p99 | ratio to bare | server CPU per request: bare / sessions.list / devices.list |`,
+  );
   say(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
   const rows: Record<string, unknown> = {};
   for (const [sessions, devices] of [
@@ -146,11 +175,15 @@ async function lists(server: Server) {
     const health = await cannon({ url: `${server.base}/api/health`, server });
     const list = await cannon({ url: `${server.base}/api/trpc/sessions.list`, headers: { cookie }, server });
     const dev = await cannon({ url: `${server.base}/api/trpc/devices.list`, headers: { cookie }, server });
-    say(`| ${sessions} sessions / ${devices} devices | ${health.rps.toFixed(0)} | ${list.rps.toFixed(0)} | ${ms(list.p99)} | ${ratio(list.rps, health.rps)} | ${dev.rps.toFixed(0)} | ${ms(dev.p99)} | ${ratio(dev.rps, health.rps)} | ${us(health.cpuUs)} / ${us(list.cpuUs)} / ${us(dev.cpuUs)} |`);
+    say(
+      `| ${sessions} sessions / ${devices} devices | ${health.rps.toFixed(0)} | ${list.rps.toFixed(0)} | ${ms(list.p99)} | ${ratio(list.rps, health.rps)} | ${dev.rps.toFixed(0)} | ${ms(dev.p99)} | ${ratio(dev.rps, health.rps)} | ${us(health.cpuUs)} / ${us(list.cpuUs)} / ${us(dev.cpuUs)} |`,
+    );
     rows[`${sessions}`] = { health, sessionsList: list, devicesList: dev };
   }
   say();
-  say("Goal for 50 sessions / 20 devices: ratio to the bare route >= 0.6. The server's CPU per request (all its processes, from /proc) moves far less between runs than throughput, which shares two cores with the load generator, PostgreSQL and Redis.");
+  say(
+    "Goal for 50 sessions / 20 devices: ratio to the bare route >= 0.6. The server's CPU per request (all its processes, from /proc) moves far less between runs than throughput, which shares two cores with the load generator, PostgreSQL and Redis.",
+  );
   say();
   results.lists = rows;
 }
@@ -178,7 +211,9 @@ async function validationVsTotal(server: Server, cookie: string) {
     say(`| ${total.toLocaleString("en")} | ${me.rps.toFixed(0)} | ${ms(me.p99)} |`);
   }
   say();
-  say(`Ratio ${FILLER[1]!.toLocaleString("en")} vs ${FILLER[0]!.toLocaleString("en")}: ${ratio(rows[FILLER[1]!]!.rps, rows[FILLER[0]!]!.rps)} (flat = 1: a session is one key looked up by id).`);
+  say(
+    `Ratio ${FILLER[1]!.toLocaleString("en")} vs ${FILLER[0]!.toLocaleString("en")}: ${ratio(rows[FILLER[1]!]!.rps, rows[FILLER[0]!]!.rps)} (flat = 1: a session is one key looked up by id).`,
+  );
   say();
   results.validationVsTotal = rows;
 }
@@ -206,9 +241,13 @@ async function signIns(server: Server) {
   say(`| --- | ---: | ---: | ---: | ---: |`);
   say(`| auth.login, ${CONNECTIONS} concurrent | ${login.rps.toFixed(0)} | ${ms(login.p50)} | ${ms(login.p99)} | ${login.non2xx} |`);
   say(`| auth.me, idle (8 connections) | ${idle.rps.toFixed(0)} | ${ms(idle.p50)} | ${ms(idle.p99)} | ${idle.non2xx} |`);
-  say(`| auth.me, during the sign-ins (8 connections) | ${meUnderLoad.rps.toFixed(0)} | ${ms(meUnderLoad.p50)} | ${ms(meUnderLoad.p99)} | ${meUnderLoad.non2xx} |`);
+  say(
+    `| auth.me, during the sign-ins (8 connections) | ${meUnderLoad.rps.toFixed(0)} | ${ms(meUnderLoad.p50)} | ${ms(meUnderLoad.p99)} | ${meUnderLoad.non2xx} |`,
+  );
   say();
-  say(`auth.me p99 under sign-in load / idle: ${ratio(meUnderLoad.p99, idle.p99)} (goal <= 2). Server event-loop delay during the sign-ins: p50 ${ms(loop.p50)}, p99 ${ms(loop.p99)}, max ${ms(loop.max)}.`);
+  say(
+    `auth.me p99 under sign-in load / idle: ${ratio(meUnderLoad.p99, idle.p99)} (goal <= 2). Server event-loop delay during the sign-ins: p50 ${ms(loop.p50)}, p99 ${ms(loop.p99)}, max ${ms(loop.max)}.`,
+  );
   say();
   results.signIn = { login, idle, meUnderLoad, eventLoopDelayMs: loop };
 }
@@ -237,7 +276,10 @@ async function handoffAndApproval(server: Server, approvalServer: Server, pollMs
     const desk = browser(server.base);
     const started = await desk.api.handoff.start.mutate();
     const token = started.qrUrl.split("/").pop()!;
-    const watch = firstEvent<{ status: string }>((h) => desk.api.handoff.watch.subscribe({ id: started.id }, h), (s) => s.status === "approved");
+    const watch = firstEvent<{ status: string }>(
+      (h) => desk.api.handoff.watch.subscribe({ id: started.id }, h),
+      (s) => s.status === "approved",
+    );
     await owner.api.handoff.inspect.mutate({ token });
     await randomPollPoint(pollMs);
     const t0 = performance.now();
@@ -253,7 +295,10 @@ async function handoffAndApproval(server: Server, approvalServer: Server, pollMs
     const offer = await owner.api.handoff.offer.mutate();
     const token = offer.qrUrl.split("/").pop()!;
     await tablet.api.handoff.claim.mutate({ token });
-    const watch = firstEvent<{ status: string }>((h) => tablet.api.handoff.watch.subscribe({ id: offer.id }, h), (s) => s.status === "approved");
+    const watch = firstEvent<{ status: string }>(
+      (h) => tablet.api.handoff.watch.subscribe({ id: offer.id }, h),
+      (s) => s.status === "approved",
+    );
     await randomPollPoint(pollMs);
     const t0 = performance.now();
     await owner.api.handoff.approve.mutate({ token });
@@ -269,7 +314,10 @@ async function handoffAndApproval(server: Server, approvalServer: Server, pollMs
     const newDevice = browser(approvalServer.base);
     const res = await newDevice.api.auth.login.mutate({ email: address, password: PASSWORD });
     if (res.status !== "approval_required") throw new Error("expected an approval request");
-    const watch = firstEvent<{ status: string }>((h) => newDevice.api.approvals.watch.subscribe({ requestId: res.requestId }, h), (s) => s.status === "approved");
+    const watch = firstEvent<{ status: string }>(
+      (h) => newDevice.api.approvals.watch.subscribe({ requestId: res.requestId }, h),
+      (s) => s.status === "approved",
+    );
     await randomPollPoint(pollMs);
     const t0 = performance.now();
     await approver.api.approvals.confirm.mutate({ requestId: res.requestId, code: res.code });
@@ -281,7 +329,9 @@ async function handoffAndApproval(server: Server, approvalServer: Server, pollMs
     return { seen: seenAt - t0, complete: t1 - t0 };
   });
   say();
-  say(`Poll interval HANDOFF_POLL_MS=${pollMs}: goal p95 < 1 s. Redis cost: one EVALSHA per waiting device per poll = ${Math.round(60_000 / pollMs)} round trips per minute.`);
+  say(
+    `Poll interval HANDOFF_POLL_MS=${pollMs}: goal p95 < 1 s. Redis cost: one EVALSHA per waiting device per poll = ${Math.round(60_000 / pollMs)} round trips per minute.`,
+  );
   say();
   results.handoff = { pollMs, flowA, flowB, approval };
 }
@@ -297,7 +347,10 @@ async function revocation(server: Server, livePollMs: number) {
   for (let i = 0; i < RUNS; i++) {
     await phone.api.auth.login.mutate({ email: address, password: PASSWORD });
     const me = await phone.api.auth.me.query();
-    const notice = firstEvent<{ type: string; sessionIds?: string[] }>((h) => phone.api.sessions.onEvent.subscribe(undefined, h), (e) => e.type === "revoked" && !!e.sessionIds?.includes(me.session.id));
+    const notice = firstEvent<{ type: string; sessionIds?: string[] }>(
+      (h) => phone.api.sessions.onEvent.subscribe(undefined, h),
+      (e) => e.type === "revoked" && !!e.sessionIds?.includes(me.session.id),
+    );
     await new Promise((r) => setTimeout(r, 200)); // the stream is open
     const t0 = performance.now();
     await laptop.api.sessions.revoke.mutate({ sessionId: me.session.id });
@@ -312,7 +365,9 @@ async function revocation(server: Server, livePollMs: number) {
   say(`| measure | result |`);
   say(`| --- | --- |`);
   say(`| revoked cookie rejected on the very next request | ${rejectedAtOnce} of ${RUNS} |`);
-  say(`| revoke -> revoked page's subscription gets it (p50 / p95 / max) | ${ms(percentile(live, 50))} / ${ms(percentile(live, 95))} / ${ms(Math.max(...live))} |`);
+  say(
+    `| revoke -> revoked page's subscription gets it (p50 / p95 / max) | ${ms(percentile(live, 50))} / ${ms(percentile(live, 95))} / ${ms(Math.max(...live))} |`,
+  );
   say();
   say(`LIVE_POLL_MS=${livePollMs}; goal: the very next request, and the live redirect < 2 s.`);
   say();
@@ -355,7 +410,9 @@ async function memory(server: Server) {
   }
   await client.quit();
   const perSession = (sessionBytes + indexBytes) / ids.length;
-  say(`${ids.length.toLocaleString("en")} sessions (one user each, so each also pays a whole per-user index): session hashes ${(sessionBytes / ids.length).toFixed(0)} B each, user indexes ${(indexBytes / ids.length).toFixed(0)} B each: **${perSession.toFixed(0)} B per session** (goal <= 1024).`);
+  say(
+    `${ids.length.toLocaleString("en")} sessions (one user each, so each also pays a whole per-user index): session hashes ${(sessionBytes / ids.length).toFixed(0)} B each, user indexes ${(indexBytes / ids.length).toFixed(0)} B each: **${perSession.toFixed(0)} B per session** (goal <= 1024).`,
+  );
   say();
   results.memory = { sessions: ids.length, sessionBytes, indexBytes, bytesPerSession: perSession };
 }
@@ -363,7 +420,15 @@ async function memory(server: Server) {
 async function main() {
   const pollMs = 250;
   const livePollMs = 500;
-  const common = { SESSION_LIMIT: "0", HANDOFF_RATE_LIMIT: "10000", SIGN_IN_RATE_LIMIT: "100000", REGISTER_RATE_LIMIT: "100000", ACCOUNT_THROTTLE_AFTER: "100", HANDOFF_POLL_MS: String(pollMs), LIVE_POLL_MS: String(livePollMs) };
+  const common = {
+    SESSION_LIMIT: "0",
+    HANDOFF_RATE_LIMIT: "10000",
+    SIGN_IN_RATE_LIMIT: "100000",
+    REGISTER_RATE_LIMIT: "100000",
+    ACCOUNT_THROTTLE_AFTER: "100",
+    HANDOFF_POLL_MS: String(pollMs),
+    LIVE_POLL_MS: String(livePollMs),
+  };
   const databaseUrl = await resetDatabase(process.env.BENCH_DATABASE_NAME ?? "handoff_bench");
   const server = await startServer(PORT, databaseUrl, { ...common, NEW_DEVICE_APPROVAL: "false" });
   let approvalServer: Server | undefined;
@@ -371,7 +436,9 @@ async function main() {
     approvalServer = await startServer(PORT + 1, databaseUrl, { ...common, NEW_DEVICE_APPROVAL: "true", REDIS_PREFIX: `${server.prefix}approval:` });
     say(`# Handoff benchmarks${SMOKE ? " (smoke run: tiny durations, not figures)" : ""}`);
     say();
-    say(`${results.date as string} · ${results.machine as string} · ${CONNECTIONS} connections, ${SECONDS} s per load phase · production build (next start) on PostgreSQL + Redis on the same machine`);
+    say(
+      `${results.date as string} · ${results.machine as string} · ${CONNECTIONS} connections, ${SECONDS} s per load phase · production build (next start) on PostgreSQL + Redis on the same machine`,
+    );
     say();
     const { cookie } = await validation(server);
     if (wanted("lists")) await lists(server);

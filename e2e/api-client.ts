@@ -21,11 +21,21 @@ export class ApiClient {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
   }
 
-  async raw(path: string, init: { method?: string; body?: BodyInit; query?: string; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+  async raw(
+    path: string,
+    init: { method?: string; body?: BodyInit; query?: string; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<Response> {
     const cookie = this.cookieHeader();
     const res = await fetch(`${this.baseURL}/api/trpc/${path}${init.query ? `?${init.query}` : ""}`, {
       method: init.method ?? "GET",
-      headers: { origin: this.baseURL, "user-agent": USER_AGENT, ...(init.body !== undefined ? { "content-type": "application/json" } : {}), ...(cookie ? { cookie } : {}), ...this.headers, ...init.headers },
+      headers: {
+        origin: this.baseURL,
+        "user-agent": USER_AGENT,
+        ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+        ...(cookie ? { cookie } : {}),
+        ...this.headers,
+        ...init.headers,
+      },
       body: init.body,
       signal: init.signal,
       redirect: "manual",

@@ -6,7 +6,9 @@ import { approvalPrompt, newEmail, register, requestApproval, waitForServer } fr
 test.use({ baseURL: classicURL });
 test.beforeAll(({ request }) => waitForServer(request, classicURL));
 
-test("five wrong codes: the prompt says why it closes, the new device shows the failure (not the dead code), the next request starts clean", async ({ browser }, testInfo) => {
+test("five wrong codes: the prompt says why it closes, the new device shows the failure (not the dead code), the next request starts clean", async ({
+  browser,
+}, testInfo) => {
   test.setTimeout(60_000);
   const email = newEmail("wrong-codes");
   const a = await browser.newContext();

@@ -6,8 +6,19 @@ import { expect, test } from "@playwright/test";
 // it cannot rot. It runs after them (its own Playwright project) and starts its own servers.
 test("npm run bench -- --smoke runs every section and writes its report", async () => {
   test.setTimeout(240_000);
-  const output = execFileSync("npx", ["tsx", "--tsconfig", "tsconfig.json", "bench/run.ts", "--smoke"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  for (const section of ["## 1. Session validation", "## 2. Listing", "## 2b.", "## 3. Sign-in", "## 4. QR handoff", "## 5. Revocation", "## 6. Redis memory"]) {
+  const output = execFileSync("npx", ["tsx", "--tsconfig", "tsconfig.json", "bench/run.ts", "--smoke"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  for (const section of [
+    "## 1. Session validation",
+    "## 2. Listing",
+    "## 2b.",
+    "## 3. Sign-in",
+    "## 4. QR handoff",
+    "## 5. Revocation",
+    "## 6. Redis memory",
+  ]) {
     expect(output).toContain(section);
   }
   // Redis's counters are server-wide: other clients of the same Redis (the e2e servers' live

@@ -25,7 +25,12 @@ export const test = base.extend<object, { phone: Phone }>({
       const cameraFile = path.join(dir, "camera.y4m");
       const browser = await playwright.chromium.launch({
         ...chromiumLaunchOptions,
-        args: [...chromiumLaunchOptions.args, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${cameraFile}`],
+        args: [
+          ...chromiumLaunchOptions.args,
+          "--use-fake-ui-for-media-stream",
+          "--use-fake-device-for-media-stream",
+          `--use-file-for-fake-video-capture=${cameraFile}`,
+        ],
       });
       const baseURL = workerInfo.project.use.baseURL;
       await use({
@@ -37,10 +42,22 @@ export const test = base.extend<object, { phone: Phone }>({
           await qr.screenshot({ path: png });
           const tilt = "if(eq(mod(n,4),0),-5,if(eq(mod(n,4),1),5,if(eq(mod(n,4),2),-10,10)))";
           execFileSync("ffmpeg", [
-            "-y", "-loglevel", "error",
-            "-framerate", "10", "-loop", "1", "-i", png,
-            "-vf", `scale=-2:398:flags=area,pad=640:480:(ow-iw)/2:(oh-ih)/2:white,rotate='${tilt}*PI/180':fillcolor=white,format=yuv420p`,
-            "-r", "10", "-frames:v", "4", cameraFile,
+            "-y",
+            "-loglevel",
+            "error",
+            "-framerate",
+            "10",
+            "-loop",
+            "1",
+            "-i",
+            png,
+            "-vf",
+            `scale=-2:398:flags=area,pad=640:480:(ow-iw)/2:(oh-ih)/2:white,rotate='${tilt}*PI/180':fillcolor=white,format=yuv420p`,
+            "-r",
+            "10",
+            "-frames:v",
+            "4",
+            cameraFile,
           ]);
         },
       });

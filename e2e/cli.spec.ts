@@ -24,7 +24,10 @@ function runCli(args: string[], env: Record<string, string>, onStderr?: (text: s
   });
 }
 
-test("the example CLI signs in (approved from the browser), calls auth.me with its bearer token, refreshes and signs out", async ({ page, baseURL }, testInfo) => {
+test("the example CLI signs in (approved from the browser), calls auth.me with its bearer token, refreshes and signs out", async ({
+  page,
+  baseURL,
+}, testInfo) => {
   test.setTimeout(60_000);
   const email = newEmail("cli");
   await register(page, email);

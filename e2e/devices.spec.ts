@@ -10,7 +10,6 @@ async function newDevice(browser: Browser, userAgent?: string) {
 
 const deviceCards = (page: Page) => page.getByTestId("device-card");
 
-
 test("two devices: see each other live, revoke one, sign back in, emergency lockout, history", async ({ browser }, testInfo) => {
   test.setTimeout(90_000);
   const email = newEmail("devices");

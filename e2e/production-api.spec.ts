@@ -108,7 +108,10 @@ test.describe("the production server's API (black box)", () => {
         { numRuns: 10 },
       );
       for (const body of MALFORMED_BODIES) await expectTyped(await anonymous.raw(path, { method: "POST", body }), `${path} body ${body.slice(0, 60)}`);
-      await expectTyped(await anonymous.raw(path, { method: type === "mutation" ? "GET" : "POST", ...(type === "mutation" ? {} : { body: "{}" }) }), `${path} wrong method`);
+      await expectTyped(
+        await anonymous.raw(path, { method: type === "mutation" ? "GET" : "POST", ...(type === "mutation" ? {} : { body: "{}" }) }),
+        `${path} wrong method`,
+      );
     }
     // The session survived all of it.
     expect((await signedIn.query("auth.me")).status).toBe(200);
@@ -180,7 +183,14 @@ test.describe("the production server's API (black box)", () => {
 
   test("a bad production configuration stops `next start` at once with every problem listed", async () => {
     test.setTimeout(60_000);
-    const env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", NODE_ENV: "production", APP_URL: "http://localhost:3190", SESSION_LIMIT: "-3", DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/nothing" } as NodeJS.ProcessEnv;
+    const env = {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME ?? "/tmp",
+      NODE_ENV: "production",
+      APP_URL: "http://localhost:3190",
+      SESSION_LIMIT: "-3",
+      DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/nothing",
+    } as NodeJS.ProcessEnv;
     const child = spawn("npx", ["next", "start", "-p", "3190"], { env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -269,13 +279,14 @@ test.describe("the production server's API (black box)", () => {
     }
   });
 
-  test("Redis dying after start-up, under load: 503 SERVICE_UNAVAILABLE, never a 500; back by itself when Redis returns", async ({ baseURL }) => {
+  test("Redis dying after start-up, under load: 503 SERVICE_UNAVAILABLE, never a 500; back by itself when Redis returns", async () => {
     test.setTimeout(120_000);
     const redisPort = 6391;
     const appPort = 3192;
     const appURL = `http://localhost:${appPort}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "handoff-redis-"));
-    const startRedis = () => spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+    const startRedis = () =>
+      spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
     const children: ChildProcess[] = [];
     let redis = startRedis();
     children.push(redis);
@@ -286,7 +297,18 @@ test.describe("the production server's API (black box)", () => {
       // Its own process group, so that killing it leaves no server behind.
       const app = spawn(process.execPath, [path.resolve("node_modules/next/dist/bin/next"), "start", "-p", String(appPort)], {
         detached: true,
-        env: { ...process.env, NODE_ENV: "production", MAIL_ENABLED: "false", APP_URL: appURL, DATABASE_URL: database.toString(), REDIS_URL: `redis://127.0.0.1:${redisPort}/0`, REDIS_PREFIX: `outage-${Date.now()}:`, SESSION_SECRET: "e2e-session-secret-at-least-32-characters-long", SIGN_IN_RATE_LIMIT: "100000", REGISTER_RATE_LIMIT: "100000" } as NodeJS.ProcessEnv,
+        env: {
+          ...process.env,
+          NODE_ENV: "production",
+          MAIL_ENABLED: "false",
+          APP_URL: appURL,
+          DATABASE_URL: database.toString(),
+          REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+          REDIS_PREFIX: `outage-${Date.now()}:`,
+          SESSION_SECRET: "e2e-session-secret-at-least-32-characters-long",
+          SIGN_IN_RATE_LIMIT: "100000",
+          REGISTER_RATE_LIMIT: "100000",
+        } as NodeJS.ProcessEnv,
         stdio: "ignore",
       });
       children.push(app);
@@ -298,7 +320,13 @@ test.describe("the production server's API (black box)", () => {
       let running = true;
       const load = async () => {
         while (running) {
-          for (const res of [await client.raw("auth.me"), await new ApiClient(appURL).raw("auth.login", { method: "POST", body: JSON.stringify({ json: { email: newEmail("nobody"), password: "wrong password" } }) })]) {
+          for (const res of [
+            await client.raw("auth.me"),
+            await new ApiClient(appURL).raw("auth.login", {
+              method: "POST",
+              body: JSON.stringify({ json: { email: newEmail("nobody"), password: "wrong password" } }),
+            }),
+          ]) {
             statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
             await res.body?.cancel();
           }
@@ -312,7 +340,9 @@ test.describe("the production server's API (black box)", () => {
       redis = startRedis();
       children.push(redis);
       // Sessions lived only in the killed Redis: recovery means new sign-ups work again.
-      await expect.poll(async () => (await new ApiClient(appURL).mutation("auth.register", { email: newEmail("after"), password: PASSWORD })).status, { timeout: 30_000 }).toBe(200);
+      await expect
+        .poll(async () => (await new ApiClient(appURL).mutation("auth.register", { email: newEmail("after"), password: PASSWORD })).status, { timeout: 30_000 })
+        .toBe(200);
       running = false;
       await loaders;
       expect(statuses.get(500) ?? 0, JSON.stringify([...statuses])).toBe(0);

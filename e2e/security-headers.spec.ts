@@ -41,7 +41,9 @@ test("pages carry the security headers; token pages send no Referer; the camera 
 test("the app runs under its CSP without a violation (sign-up, dashboard, dialogs, scan page)", async ({ page }) => {
   await page.addInitScript(() => {
     (window as unknown as { cspViolations: string[] }).cspViolations = [];
-    document.addEventListener("securitypolicyviolation", (e) => (window as unknown as { cspViolations: string[] }).cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener("securitypolicyviolation", (e) =>
+      (window as unknown as { cspViolations: string[] }).cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`),
+    );
   });
   const violations: string[] = [];
   page.on("console", (message) => {
@@ -59,8 +61,17 @@ test("the app runs under its CSP without a violation (sign-up, dashboard, dialog
 });
 
 test("another site cannot frame the QR approval page", async ({ page, baseURL }) => {
-  await page.route("http://evil.test/", (route) => route.fulfill({ contentType: "text/html", body: `<iframe src="${baseURL}/handoff/AAAAAAAAAAAAAAAAAAAAAA" width="400" height="400"></iframe>` }));
+  await page.route("http://evil.test/", (route) =>
+    route.fulfill({ contentType: "text/html", body: `<iframe src="${baseURL}/handoff/AAAAAAAAAAAAAAAAAAAAAA" width="400" height="400"></iframe>` }),
+  );
   await page.goto("http://evil.test/");
   // Chromium replaces a frame refused by frame-ancestors with its error page.
-  await expect.poll(() => page.frames().find((f) => f !== page.mainFrame())?.url()).toMatch(/^chrome-error:/);
+  await expect
+    .poll(() =>
+      page
+        .frames()
+        .find((f) => f !== page.mainFrame())
+        ?.url(),
+    )
+    .toMatch(/^chrome-error:/);
 });

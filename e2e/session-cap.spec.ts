@@ -15,7 +15,9 @@ async function resultOf<T>(page: Page, procedure: string, action: () => Promise<
   return (Array.isArray(body) ? body[0] : body).result.data.json;
 }
 
-test("the cap on the dashboard, and 'will sign out' before approving a new device at the cap (code, QR scanned by the phone, QR offered)", async ({ browser }, testInfo) => {
+test("the cap on the dashboard, and 'will sign out' before approving a new device at the cap (code, QR scanned by the phone, QR offered)", async ({
+  browser,
+}, testInfo) => {
   test.setTimeout(120_000);
   const email = newEmail("cap");
   const a = await browser.newContext();

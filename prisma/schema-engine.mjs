@@ -33,10 +33,7 @@ function enginesCommit() {
   const expected = require("@prisma/engines-version").enginesVersion;
   const commit = wasmVersion.split(".").pop();
   if (!wasmVersion.endsWith(expected)) {
-    fail(
-      `@prisma/schema-engine-wasm ${wasmVersion} does not match prisma's engines ${expected}: ` +
-        "install the matching version (see package.json).",
-    );
+    fail(`@prisma/schema-engine-wasm ${wasmVersion} does not match prisma's engines ${expected}: ` + "install the matching version (see package.json).");
   }
   return commit;
 }

@@ -49,7 +49,9 @@ describe("configuration", () => {
 
   it("reads .env.example as it ships: an empty NAME= means not set", () => {
     const example = fs.readFileSync(path.join(import.meta.dirname, "..", ".env.example"), "utf8");
-    const vars = Object.fromEntries(example.split("\n").flatMap((line) => (/^[A-Z_]+=/.test(line) ? [[line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]] : [])));
+    const vars = Object.fromEntries(
+      example.split("\n").flatMap((line) => (/^[A-Z_]+=/.test(line) ? [[line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]] : [])),
+    );
     expect(vars.PASSWORD_HASH_CONCURRENCY).toBe("");
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "handoff-env-"));
     const env = parseEnv({ ...vars, DATA_DIR: dataDir });

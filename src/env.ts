@@ -14,17 +14,13 @@ const flag = (name: string, byDefault: boolean) =>
 /** A URL whose scheme is checked (postgres://, redis://, smtp://...). */
 const urlOf = (scheme: RegExp, message: string) => z.string().regex(scheme, { message }).optional();
 
-const wholeNumber = (message: string, min: number, max: number) =>
-  z.coerce.number({ message }).int({ message }).min(min, { message }).max(max, { message });
+const wholeNumber = (message: string, min: number, max: number) => z.coerce.number({ message }).int({ message }).min(min, { message }).max(max, { message });
 
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
     APP_URL: z.url({ message: "APP_URL must be an absolute URL such as https://auth.example.com" }).default("http://localhost:3000"),
-    SESSION_SECRET: z
-      .string()
-      .min(32, { message: "SESSION_SECRET must be at least 32 characters" })
-      .optional(),
+    SESSION_SECRET: z.string().min(32, { message: "SESSION_SECRET must be at least 32 characters" }).optional(),
     DATABASE_URL: urlOf(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// or postgresql:// URL"),
     DATA_DIR: z.string().default(".data"),
     REDIS_URL: urlOf(/^rediss?:\/\//, "REDIS_URL must be a redis:// or rediss:// URL"),
@@ -35,9 +31,7 @@ const schema = z
     SESSION_MAX_DAYS: wholeNumber("SESSION_MAX_DAYS must be a whole number of days from 1 to 400", 1, 400).default(30),
     TRUST_PROXY: flag("TRUST_PROXY", false),
     SESSION_LIMIT: wholeNumber("SESSION_LIMIT must be a whole number from 0 (no limit) to 1000", 0, 1000).default(5),
-    SESSION_LIMIT_POLICY: z
-      .enum(["reject", "evict-oldest"], { message: "SESSION_LIMIT_POLICY must be reject or evict-oldest" })
-      .default("evict-oldest"),
+    SESSION_LIMIT_POLICY: z.enum(["reject", "evict-oldest"], { message: "SESSION_LIMIT_POLICY must be reject or evict-oldest" }).default("evict-oldest"),
     GEOIP_DIR: z.string().optional(),
     NEW_DEVICE_APPROVAL: flag("NEW_DEVICE_APPROVAL", true),
     APPROVAL_TTL_SECONDS: wholeNumber("APPROVAL_TTL_SECONDS must be a whole number of seconds from 30 to 3600", 30, 3600).default(300),
@@ -59,7 +53,11 @@ const schema = z
     ACCOUNT_THROTTLE_AFTER: wholeNumber("ACCOUNT_THROTTLE_AFTER must be a whole number of failed sign-ins from 1 to 100", 1, 100).default(5),
     ACCOUNT_THROTTLE_MAX_SECONDS: wholeNumber("ACCOUNT_THROTTLE_MAX_SECONDS must be a whole number of seconds from 1 to 86400", 1, 86_400).default(900),
     REGISTER_RATE_LIMIT: wholeNumber("REGISTER_RATE_LIMIT must be a whole number of registrations per minute from 1 to 100000", 1, 100_000).default(10),
-    TOKENS_FROM_SESSION_RATE_LIMIT: wholeNumber("TOKENS_FROM_SESSION_RATE_LIMIT must be a whole number of app sign-ins per user per hour from 1 to 10000", 1, 10_000).default(10),
+    TOKENS_FROM_SESSION_RATE_LIMIT: wholeNumber(
+      "TOKENS_FROM_SESSION_RATE_LIMIT must be a whole number of app sign-ins per user per hour from 1 to 10000",
+      1,
+      10_000,
+    ).default(10),
     REAUTH_MINUTES: wholeNumber("REAUTH_MINUTES must be a whole number of minutes from 1 to 1440", 1, 1440).default(10),
     SMTP_URL: urlOf(/^smtps?:\/\//, "SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtps://user:pass@smtp.example.com:465"),
     MAIL_FROM: z.string().default("Handoff <no-reply@localhost>"),
@@ -72,10 +70,18 @@ const schema = z
       ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_TOKEN"], message: "UPSTASH_REDIS_REST_TOKEN is required with UPSTASH_REDIS_REST_URL" });
     }
     if (env.NODE_ENV === "production" && env.MAIL_ENABLED && !env.SMTP_URL && process.env.NEXT_PHASE !== "phase-production-build") {
-      ctx.addIssue({ code: "custom", path: ["SMTP_URL"], message: "SMTP_URL must be set in production so security alerts reach people (or set MAIL_ENABLED=false to run without email)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["SMTP_URL"],
+        message: "SMTP_URL must be set in production so security alerts reach people (or set MAIL_ENABLED=false to run without email)",
+      });
     }
     if (env.NODE_ENV === "production" && !env.SESSION_SECRET && process.env.NEXT_PHASE !== "phase-production-build") {
-      ctx.addIssue({ code: "custom", path: ["SESSION_SECRET"], message: "SESSION_SECRET must be set in production (at least 32 characters, e.g. `openssl rand -base64 32`)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["SESSION_SECRET"],
+        message: "SESSION_SECRET must be set in production (at least 32 characters, e.g. `openssl rand -base64 32`)",
+      });
     }
   });
 

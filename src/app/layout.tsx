@@ -24,7 +24,9 @@ export default async function RootLayout({ children }: { children: React.ReactNo
         <header className="border-b border-slate-200 bg-white">
           <div className="mx-auto flex h-14 max-w-5xl items-center px-4">
             <Link href="/" className="flex items-center gap-2 font-semibold tracking-tight text-slate-900">
-              <span aria-hidden className="grid h-7 w-7 place-items-center rounded-lg bg-brand-600 text-sm text-white">⇄</span>
+              <span aria-hidden className="grid h-7 w-7 place-items-center rounded-lg bg-brand-600 text-sm text-white">
+                ⇄
+              </span>
               Handoff
             </Link>
           </div>

@@ -23,7 +23,15 @@ function validate(mode: Mode, field: Field, value: string): string | undefined {
 }
 
 /** The email + password form. After success it goes to `next` (a path of this app). */
-export function AuthForm({ mode, next = "/dashboard", initialError }: { mode: Mode; next?: string; /** From a form post without JavaScript (?error=). */ initialError?: string }) {
+export function AuthForm({
+  mode,
+  next = "/dashboard",
+  initialError,
+}: {
+  mode: Mode;
+  next?: string;
+  /** From a form post without JavaScript (?error=). */ initialError?: string;
+}) {
   const router = useRouter();
   const id = useId();
   const text = copy[mode];
@@ -66,7 +74,9 @@ export function AuthForm({ mode, next = "/dashboard", initialError }: { mode: Mo
   };
 
   if (approval) {
-    return <ApprovalWaiting requestId={approval.requestId} code={approval.code} expiresAt={approval.expiresAt} next={next} onRestart={() => setApproval(null)} />;
+    return (
+      <ApprovalWaiting requestId={approval.requestId} code={approval.code} expiresAt={approval.expiresAt} next={next} onRestart={() => setApproval(null)} />
+    );
   }
 
   const emailError = errorFor("email");
@@ -76,7 +86,14 @@ export function AuthForm({ mode, next = "/dashboard", initialError }: { mode: Mo
     <div>
       {/* Without JavaScript (or before it loads) the browser posts the form to a route handler that
           answers with a redirect: credentials never end up in a URL. */}
-      <form method="post" action={`/api/form/${mode}`} noValidate onSubmit={submit} className="space-y-4 rounded-2xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6" aria-describedby={formError ? `${id}-form-error` : undefined}>
+      <form
+        method="post"
+        action={`/api/form/${mode}`}
+        noValidate
+        onSubmit={submit}
+        className="space-y-4 rounded-2xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6"
+        aria-describedby={formError ? `${id}-form-error` : undefined}
+      >
         <input type="hidden" name="next" value={next} />
         {formError && (
           <div id={`${id}-form-error`} role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
@@ -129,7 +146,10 @@ export function AuthForm({ mode, next = "/dashboard", initialError }: { mode: Mo
       </form>
       <p className="mt-4 text-center text-sm text-slate-600">
         {text.switchText}{" "}
-        <Link href={next === "/dashboard" ? text.switchHref : `${text.switchHref}?next=${encodeURIComponent(next)}`} className="font-medium text-brand-700 hover:underline">
+        <Link
+          href={next === "/dashboard" ? text.switchHref : `${text.switchHref}?next=${encodeURIComponent(next)}`}
+          className="font-medium text-brand-700 hover:underline"
+        >
           {text.switchLink}
         </Link>
       </p>

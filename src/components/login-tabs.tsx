@@ -39,7 +39,12 @@ export function LoginTabs({ next, initialError }: { next: string; initialError?:
 
   return (
     <div className="mt-6">
-      <div role="tablist" aria-label="How to sign in" onKeyDown={onKeyDown} className="mb-4 grid grid-cols-2 rounded-xl bg-slate-200/70 p-1 text-sm font-medium">
+      <div
+        role="tablist"
+        aria-label="How to sign in"
+        onKeyDown={onKeyDown}
+        className="mb-4 grid grid-cols-2 rounded-xl bg-slate-200/70 p-1 text-sm font-medium"
+      >
         {TABS.map((t) => (
           <button
             key={t.id}

@@ -6,7 +6,19 @@ import { useEffect, useId, useRef } from "react";
  * A modal on the native <dialog> element: focus is trapped and restored, Escape closes, and
  * screen readers announce it by its title.
  */
-export function Modal({ open, title, onClose, children, testId }: { open: boolean; title: string; onClose: () => void; children: React.ReactNode; testId?: string }) {
+export function Modal({
+  open,
+  title,
+  onClose,
+  children,
+  testId,
+}: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: React.ReactNode;
+  testId?: string;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {

@@ -23,9 +23,7 @@ export class Mailer {
   private readonly transport: Transporter | null;
   private pending = new Set<Promise<void>>();
 
-  constructor(
-    private readonly options: { enabled: boolean; smtpUrl?: string; from: string; redis: Redis; prefix: string },
-  ) {
+  constructor(private readonly options: { enabled: boolean; smtpUrl?: string; from: string; redis: Redis; prefix: string }) {
     this.transport = options.enabled && options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : null;
   }
 

@@ -28,12 +28,7 @@ class RawRedis extends Redis {
   }
 }
 
-export async function createRedis(config: {
-  upstashUrl?: string;
-  upstashToken?: string;
-  redisUrl?: string;
-  prefix: string;
-}): Promise<RedisHandle> {
+export async function createRedis(config: { upstashUrl?: string; upstashToken?: string; redisUrl?: string; prefix: string }): Promise<RedisHandle> {
   if (config.upstashUrl) {
     const redis = new Redis({ url: config.upstashUrl, token: config.upstashToken ?? "", enableTelemetry: false });
     const raw = new Redis({ url: config.upstashUrl, token: config.upstashToken ?? "", enableTelemetry: false, automaticDeserialization: false });

@@ -8,7 +8,8 @@ describe("page security headers", () => {
     const csp = headers("/login")["content-security-policy"]!;
     expect(csp).toContain("script-src 'self' 'nonce-abc123==' 'strict-dynamic'");
     expect(csp).not.toContain("unsafe-eval");
-    for (const directive of ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "form-action 'self'", "default-src 'self'"]) expect(csp).toContain(directive);
+    for (const directive of ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "form-action 'self'", "default-src 'self'"])
+      expect(csp).toContain(directive);
   });
 
   it("HSTS and upgrade-insecure-requests only over https; eval only in development (React refresh)", () => {

@@ -24,7 +24,14 @@ export interface Services {
   jwt: AccessTokenSigner;
   throttle: AccountThrottle;
   mailer: Mailer;
-  rateLimits: { handoffPerIp: Ratelimit; handoffPerUser: Ratelimit; signInPerIp: Ratelimit; registerPerIp: Ratelimit; approvalPerUser: Ratelimit; tokensFromSessionPerUser: Ratelimit };
+  rateLimits: {
+    handoffPerIp: Ratelimit;
+    handoffPerUser: Ratelimit;
+    signInPerIp: Ratelimit;
+    registerPerIp: Ratelimit;
+    approvalPerUser: Ratelimit;
+    tokensFromSessionPerUser: Ratelimit;
+  };
   config: {
     handoffPollMs: number;
     newDeviceApproval: boolean;
@@ -74,18 +81,43 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
       now,
     }),
     rateLimits: {
-      approvalPerUser: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:approval:user`, limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"), analytics: false }),
+      approvalPerUser: new Ratelimit({
+        redis: redis.redis,
+        prefix: `${redis.prefix}ratelimit:approval:user`,
+        limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"),
+        analytics: false,
+      }),
       tokensFromSessionPerUser: new Ratelimit({
         redis: redis.redis,
         prefix: `${redis.prefix}ratelimit:tokens-from-session:user`,
         limiter: Ratelimit.slidingWindow(e.TOKENS_FROM_SESSION_RATE_LIMIT, "3600 s"),
         analytics: false,
       }),
-      registerPerIp: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:register:ip`, limiter: Ratelimit.slidingWindow(e.REGISTER_RATE_LIMIT, "60 s"), analytics: false }),
-      signInPerIp: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:signin:ip`, limiter: Ratelimit.slidingWindow(e.SIGN_IN_RATE_LIMIT, "60 s"), analytics: false }),
+      registerPerIp: new Ratelimit({
+        redis: redis.redis,
+        prefix: `${redis.prefix}ratelimit:register:ip`,
+        limiter: Ratelimit.slidingWindow(e.REGISTER_RATE_LIMIT, "60 s"),
+        analytics: false,
+      }),
+      signInPerIp: new Ratelimit({
+        redis: redis.redis,
+        prefix: `${redis.prefix}ratelimit:signin:ip`,
+        limiter: Ratelimit.slidingWindow(e.SIGN_IN_RATE_LIMIT, "60 s"),
+        analytics: false,
+      }),
       // Sliding windows in the same Redis, so every app instance shares the counts.
-      handoffPerIp: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:handoff:ip`, limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"), analytics: false }),
-      handoffPerUser: new Ratelimit({ redis: redis.redis, prefix: `${redis.prefix}ratelimit:handoff:user`, limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"), analytics: false }),
+      handoffPerIp: new Ratelimit({
+        redis: redis.redis,
+        prefix: `${redis.prefix}ratelimit:handoff:ip`,
+        limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"),
+        analytics: false,
+      }),
+      handoffPerUser: new Ratelimit({
+        redis: redis.redis,
+        prefix: `${redis.prefix}ratelimit:handoff:user`,
+        limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"),
+        analytics: false,
+      }),
     },
     config: {
       handoffPollMs: e.HANDOFF_POLL_MS,

@@ -48,7 +48,18 @@ export const PROCEDURES: ReadonlyArray<readonly [string, ProcedureType]> = [
 export const ENDS_OWN_SESSION = new Set(["auth.logout", "auth.login", "auth.register"]);
 
 /** Every error code a bad input may answer with: anything else (a 500 above all) is a defect. */
-export const ALLOWED_ERRORS = new Set(["BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "TOO_MANY_REQUESTS", "PARSE_ERROR", "METHOD_NOT_SUPPORTED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"]);
+export const ALLOWED_ERRORS = new Set([
+  "BAD_REQUEST",
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "CONFLICT",
+  "TOO_MANY_REQUESTS",
+  "PARSE_ERROR",
+  "METHOD_NOT_SUPPORTED",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+]);
 
 export const HANDCRAFTED_INPUTS: unknown[] = [
   null,
@@ -66,7 +77,14 @@ export const HANDCRAFTED_INPUTS: unknown[] = [
   { email: "𝒶@𝒷.𝒸", password: "🔑".repeat(300) },
   { __proto__: { admin: true }, constructor: { prototype: {} } },
   JSON.parse('{"email":"a@b.co","password":"p","__proto__":{"x":1}}'),
-  { id: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", token: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", requestId: "00000000-0000-4000-8000-000000000000", sessionId: "x", deviceId: "x", code: "123456" },
+  {
+    id: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    token: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    requestId: "00000000-0000-4000-8000-000000000000",
+    sessionId: "x",
+    deviceId: "x",
+    code: "123456",
+  },
 ];
 
 /** Whole request bodies (already encoded), sent as they are. */

@@ -65,7 +65,11 @@ export async function deleteKeys(handle: RedisHandle) {
 export interface CallResult<T = unknown> {
   status: number;
   data?: T;
-  error?: { message: string; code: number; data: { code: string; httpStatus: number; fieldErrors?: Record<string, string[]>; retryAfter?: number; reason?: string } };
+  error?: {
+    message: string;
+    code: number;
+    data: { code: string; httpStatus: number; fieldErrors?: Record<string, string[]>; retryAfter?: number; reason?: string };
+  };
   headers: Headers;
 }
 
@@ -85,7 +89,8 @@ export class TestBrowser {
   ) {
     this.loadServices = typeof services === "function" ? services : async () => services;
     this.headers = {
-      "user-agent": options.userAgent ?? "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+      "user-agent":
+        options.userAgent ?? "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
       [PEER_ADDRESS_HEADER]: options.ip ?? "127.0.0.1",
       ...(options.origin === null ? {} : { origin: options.origin ?? APP_URL }),
       ...options.headers,

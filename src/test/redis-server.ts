@@ -70,7 +70,21 @@ export class RedisServer {
   }
 
   async restart() {
-    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always", ...this.extraArgs];
+    const args = [
+      "--port",
+      String(this.port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      this.dir,
+      "--save",
+      "",
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+      ...this.extraArgs,
+    ];
     const child = spawn("redis-server", args, { stdio: "ignore" });
     // Never outlive the test process, even when a test times out before its cleanup.
     const reap = () => child.kill("SIGKILL");

@@ -86,7 +86,11 @@ const PROBE_MAX_MS = 15_000;
 function ConnectivityBanner({ connectivity }: { connectivity: Connectivity }) {
   const queryClient = useQueryClient();
   const unreachable = useSyncExternalStore(connectivity.subscribe, connectivity.get, () => false);
-  const browserOffline = useSyncExternalStore(subscribeOnline, () => !navigator.onLine, () => false);
+  const browserOffline = useSyncExternalStore(
+    subscribeOnline,
+    () => !navigator.onLine,
+    () => false,
+  );
   const down = unreachable || browserOffline;
 
   const retry = useCallback(async () => {
@@ -108,9 +112,9 @@ function ConnectivityBanner({ connectivity }: { connectivity: Connectivity }) {
     const probe = async () => {
       if (stopped || (await retry())) return;
       wait = Math.min(wait * 2, PROBE_MAX_MS);
-      if (!stopped) timer = setTimeout(probe, wait);
+      if (!stopped) timer = setTimeout(() => void probe(), wait);
     };
-    timer = setTimeout(probe, wait);
+    timer = setTimeout(() => void probe(), wait);
     // Back on the network: try at once rather than at the next probe.
     const onOnline = () => void probe();
     window.addEventListener("online", onOnline);
@@ -125,13 +129,20 @@ function ConnectivityBanner({ connectivity }: { connectivity: Connectivity }) {
     // Always in the DOM (empty while all is well), so screen readers announce the text when it appears.
     <div aria-live="polite" className="pointer-events-none fixed inset-x-0 bottom-0 z-50 flex justify-center p-4">
       {down && (
-        <div data-testid="offline-notice" className="pointer-events-auto flex w-full max-w-md items-center gap-3 rounded-xl border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-950 shadow-lg">
+        <div
+          data-testid="offline-notice"
+          className="pointer-events-auto flex w-full max-w-md items-center gap-3 rounded-xl border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-950 shadow-lg"
+        >
           <span aria-hidden className="inline-block h-2.5 w-2.5 shrink-0 animate-pulse rounded-full bg-amber-500" />
           <p>
             <strong className="font-semibold">Can&apos;t reach Handoff</strong> <span className="whitespace-nowrap">— retrying…</span>
             <span className="block text-amber-900/80">{browserOffline ? "This device is offline." : "Check your connection, or wait a moment."}</span>
           </p>
-          <button type="button" onClick={() => void retry()} className="ml-auto shrink-0 rounded-lg border border-amber-400 bg-white px-3 py-1.5 font-medium text-amber-950 hover:bg-amber-100">
+          <button
+            type="button"
+            onClick={() => void retry()}
+            className="ml-auto shrink-0 rounded-lg border border-amber-400 bg-white px-3 py-1.5 font-medium text-amber-950 hover:bg-amber-100"
+          >
             Retry now
           </button>
         </div>

@@ -7,9 +7,7 @@ import { createCaller } from "~/server/api/root";
 import { getServices } from "~/server/services";
 
 /** A tRPC caller for server components: same procedures and checks, no HTTP hop. */
-export const serverApi = cache(async () =>
-  createCaller(createContext({ headers: new Headers(await headers()), resHeaders: null, services: getServices })),
-);
+export const serverApi = cache(async () => createCaller(createContext({ headers: new Headers(await headers()), resHeaders: null, services: getServices })));
 
 /** The signed-in user and session, or null when the session is missing, ended or expired. */
 export async function currentSession() {

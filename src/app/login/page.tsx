@@ -18,7 +18,11 @@ const NOTICES: Record<string, string> = {
   password_changed: "Your password was changed on another device. Sign in with the new password.",
 };
 
-export default async function LoginPage({ searchParams }: { searchParams: Promise<{ reason?: string; next?: string | string[]; error?: string | string[]; retry?: string | string[] }> }) {
+export default async function LoginPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ reason?: string; next?: string | string[]; error?: string | string[]; retry?: string | string[] }>;
+}) {
   const { reason, next: nextParam, error, retry } = await searchParams;
   const next = safeNextPath(nextParam);
   if (await currentSession()) redirect(next);

@@ -8,7 +8,11 @@ import { currentSession } from "~/trpc/server";
 export const metadata: Metadata = { title: "Create account" };
 export const dynamic = "force-dynamic";
 
-export default async function RegisterPage({ searchParams }: { searchParams: Promise<{ next?: string | string[]; error?: string | string[]; retry?: string | string[] }> }) {
+export default async function RegisterPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ next?: string | string[]; error?: string | string[]; retry?: string | string[] }>;
+}) {
   const { next: nextParam, error, retry } = await searchParams;
   const next = safeNextPath(nextParam);
   if (await currentSession()) redirect(next);

@@ -5,7 +5,19 @@ import { useEffect, useRef, useState } from "react";
 import { api } from "~/trpc/react";
 
 /** On the new device: the code to type on a signed-in device, then the session once approved. */
-export function ApprovalWaiting({ requestId, code, expiresAt, next, onRestart }: { requestId: string; code: string; expiresAt: Date; next: string; onRestart: () => void }) {
+export function ApprovalWaiting({
+  requestId,
+  code,
+  expiresAt,
+  next,
+  onRestart,
+}: {
+  requestId: string;
+  code: string;
+  expiresAt: Date;
+  next: string;
+  onRestart: () => void;
+}) {
   const router = useRouter();
   const [status, setStatus] = useState("pending");
   const [now, setNow] = useState(() => Date.now());
@@ -42,7 +54,11 @@ export function ApprovalWaiting({ requestId, code, expiresAt, next, onRestart }:
       ) : (
         <>
           <p className="text-sm font-medium text-slate-900">Approve this sign-in from a device where you are signed in</p>
-          <p className="font-mono text-4xl font-semibold tracking-[0.3em] text-slate-900 sm:text-5xl" aria-label={`Code ${code.split("").join(" ")}`} data-testid="approval-code">
+          <p
+            className="font-mono text-4xl font-semibold tracking-[0.3em] text-slate-900 sm:text-5xl"
+            aria-label={`Code ${code.split("").join(" ")}`}
+            data-testid="approval-code"
+          >
             {code}
           </p>
           <p className="text-sm text-slate-600">Enter this code on one of your signed-in devices. It asks for it by itself.</p>

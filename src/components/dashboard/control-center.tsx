@@ -32,7 +32,11 @@ type Event = {
 
 /** Where a page goes when its own session ends, and what the sign-in page then says. */
 const leaveReason = (event: Event) =>
-  event.type === "locked_out" ? "locked_out" : event.reason && ["expired", "evicted", "signed_out", "password_changed"].includes(event.reason) ? event.reason : "revoked";
+  event.type === "locked_out"
+    ? "locked_out"
+    : event.reason && ["expired", "evicted", "signed_out", "password_changed"].includes(event.reason)
+      ? event.reason
+      : "revoked";
 
 /** Re-renders every 30 s so "5 minutes ago" stays true. */
 function useNow() {
@@ -95,10 +99,14 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
     onData(tracked) {
       const event = tracked.data as Event;
       if (event.sessionIds?.includes(sessionId)) return leave(leaveReason(event));
-      if (event.type === "signed_in" && event.warning) setAlert(`Suspicious sign-in on ${event.deviceName}: ${event.warning} If this was not you, revoke that session below, then change your password.`);
+      if (event.type === "signed_in" && event.warning)
+        setAlert(`Suspicious sign-in on ${event.deviceName}: ${event.warning} If this was not you, revoke that session below, then change your password.`);
       else if (event.type === "signed_in" && event.sessionId) {
         const sessionId = event.sessionId;
-        setSignIns((list) => [...list.filter((n) => n.sessionId !== sessionId), { sessionId, deviceName: event.deviceName ?? "", location: event.location ?? "", ip: event.ip ?? "" }]);
+        setSignIns((list) => [
+          ...list.filter((n) => n.sessionId !== sessionId),
+          { sessionId, deviceName: event.deviceName ?? "", location: event.location ?? "", ip: event.ip ?? "" },
+        ]);
       }
       // A sign-in notice lasts as long as its session.
       if ((event.type === "revoked" || event.type === "locked_out") && event.sessionIds) {
@@ -110,10 +118,14 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
         if (event.status === "failed") setNotice(TOO_MANY_WRONG_CODES);
       }
       if (event.type === "sign_in_throttled") {
-        setAlert(`${event.attempts} sign-ins with a wrong password for your account (latest from ${event.location}, ${event.ip}): further attempts now have to wait. If this was not you, your password is still safe; consider changing it if it is used elsewhere.`);
+        setAlert(
+          `${event.attempts} sign-ins with a wrong password for your account (latest from ${event.location}, ${event.ip}): further attempts now have to wait. If this was not you, your password is still safe; consider changing it if it is used elsewhere.`,
+        );
       }
       if (event.type === "revoked" && event.reason === "token_reuse") {
-        setAlert("An app's refresh token was used twice, so it may have been copied. That app session was ended: sign the app in again, and change your password if you did not expect this.");
+        setAlert(
+          "An app's refresh token was used twice, so it may have been copied. That app session was ended: sign the app in again, and change your password if you did not expect this.",
+        );
       }
       void refresh();
     },
@@ -151,7 +163,11 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
       </div>
 
       {alert && (
-        <div role="alert" className="flex items-start justify-between gap-3 rounded-xl border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="security-alert">
+        <div
+          role="alert"
+          className="flex items-start justify-between gap-3 rounded-xl border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900"
+          data-testid="security-alert"
+        >
           <span>
             <strong className="font-semibold">Security alert.</strong> {alert}
           </span>
@@ -221,7 +237,10 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
           </ul>
         )}
         <p className="text-xs text-slate-500">
-          Places are estimated from IP addresses. <a href="https://db-ip.com" className="underline hover:text-slate-700">IP Geolocation by DB-IP</a>
+          Places are estimated from IP addresses.{" "}
+          <a href="https://db-ip.com" className="underline hover:text-slate-700">
+            IP Geolocation by DB-IP
+          </a>
         </p>
       </section>
 
@@ -254,8 +273,8 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
         onClose={() => setConfirmOthers(false)}
       >
         <p>
-          Every session except this one ends now ({otherSessions} {otherSessions === 1 ? "session" : "sessions"}). Those devices will need your
-          password to sign in again.
+          Every session except this one ends now ({otherSessions} {otherSessions === 1 ? "session" : "sessions"}). Those devices will need your password to sign
+          in again.
         </p>
       </ConfirmDialog>
     </div>

@@ -37,7 +37,11 @@ function RenameForm({ device, onDone }: { device: Device; onDone: () => void }) 
         aria-describedby={rename.error ? `${id}-error` : undefined}
         className="min-w-0 flex-1 rounded-lg border border-slate-300 px-2.5 py-1.5 text-sm focus:border-brand-500 focus:outline-none"
       />
-      <button type="submit" disabled={rename.isPending} className="rounded-lg bg-brand-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-brand-700 disabled:opacity-70">
+      <button
+        type="submit"
+        disabled={rename.isPending}
+        className="rounded-lg bg-brand-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-brand-700 disabled:opacity-70"
+      >
         Save
       </button>
       <button type="button" onClick={onDone} className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50">
@@ -129,9 +133,16 @@ export function DeviceCard({
   const headingId = useId();
 
   return (
-    <li aria-labelledby={headingId} className="flex flex-col rounded-2xl border border-slate-200 bg-white p-5 shadow-sm" data-testid="device-card" data-device-id={device.id}>
+    <li
+      aria-labelledby={headingId}
+      className="flex flex-col rounded-2xl border border-slate-200 bg-white p-5 shadow-sm"
+      data-testid="device-card"
+      data-device-id={device.id}
+    >
       <div className="flex items-start gap-4">
-        <span className={`grid h-12 w-12 shrink-0 place-items-center rounded-xl ${device.active ? "bg-brand-50 text-brand-700" : "bg-slate-100 text-slate-500"}`}>
+        <span
+          className={`grid h-12 w-12 shrink-0 place-items-center rounded-xl ${device.active ? "bg-brand-50 text-brand-700" : "bg-slate-100 text-slate-500"}`}
+        >
           <DeviceIcon type={device.deviceType} className="h-7 w-7" />
         </span>
         <div className="min-w-0 flex-1">
@@ -148,7 +159,9 @@ export function DeviceCard({
               <h3 id={headingId} className="text-base font-semibold wrap-anywhere text-slate-900" data-testid="device-name">
                 {device.name}
               </h3>
-              {device.current && <span className="rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700 ring-1 ring-emerald-200">This device</span>}
+              {device.current && (
+                <span className="rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700 ring-1 ring-emerald-200">This device</span>
+              )}
               <span
                 className={`rounded-full px-2 py-0.5 text-xs font-medium ring-1 ${device.active ? "bg-brand-50 text-brand-700 ring-brand-100" : "bg-slate-50 text-slate-600 ring-slate-200"}`}
               >
@@ -187,11 +200,19 @@ export function DeviceCard({
 
       <div className="mt-auto flex flex-wrap gap-2 pt-4">
         {!renaming && (
-          <button type="button" onClick={() => setRenaming(true)} className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50">
+          <button
+            type="button"
+            onClick={() => setRenaming(true)}
+            className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50"
+          >
             Rename
           </button>
         )}
-        <button type="button" onClick={() => setForgetting(true)} className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50">
+        <button
+          type="button"
+          onClick={() => setForgetting(true)}
+          className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50"
+        >
           Forget device
         </button>
       </div>
@@ -208,8 +229,8 @@ export function DeviceCard({
         onClose={() => setForgetting(false)}
       >
         <p>
-          {device.activeSessions > 0 ? `Its ${device.activeSessions === 1 ? "session ends" : `${device.activeSessions} sessions end`} now and it` : "It"} disappears
-          from this list. If it signs in again it shows up as a new device{device.current ? " — and this device is signed out." : "."}
+          {device.activeSessions > 0 ? `Its ${device.activeSessions === 1 ? "session ends" : `${device.activeSessions} sessions end`} now and it` : "It"}{" "}
+          disappears from this list. If it signs in again it shows up as a new device{device.current ? " — and this device is signed out." : "."}
         </p>
         {reauth.field}
       </ConfirmDialog>

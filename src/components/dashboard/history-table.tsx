@@ -54,7 +54,8 @@ function useSideScroll() {
 
 // On a phone each attempt is a card: cells stack, each with its column's name in front (the
 // header row stays for screen readers; explicit roles keep the table's meaning with display:block).
-const cell = "max-sm:flex max-sm:gap-3 max-sm:py-0.5 sm:px-4 sm:py-2.5 max-sm:before:w-28 max-sm:before:shrink-0 max-sm:before:text-slate-500 max-sm:before:content-[attr(data-label)_/_'']";
+const cell =
+  "max-sm:flex max-sm:gap-3 max-sm:py-0.5 sm:px-4 sm:py-2.5 max-sm:before:w-28 max-sm:before:shrink-0 max-sm:before:text-slate-500 max-sm:before:content-[attr(data-label)_/_'']";
 
 export function HistoryTable({ now }: { now: number }) {
   // Cursors of the pages visited so far: Back pops one, Next pushes the page's nextCursor.
@@ -83,11 +84,21 @@ export function HistoryTable({ now }: { now: number }) {
             <caption className="sr-only">Sign-in attempts on your account, newest first</caption>
             <thead role="rowgroup" className="border-b border-slate-200 bg-slate-50 text-xs tracking-wide text-slate-500 uppercase max-sm:sr-only">
               <tr role="row">
-                <th role="columnheader" scope="col" className="px-4 py-2.5 font-medium">Result</th>
-                <th role="columnheader" scope="col" className="px-4 py-2.5 font-medium">Method</th>
-                <th role="columnheader" scope="col" className="px-4 py-2.5 font-medium">Device</th>
-                <th role="columnheader" scope="col" className="px-4 py-2.5 font-medium">IP and place</th>
-                <th role="columnheader" scope="col" className="px-4 py-2.5 font-medium">When</th>
+                <th role="columnheader" scope="col" className="px-4 py-2.5 font-medium">
+                  Result
+                </th>
+                <th role="columnheader" scope="col" className="px-4 py-2.5 font-medium">
+                  Method
+                </th>
+                <th role="columnheader" scope="col" className="px-4 py-2.5 font-medium">
+                  Device
+                </th>
+                <th role="columnheader" scope="col" className="px-4 py-2.5 font-medium">
+                  IP and place
+                </th>
+                <th role="columnheader" scope="col" className="px-4 py-2.5 font-medium">
+                  When
+                </th>
               </tr>
             </thead>
             <tbody role="rowgroup" className="divide-y divide-slate-100 max-sm:block">
@@ -97,7 +108,10 @@ export function HistoryTable({ now }: { now: number }) {
                     <span className={`rounded-full px-2 py-0.5 text-xs font-medium ring-1 ${outcomeStyle[e.outcome] ?? ""}`}>{e.outcome}</span>
                     {e.reason && <span className="ml-2 text-xs text-slate-500">{reasonLabel[e.reason] ?? e.reason.replaceAll("_", " ")}</span>}
                     {e.suspicious && (
-                      <span className="ml-2 rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-900 ring-1 ring-amber-300" data-testid="suspicious-badge">
+                      <span
+                        className="ml-2 rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-900 ring-1 ring-amber-300"
+                        data-testid="suspicious-badge"
+                      >
                         suspicious: {suspiciousLabel[e.suspicious] ?? e.suspicious.replaceAll("_", " ")}
                       </span>
                     )}
@@ -129,8 +143,12 @@ export function HistoryTable({ now }: { now: number }) {
           </table>
         </div>
         {/* Shadows on the edges that have more to scroll to. */}
-        {side.left && <div aria-hidden className="pointer-events-none absolute inset-y-px left-px w-6 rounded-l-2xl bg-linear-to-r from-slate-900/10 to-transparent" />}
-        {side.right && <div aria-hidden className="pointer-events-none absolute inset-y-px right-px w-6 rounded-r-2xl bg-linear-to-l from-slate-900/10 to-transparent" />}
+        {side.left && (
+          <div aria-hidden className="pointer-events-none absolute inset-y-px left-px w-6 rounded-l-2xl bg-linear-to-r from-slate-900/10 to-transparent" />
+        )}
+        {side.right && (
+          <div aria-hidden className="pointer-events-none absolute inset-y-px right-px w-6 rounded-r-2xl bg-linear-to-l from-slate-900/10 to-transparent" />
+        )}
       </div>
       {side.scrolls && (
         <p className="text-xs text-slate-500" data-testid="history-scroll-hint">

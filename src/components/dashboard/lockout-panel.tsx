@@ -28,8 +28,8 @@ export function LockoutPanel({ onLockedOut }: { onLockedOut: () => void }) {
         Emergency lockout
       </h2>
       <p className="mt-1 max-w-2xl text-sm text-red-900/80">
-        Lost a device or think someone else is in your account? This ends every session on every device at once, this one included, and can set a
-        new password in the same step.
+        Lost a device or think someone else is in your account? This ends every session on every device at once, this one included, and can set a new password
+        in the same step.
       </p>
       <button
         type="button"
@@ -67,7 +67,11 @@ export function LockoutPanel({ onLockedOut }: { onLockedOut: () => void }) {
           <span>Also set a new password</span>
         </label>
         {changePassword && (
-          <NewPasswordField value={newPassword} onChange={edited(setNewPassword)} hint="At least 8 characters. Whoever knows the old one can no longer use it." />
+          <NewPasswordField
+            value={newPassword}
+            onChange={edited(setNewPassword)}
+            hint="At least 8 characters. Whoever knows the old one can no longer use it."
+          />
         )}
       </ConfirmDialog>
     </section>

@@ -11,10 +11,23 @@ export interface SignInNotice {
   ip: string;
 }
 
-function Notice({ children, onDismiss, action, testId }: { children: React.ReactNode; onDismiss: () => void; action?: (describedBy: string) => React.ReactNode; testId: string }) {
+function Notice({
+  children,
+  onDismiss,
+  action,
+  testId,
+}: {
+  children: React.ReactNode;
+  onDismiss: () => void;
+  action?: (describedBy: string) => React.ReactNode;
+  testId: string;
+}) {
   const id = useId();
   return (
-    <div className="flex flex-wrap items-center justify-between gap-x-3 gap-y-2 rounded-xl border border-brand-100 bg-brand-50 px-4 py-3 text-sm text-brand-700" data-testid={testId}>
+    <div
+      className="flex flex-wrap items-center justify-between gap-x-3 gap-y-2 rounded-xl border border-brand-100 bg-brand-50 px-4 py-3 text-sm text-brand-700"
+      data-testid={testId}
+    >
       <span id={id} className="min-w-0 wrap-anywhere">
         {children}
       </span>
@@ -68,7 +81,12 @@ export function Notices({
           onDismiss={() => onDismissRequest(r.requestId)}
           action={(describedBy) =>
             r.requestId !== promptedRequestId && (
-              <button type="button" onClick={() => onReview(r.requestId)} aria-describedby={describedBy} className="rounded-lg bg-brand-600 px-3 py-1 font-semibold text-white hover:bg-brand-700">
+              <button
+                type="button"
+                onClick={() => onReview(r.requestId)}
+                aria-describedby={describedBy}
+                className="rounded-lg bg-brand-600 px-3 py-1 font-semibold text-white hover:bg-brand-700"
+              >
                 Review
               </button>
             )

@@ -39,9 +39,19 @@ export function PasswordPanel({ onChanged }: { onChanged: () => void }) {
         }}
       >
         <PasswordField label="Current password" value={current} onChange={edited(setCurrent)} />
-        <NewPasswordField value={next} onChange={edited(setNext)} hint="At least 8 characters. A few unrelated words make a strong one." error={newPasswordError} />
+        <NewPasswordField
+          value={next}
+          onChange={edited(setNext)}
+          hint="At least 8 characters. A few unrelated words make a strong one."
+          error={newPasswordError}
+        />
         <label className="flex items-start gap-2 text-sm text-slate-800">
-          <input type="checkbox" checked={signOutOthers} onChange={(e) => setSignOutOthers(e.target.checked)} className="mt-0.5 h-4 w-4 rounded border-slate-300" />
+          <input
+            type="checkbox"
+            checked={signOutOthers}
+            onChange={(e) => setSignOutOthers(e.target.checked)}
+            className="mt-0.5 h-4 w-4 rounded border-slate-300"
+          />
           <span>Sign out all other devices and apps</span>
         </label>
         {formError && (
@@ -57,7 +67,11 @@ export function PasswordPanel({ onChanged }: { onChanged: () => void }) {
           </p>
         )}
         <div>
-          <button type="submit" disabled={change.isPending} className="rounded-lg bg-brand-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-brand-700 disabled:opacity-70">
+          <button
+            type="submit"
+            disabled={change.isPending}
+            className="rounded-lg bg-brand-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-brand-700 disabled:opacity-70"
+          >
             {change.isPending ? "Changing…" : "Change password"}
           </button>
         </div>

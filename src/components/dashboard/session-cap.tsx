@@ -25,7 +25,8 @@ export function SessionCap({ cap }: { cap: SessionCapView }) {
   }
   const full = active >= limit;
   let rule: React.ReactNode;
-  if (policy === "reject") rule = full ? "The limit is reached: new sign-ins are refused until you sign out a session." : "At the limit, new sign-ins are refused.";
+  if (policy === "reject")
+    rule = full ? "The limit is reached: new sign-ins are refused until you sign out a session." : "At the limit, new sign-ins are refused.";
   else if (full && wouldSignOut)
     rule = (
       <>
@@ -38,7 +39,10 @@ export function SessionCap({ cap }: { cap: SessionCapView }) {
     );
   else rule = "At the limit, a new sign-in signs out the least recently used session.";
   return (
-    <p className={`rounded-lg px-3 py-2 text-sm ${full ? "border border-amber-200 bg-amber-50 text-amber-900" : "text-slate-600 ring-1 ring-slate-200"}`} data-testid="session-cap">
+    <p
+      className={`rounded-lg px-3 py-2 text-sm ${full ? "border border-amber-200 bg-amber-50 text-amber-900" : "text-slate-600 ring-1 ring-slate-200"}`}
+      data-testid="session-cap"
+    >
       <strong className={`font-semibold ${full ? "" : "text-slate-900"}`}>
         {active} of {limit} {sessionsWord(limit)}
       </strong>

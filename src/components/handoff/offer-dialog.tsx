@@ -57,59 +57,63 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
 
   return (
     <Modal open={open} title="Add a device" onClose={onClose} testId="offer-dialog">
-        {offer && status === "pending" && (
-          <>
-            <p className="text-sm text-slate-700">
-              On the other device, open <strong>{new URL(offer.qrUrl).host}/scan</strong> and point its camera at this code. You will approve it here.
-            </p>
-            <HandoffQr url={offer.qrUrl} expiresAt={offer.expiresAt} label="QR code to continue on another device" />
-          </>
-        )}
-        {status === "scanned" && state.recipient && (
-          <div className="space-y-4">
-            <p className="text-sm text-slate-700">This device scanned your code and wants to be signed in as you:</p>
-            <PartyCard party={state.recipient} warnings={state.warnings} testId="claiming-device" />
-            <SignOutWarning who={pickWouldSignOut(state, cap.data)} limit={cap.data?.limit} />
-            {reauth.needed && (
-              <form
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  approveNow();
-                }}
-              >
-                {reauth.field}
-              </form>
-            )}
-            <DecisionButtons
-              onDeny={() => deny.mutate({ token })}
-              denyDisabled={approve.isPending || deny.isPending}
-              onApprove={approveNow}
-              approveDisabled={approve.isPending || deny.isPending || reauth.busy}
-              approveLabel="Approve"
-            />
-          </div>
-        )}
-        <div role="status" aria-live="polite" className="text-sm text-slate-700" data-testid="offer-status">
-          {status === "approved" && "Approved. The other device is signing in…"}
-          {status === "completed" && "Done: the other device is signed in."}
-          {status === "denied" && "Denied. The other device was not signed in."}
-          {(status === "expired" || status === "cancelled") && "This code is no longer valid."}
-        </div>
-        {(reauth.error ?? error) && (
-          <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-            {reauth.error ?? error?.message}
+      {offer && status === "pending" && (
+        <>
+          <p className="text-sm text-slate-700">
+            On the other device, open <strong>{new URL(offer.qrUrl).host}/scan</strong> and point its camera at this code. You will approve it here.
           </p>
-        )}
-        <div className="flex justify-end gap-2">
-          {["denied", "expired", "cancelled"].includes(status) && (
-            <button type="button" onClick={() => createOffer()} className="rounded-lg bg-brand-600 px-4 py-2 text-sm font-semibold text-white hover:bg-brand-700">
-              New code
-            </button>
+          <HandoffQr url={offer.qrUrl} expiresAt={offer.expiresAt} label="QR code to continue on another device" />
+        </>
+      )}
+      {status === "scanned" && state.recipient && (
+        <div className="space-y-4">
+          <p className="text-sm text-slate-700">This device scanned your code and wants to be signed in as you:</p>
+          <PartyCard party={state.recipient} warnings={state.warnings} testId="claiming-device" />
+          <SignOutWarning who={pickWouldSignOut(state, cap.data)} limit={cap.data?.limit} />
+          {reauth.needed && (
+            <form
+              onSubmit={(e) => {
+                e.preventDefault();
+                approveNow();
+              }}
+            >
+              {reauth.field}
+            </form>
           )}
-          <button type="button" onClick={onClose} className="rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50">
-            {status === "completed" ? "Done" : "Close"}
-          </button>
+          <DecisionButtons
+            onDeny={() => deny.mutate({ token })}
+            denyDisabled={approve.isPending || deny.isPending}
+            onApprove={approveNow}
+            approveDisabled={approve.isPending || deny.isPending || reauth.busy}
+            approveLabel="Approve"
+          />
         </div>
+      )}
+      <div role="status" aria-live="polite" className="text-sm text-slate-700" data-testid="offer-status">
+        {status === "approved" && "Approved. The other device is signing in…"}
+        {status === "completed" && "Done: the other device is signed in."}
+        {status === "denied" && "Denied. The other device was not signed in."}
+        {(status === "expired" || status === "cancelled") && "This code is no longer valid."}
+      </div>
+      {(reauth.error ?? error) && (
+        <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+          {reauth.error ?? error?.message}
+        </p>
+      )}
+      <div className="flex justify-end gap-2">
+        {["denied", "expired", "cancelled"].includes(status) && (
+          <button type="button" onClick={() => createOffer()} className="rounded-lg bg-brand-600 px-4 py-2 text-sm font-semibold text-white hover:bg-brand-700">
+            New code
+          </button>
+        )}
+        <button
+          type="button"
+          onClick={onClose}
+          className="rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50"
+        >
+          {status === "completed" ? "Done" : "Close"}
+        </button>
+      </div>
     </Modal>
   );
 }

@@ -29,7 +29,7 @@ export function QrScanner() {
   useEffect(() => {
     let stopped = false;
     let scanner: import("html5-qrcode").Html5Qrcode | null = null;
-    (async () => {
+    void (async () => {
       // Loaded on demand: the decoder is large and needs the browser.
       const { Html5Qrcode, Html5QrcodeSupportedFormats } = await import("html5-qrcode");
       if (stopped) return;

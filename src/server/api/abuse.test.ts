@@ -44,7 +44,13 @@ describe("abuse protection: email alerts, suspicious sign-ins, password change, 
 
   beforeAll(async () => {
     smtp = await startSmtp();
-    t = await createTestServices({ TRUST_PROXY: "true", SMTP_URL: smtp.url, MAIL_FROM: "Handoff <security@handoff.test>", SESSION_LIMIT: "0", REAUTH_MINUTES: "10" });
+    t = await createTestServices({
+      TRUST_PROXY: "true",
+      SMTP_URL: smtp.url,
+      MAIL_FROM: "Handoff <security@handoff.test>",
+      SESSION_LIMIT: "0",
+      REAUTH_MINUTES: "10",
+    });
   });
   afterAll(async () => {
     await t.close();
@@ -98,7 +104,13 @@ describe("abuse protection: email alerts, suspicious sign-ins, password change, 
     await new Promise((r) => setTimeout(r, 100));
     const sydney = browser(SYDNEY, FIREFOX_LINUX);
     const res = await sydney.mutation<RouterOutputs["auth"]["login"]>("auth.login", { email, password: PASSWORD });
-    expect(res.data).toMatchObject({ status: "signed_in", warning: { reason: "impossible_travel", message: expect.stringMatching(/Sydney, Australia, 1[67],\d{3} km from the previous sign-in \(London, United Kingdom\) 1 min earlier/) } });
+    expect(res.data).toMatchObject({
+      status: "signed_in",
+      warning: {
+        reason: "impossible_travel",
+        message: expect.stringMatching(/Sydney, Australia, 1[67],\d{3} km from the previous sign-in \(London, United Kingdom\) 1 min earlier/),
+      },
+    });
     const event = await first;
     expect(event).toMatchObject({ type: "signed_in", warning: expect.stringContaining("faster than any flight") });
     await feed.return?.();
@@ -116,7 +128,9 @@ describe("abuse protection: email alerts, suspicious sign-ins, password change, 
     // The last sign-in was three days ago, so London -> Sydney is not impossible travel.
     await t.services.db.loginEvent.updateMany({ where: { userId }, data: { createdAt: new Date(Date.now() - 3 * 86_400_000) } });
     const res = await browser(SYDNEY, FIREFOX_LINUX).mutation<RouterOutputs["auth"]["login"]>("auth.login", { email, password: PASSWORD });
-    expect(res.data).toMatchObject({ warning: { reason: "new_device_new_country", message: "Signed in from a new device in Australia, a country this account never signed in from before." } });
+    expect(res.data).toMatchObject({
+      warning: { reason: "new_device_new_country", message: "Signed in from a new device in Australia, a country this account never signed in from before." },
+    });
     // The laptop itself travels (its device cookie), days later: not suspicious.
     await t.services.db.loginEvent.updateMany({ where: { userId }, data: { createdAt: new Date(Date.now() - 3 * 86_400_000) } });
     laptop.headers["x-forwarded-for"] = "1.0.0.1";
@@ -163,7 +177,9 @@ describe("abuse protection: email alerts, suspicious sign-ins, password change, 
     // Without signing others out, they stay.
     const other = browser(LONDON_OTHER, IPHONE);
     await other.mutation("auth.login", { email, password: NEW_PASSWORD });
-    expect((await laptop.mutation("account.changePassword", { currentPassword: NEW_PASSWORD, newPassword: PASSWORD, signOutOtherSessions: false })).data).toEqual({ ok: true, signedOutSessions: 0 });
+    expect(
+      (await laptop.mutation("account.changePassword", { currentPassword: NEW_PASSWORD, newPassword: PASSWORD, signOutOtherSessions: false })).data,
+    ).toEqual({ ok: true, signedOutSessions: 0 });
     expect((await other.query("auth.me")).status).toBe(200);
   });
 
@@ -174,7 +190,10 @@ describe("abuse protection: email alerts, suspicious sign-ins, password change, 
       t.clock.now = start + 11 * 60_000;
       const device = (await laptop.query<{ id: string }>("devices.current")).data!;
       const forget = await laptop.mutation("devices.forget", { deviceId: device.id });
-      expect(forget.error).toMatchObject({ data: { code: "FORBIDDEN", reason: "reauth_required" }, message: "For your security, enter your password again to do this." });
+      expect(forget.error).toMatchObject({
+        data: { code: "FORBIDDEN", reason: "reauth_required" },
+        message: "For your security, enter your password again to do this.",
+      });
 
       const desk = browser(SYDNEY, FIREFOX_LINUX);
       const started = (await desk.mutation<{ qrUrl: string }>("handoff.start")).data!;
@@ -182,7 +201,10 @@ describe("abuse protection: email alerts, suspicious sign-ins, password change, 
       expect((await laptop.mutation("handoff.inspect", { token })).status).toBe(200);
       expect((await laptop.mutation("handoff.approve", { token })).error).toMatchObject({ data: { code: "FORBIDDEN", reason: "reauth_required" } });
 
-      expect((await laptop.mutation("account.reauthenticate", { password: "wrong" })).error).toMatchObject({ data: { code: "BAD_REQUEST" }, message: "Wrong password." });
+      expect((await laptop.mutation("account.reauthenticate", { password: "wrong" })).error).toMatchObject({
+        data: { code: "BAD_REQUEST" },
+        message: "Wrong password.",
+      });
       expect((await laptop.mutation("account.reauthenticate", { password: PASSWORD })).status).toBe(200);
       expect((await laptop.mutation("handoff.approve", { token })).status).toBe(200);
       t.clock.now = start + 20 * 60_000;
@@ -243,7 +265,10 @@ describe("email configuration", () => {
       expect((await from().mutation("auth.register", { email: uniqueEmail(), password: PASSWORD })).status).toBe(200);
       expect((await from().mutation("auth.register", { email: uniqueEmail(), password: PASSWORD })).status).toBe(200);
       const third = await from().mutation("auth.register", { email: uniqueEmail(), password: PASSWORD });
-      expect(third.error).toMatchObject({ data: { code: "TOO_MANY_REQUESTS" }, message: expect.stringMatching(/^Too many accounts created from your network\. Try again in \d+ s\.$/) });
+      expect(third.error).toMatchObject({
+        data: { code: "TOO_MANY_REQUESTS" },
+        message: expect.stringMatching(/^Too many accounts created from your network\. Try again in \d+ s\.$/),
+      });
     } finally {
       await t.close();
     }

@@ -52,9 +52,22 @@ describe("new-device approval (real PostgreSQL + Redis)", () => {
     expect(device.cookies.get("handoff_approval")).toMatch(new RegExp(`^${approval.requestId}\\.`));
 
     // The signed-in device is told at once, and can list it.
-    expect(await firstPrompt).toMatchObject({ type: "approval_requested", requestId: approval.requestId, deviceName: "Firefox on Linux", ip: SYDNEY, location: "Sydney, Australia" });
+    expect(await firstPrompt).toMatchObject({
+      type: "approval_requested",
+      requestId: approval.requestId,
+      deviceName: "Firefox on Linux",
+      ip: SYDNEY,
+      location: "Sydney, Australia",
+    });
     const pending = (await laptop.query<RouterOutputs["approvals"]["pending"]>("approvals.pending")).data!;
-    expect(pending).toEqual([expect.objectContaining({ requestId: approval.requestId, attemptsLeft: 5, device: expect.objectContaining({ browser: "Firefox", os: "Linux" }), location: "Sydney, Australia" })]);
+    expect(pending).toEqual([
+      expect.objectContaining({
+        requestId: approval.requestId,
+        attemptsLeft: 5,
+        device: expect.objectContaining({ browser: "Firefox", os: "Linux" }),
+        location: "Sydney, Australia",
+      }),
+    ]);
 
     const waiting = (await (await device.caller()).approvals.watch({ requestId: approval.requestId }))[Symbol.asyncIterator]();
     expect((await next(waiting))?.status).toBe("pending");
@@ -76,7 +89,9 @@ describe("new-device approval (real PostgreSQL + Redis)", () => {
       ["password", "blocked", "approval_required"],
       ["approval", "success", null],
     ]);
-    expect(await t.services.db.securityEvent.count({ where: { userId, type: { in: ["approval_requested", "approval_code_wrong", "approval_confirmed"] } } })).toBe(3);
+    expect(
+      await t.services.db.securityEvent.count({ where: { userId, type: { in: ["approval_requested", "approval_code_wrong", "approval_confirmed"] } } }),
+    ).toBe(3);
     await prompts.return?.(undefined);
   });
 
@@ -102,8 +117,14 @@ describe("new-device approval (real PostgreSQL + Redis)", () => {
     const { email, laptop, userId } = await signedIn();
     const { device, approval } = await requestFromNewDevice(email);
     const messages: string[] = [];
-    for (let i = 0; i < 5; i++) messages.push((await laptop.mutation("approvals.confirm", { requestId: approval.requestId, code: wrongCode(approval.code) })).error!.message);
-    expect(messages.slice(0, 4)).toEqual(["Wrong code. 4 attempts left.", "Wrong code. 3 attempts left.", "Wrong code. 2 attempts left.", "Wrong code. 1 attempt left."]);
+    for (let i = 0; i < 5; i++)
+      messages.push((await laptop.mutation("approvals.confirm", { requestId: approval.requestId, code: wrongCode(approval.code) })).error!.message);
+    expect(messages.slice(0, 4)).toEqual([
+      "Wrong code. 4 attempts left.",
+      "Wrong code. 3 attempts left.",
+      "Wrong code. 2 attempts left.",
+      "Wrong code. 1 attempt left.",
+    ]);
     expect(messages[4]).toMatch(/After 5 wrong codes this request is blocked/);
     expect((await laptop.mutation("approvals.confirm", { requestId: approval.requestId, code: approval.code })).error?.message).toMatch(/no longer valid/);
     expect((await device.mutation("approvals.complete", { requestId: approval.requestId })).error?.message).toMatch(/no longer valid/);
@@ -123,7 +144,9 @@ describe("new-device approval (real PostgreSQL + Redis)", () => {
     const second = await requestFromNewDevice(email, "1.0.0.1");
     const racing = await Promise.all([
       ...Array.from({ length: 10 }, () => laptop.mutation("approvals.confirm", { requestId: second.approval.requestId, code: second.approval.code })),
-      ...Array.from({ length: 10 }, (_, i) => laptop.mutation("approvals.confirm", { requestId: second.approval.requestId, code: wrongCode(String(Number(second.approval.code) + i)) })),
+      ...Array.from({ length: 10 }, (_, i) =>
+        laptop.mutation("approvals.confirm", { requestId: second.approval.requestId, code: wrongCode(String(Number(second.approval.code) + i)) }),
+      ),
     ]);
     expect(racing.filter((r) => r.status === 200)).toHaveLength(1);
   });
@@ -137,7 +160,11 @@ describe("new-device approval (real PostgreSQL + Redis)", () => {
     expect((await next(waiting))?.status).toBe("denied");
     expect(await next(waiting)).toBeUndefined();
     expect((await laptop.mutation("approvals.confirm", { requestId: approval.requestId, code: approval.code })).error?.message).toMatch(/no longer valid/);
-    expect(await t.services.db.loginEvent.findFirst({ where: { userId, reason: "approval_denied" } })).toMatchObject({ method: "approval", outcome: "blocked", ip: SYDNEY });
+    expect(await t.services.db.loginEvent.findFirst({ where: { userId, reason: "approval_denied" } })).toMatchObject({
+      method: "approval",
+      outcome: "blocked",
+      ip: SYDNEY,
+    });
   });
 
   it("wrong user: another account can neither see, confirm nor deny the request", async () => {
@@ -145,7 +172,9 @@ describe("new-device approval (real PostgreSQL + Redis)", () => {
     const stranger = await signedIn();
     const { approval } = await requestFromNewDevice(owner.email);
     expect((await stranger.laptop.query<unknown[]>("approvals.pending")).data).toEqual([]);
-    expect((await stranger.laptop.mutation("approvals.confirm", { requestId: approval.requestId, code: approval.code })).error?.message).toMatch(/no longer valid/);
+    expect((await stranger.laptop.mutation("approvals.confirm", { requestId: approval.requestId, code: approval.code })).error?.message).toMatch(
+      /no longer valid/,
+    );
     expect((await stranger.laptop.mutation("approvals.deny", { requestId: approval.requestId })).error?.message).toMatch(/no longer valid/);
     // Still pending for its owner.
     expect((await owner.laptop.query<unknown[]>("approvals.pending")).data).toHaveLength(1);
@@ -159,7 +188,9 @@ describe("new-device approval (real PostgreSQL + Redis)", () => {
     expect((await attacker.mutation("approvals.complete", { requestId: approval.requestId })).error?.data.code).toBe("BAD_REQUEST");
     attacker.cookies.set("handoff_approval", `${approval.requestId}.${"A".repeat(43)}`);
     expect((await attacker.mutation("approvals.complete", { requestId: approval.requestId })).error?.data.code).toBe("BAD_REQUEST");
-    await expect((await attacker.caller()).approvals.watch({ requestId: approval.requestId }).then((it) => it[Symbol.asyncIterator]().next())).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(
+      (await attacker.caller()).approvals.watch({ requestId: approval.requestId }).then((it) => it[Symbol.asyncIterator]().next()),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect((await device.mutation("approvals.complete", { requestId: approval.requestId })).status).toBe(200);
   });
 
@@ -169,7 +200,9 @@ describe("new-device approval (real PostgreSQL + Redis)", () => {
     expect((await laptop.mutation("sessions.lockout", { password: PASSWORD })).status).toBe(200);
     expect((await laptop.mutation("auth.login", { email, password: PASSWORD })).status).toBe(200); // laptop is known: back in
     expect((await first.device.mutation("approvals.complete", { requestId: first.approval.requestId })).error?.message).toMatch(/no longer valid/);
-    expect((await laptop.mutation("approvals.confirm", { requestId: first.approval.requestId, code: first.approval.code })).error?.message).toMatch(/no longer valid/);
+    expect((await laptop.mutation("approvals.confirm", { requestId: first.approval.requestId, code: first.approval.code })).error?.message).toMatch(
+      /no longer valid/,
+    );
 
     // A device that was known, forgotten while it has a request open: the request is cancelled.
     const phone = browser(SYDNEY, IPHONE);
@@ -216,7 +249,10 @@ describe("new-device approval (real PostgreSQL + Redis)", () => {
       expect(req.status).toBe("approval_required");
       await first.mutation("approvals.confirm", { requestId: req.requestId, code: req.code });
       expect((await second.mutation("approvals.complete", { requestId: req.requestId })).status).toBe(200);
-      const third = await new TestBrowser(classic.services, { headers: { "x-forwarded-for": "1.0.0.1" } }).mutation("auth.login", { email, password: PASSWORD });
+      const third = await new TestBrowser(classic.services, { headers: { "x-forwarded-for": "1.0.0.1" } }).mutation("auth.login", {
+        email,
+        password: PASSWORD,
+      });
       expect(third.status).toBe(429);
       expect(third.error?.message).toMatch(/^Already 2 sessions active/);
     } finally {

@@ -18,10 +18,18 @@ function count(attack: string, results: { status: number }[], gotThrough: number
 
 describe("attacker script: every attack is stopped and counted", () => {
   let t: Awaited<ReturnType<typeof createTestServices>>;
-  const attacker = (ip = ATTACKER_IP, origin?: string | null) => new TestBrowser(t.services, { userAgent: FIREFOX_LINUX, origin, headers: { "x-forwarded-for": ip } });
+  const attacker = (ip = ATTACKER_IP, origin?: string | null) =>
+    new TestBrowser(t.services, { userAgent: FIREFOX_LINUX, origin, headers: { "x-forwarded-for": ip } });
 
   beforeAll(async () => {
-    t = await createTestServices({ TRUST_PROXY: "true", SIGN_IN_RATE_LIMIT: "30", ACCOUNT_THROTTLE_AFTER: "5", NEW_DEVICE_APPROVAL: "true", REGISTER_RATE_LIMIT: "1000", SESSION_LIMIT: "0" });
+    t = await createTestServices({
+      TRUST_PROXY: "true",
+      SIGN_IN_RATE_LIMIT: "30",
+      ACCOUNT_THROTTLE_AFTER: "5",
+      NEW_DEVICE_APPROVAL: "true",
+      REGISTER_RATE_LIMIT: "1000",
+      SESSION_LIMIT: "0",
+    });
   });
   afterAll(async () => {
     console.table(tally);
@@ -56,7 +64,9 @@ describe("attacker script: every attack is stopped and counted", () => {
 
   it("credential stuffing from a botnet (a new IP per try) against one account: the account throttle stops it after 5", async () => {
     const { email } = await victim();
-    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => attacker(`198.18.${i >> 8}.${i & 255}`).mutation("auth.login", { email, password: `guess-${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => attacker(`198.18.${i >> 8}.${i & 255}`).mutation("auth.login", { email, password: `guess-${i}` })),
+    );
     expect(results.filter((r) => r.status === 401)).toHaveLength(5);
     expect(results.filter((r) => r.status === 429)).toHaveLength(55);
     count("credential stuffing, botnet, one account", results, results.filter(gotSession).length);
@@ -66,7 +76,8 @@ describe("attacker script: every attack is stopped and counted", () => {
     const victims = await Promise.all(Array.from({ length: 3 }, () => victim()));
     const emails = [...Array.from({ length: 37 }, () => uniqueEmail("spray")), ...victims.map((v) => v.email)];
     const results = [];
-    for (const email of emails.reverse()) results.push(await attacker("203.0.113.67").mutation<RouterOutputs["auth"]["login"]>("auth.login", { email, password: PASSWORD }));
+    for (const email of emails.reverse())
+      results.push(await attacker("203.0.113.67").mutation<RouterOutputs["auth"]["login"]>("auth.login", { email, password: PASSWORD }));
     expect(results.slice(0, 3).map((r) => (r.data as { status: string }).status)).toEqual(["approval_required", "approval_required", "approval_required"]);
     expect(results.filter((r) => r.status === 429)).toHaveLength(10);
     count("password spraying", results, results.filter(gotSession).length);
@@ -89,7 +100,8 @@ describe("attacker script: every attack is stopped and counted", () => {
   it("approval-request flooding with a leaked password from many IPs: at most 10 a minute reach the owner", async () => {
     const { email, userId } = await victim();
     const results = [];
-    for (let i = 0; i < 25; i++) results.push(await attacker(`198.19.0.${i + 1}`).mutation<RouterOutputs["auth"]["login"]>("auth.login", { email, password: PASSWORD }));
+    for (let i = 0; i < 25; i++)
+      results.push(await attacker(`198.19.0.${i + 1}`).mutation<RouterOutputs["auth"]["login"]>("auth.login", { email, password: PASSWORD }));
     expect(results.filter((r) => (r.data as { status?: string } | undefined)?.status === "approval_required")).toHaveLength(10);
     expect(results.filter((r) => r.status === 429)).toHaveLength(15);
     expect(results[24]!.error?.message).toMatch(/^Too many sign-in requests for this account\. Try again in \d+ s\.$/);
@@ -114,7 +126,8 @@ describe("attacker script: every attack is stopped and counted", () => {
     const target = await victim();
     const me = await victim();
     const targetSession = (await target.laptop.query<{ session: { id: string; deviceId: string } }>("auth.me")).data!.session;
-    const request = (await attacker("203.0.113.69").mutation<{ requestId: string; code: string }>("auth.login", { email: target.email, password: PASSWORD })).data!;
+    const request = (await attacker("203.0.113.69").mutation<{ requestId: string; code: string }>("auth.login", { email: target.email, password: PASSWORD }))
+      .data!;
     const offer = (await target.laptop.mutation<{ qrUrl: string; id: string }>("handoff.offer")).data!;
     await me.laptop.mutation("account.reauthenticate", { password: PASSWORD });
     const results = [
@@ -141,7 +154,13 @@ describe("attacker script: every attack is stopped and counted", () => {
     replay.cookies = stolen;
     const cli = attacker(LONDON, null);
     // The victim's app signs in (no session is left, so no approval is asked) and signs out again.
-    const tokens = (await new TestBrowser(t.services, { origin: null, headers: { "x-forwarded-for": LONDON } }).mutation<{ status: string; refreshToken: string; accessToken: string }>("tokens.issue", { email, password: PASSWORD, deviceName: "victim CLI" })).data!;
+    const tokens = (
+      await new TestBrowser(t.services, { origin: null, headers: { "x-forwarded-for": LONDON } }).mutation<{
+        status: string;
+        refreshToken: string;
+        accessToken: string;
+      }>("tokens.issue", { email, password: PASSWORD, deviceName: "victim CLI" })
+    ).data!;
     expect(tokens.status).toBe("issued");
     cli.headers.authorization = `Bearer ${tokens.accessToken}`;
     await cli.mutation("tokens.revoke");
@@ -162,7 +181,11 @@ describe("attacker script: every attack is stopped and counted", () => {
     for (const origin of ["https://evil.example", "null", "http://localhost:3000.evil.example", "http://localhost:3001", null]) {
       const forged = attacker(LONDON, origin);
       forged.cookies = laptop.cookies;
-      results.push(await forged.mutation("sessions.revokeOthers"), await forged.mutation("sessions.lockout", { password: PASSWORD }), await forged.mutation("handoff.offer"));
+      results.push(
+        await forged.mutation("sessions.revokeOthers"),
+        await forged.mutation("sessions.lockout", { password: PASSWORD }),
+        await forged.mutation("handoff.offer"),
+      );
     }
     expect(results.every((r) => r.status === 403)).toBe(true);
     expect((await laptop.query("auth.me")).status).toBe(200);

@@ -196,7 +196,14 @@ describe("auth over HTTP (tRPC handler, real PostgreSQL + Redis)", () => {
     const reg = await browser().mutation<{ user: { id: string } }>("auth.register", { email: uniqueEmail(), password: PASSWORD });
     const userId = reg.data!.user.id;
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, () => recordDeviceSignIn(t.services.db, { userId, deviceCookie: "R".repeat(43), userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", ip: "198.51.100.78" })),
+      Array.from({ length: 20 }, () =>
+        recordDeviceSignIn(t.services.db, {
+          userId,
+          deviceCookie: "R".repeat(43),
+          userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+          ip: "198.51.100.78",
+        }),
+      ),
     );
     expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason).slice(0, 200))).toEqual([]);
     const ids = new Set(results.map((r) => (r as PromiseFulfilledResult<{ id: string }>).value.id));

@@ -1,6 +1,14 @@
-import type { ClientInfo } from "~/server/auth/accounts";
+import type { ClientInfo } from "~/server/auth/types";
 import { clientIp } from "~/server/auth/client-ip";
-import { approvalCookieName, deviceCookieName, handoffCookieName, newDeviceCookie, parseCookies, sessionCookieName, verifiedDeviceId } from "~/server/auth/cookies";
+import {
+  approvalCookieName,
+  deviceCookieName,
+  handoffCookieName,
+  newDeviceCookie,
+  parseCookies,
+  sessionCookieName,
+  verifiedDeviceId,
+} from "~/server/auth/cookies";
 import type { Services } from "~/server/services";
 
 export interface RequestContextInput {

@@ -9,7 +9,12 @@ const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTF
 // What Prisma's PostgreSQL driver adapter reports (DriverAdapterError.cause.kind) when it cannot talk to the database.
 const DRIVER_ADAPTER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections", "TlsConnectionError"]);
 // node-pg throws these with no code at all; their messages are fixed strings in its source.
-const PG_UNCODED_MESSAGES = new Set(["Connection terminated unexpectedly", "Connection terminated", "Connection terminated due to connection timeout", "timeout exceeded when trying to connect"]);
+const PG_UNCODED_MESSAGES = new Set([
+  "Connection terminated unexpectedly",
+  "Connection terminated",
+  "Connection terminated due to connection timeout",
+  "timeout exceeded when trying to connect",
+]);
 
 /** True when the error means PostgreSQL or Redis could not be reached, not that the request was wrong. */
 export function isInfrastructureError(error: unknown): boolean {

@@ -105,12 +105,17 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
     await phone.mutation("handoff.approve", { token: tokenOf(started.qrUrl) });
 
     const attacker = browser(SYDNEY, FIREFOX_LINUX);
-    expect((await attacker.mutation("handoff.complete", { id: started.id })).error).toMatchObject({ message: "This QR code is no longer valid", data: { code: "BAD_REQUEST" } });
+    expect((await attacker.mutation("handoff.complete", { id: started.id })).error).toMatchObject({
+      message: "This QR code is no longer valid",
+      data: { code: "BAD_REQUEST" },
+    });
     attacker.cookies.set("handoff_pending", `${started.id}.${"A".repeat(43)}`);
     expect((await attacker.mutation("handoff.complete", { id: started.id })).error?.data.code).toBe("BAD_REQUEST");
     expect((await attacker.query("auth.me")).status).toBe(401);
     // The attacker cannot watch it either.
-    await expect((await attacker.caller()).handoff.watch({ id: started.id }).then((it) => it[Symbol.asyncIterator]().next())).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect((await attacker.caller()).handoff.watch({ id: started.id }).then((it) => it[Symbol.asyncIterator]().next())).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
     // The real browser still can.
     expect((await desk.mutation("handoff.complete", { id: started.id })).status).toBe(200);
   });
@@ -127,7 +132,11 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
     expect(await next(feed)).toBeUndefined();
     expect((await desk.mutation("handoff.complete", { id: started.id })).error?.message).toBe("This QR code is no longer valid");
     expect((await phone.mutation("handoff.approve", { token: tokenOf(started.qrUrl) })).error?.message).toBe("This QR code is no longer valid");
-    expect(await t.services.db.loginEvent.findFirst({ where: { userId, method: "qr" } })).toMatchObject({ outcome: "blocked", reason: "handoff_denied", ip: SYDNEY });
+    expect(await t.services.db.loginEvent.findFirst({ where: { userId, method: "qr" } })).toMatchObject({
+      outcome: "blocked",
+      reason: "handoff_denied",
+      ip: SYDNEY,
+    });
   });
 
   it("wrong user: only the phone that scanned first decides", async () => {
@@ -293,7 +302,9 @@ describe.each([
       const created = await store.create("signin", { ip: "127.0.0.1", userAgent: "x" });
       expect(await store.watch(created.id, { browserSecret: created.browserSecret })).toMatchObject({ status: "pending" });
       await new Promise((r) => setTimeout(r, 400));
-      await expect(store.bindOwner(created.token, "signin", { userId: "u", sessionId: "s", ip: "127.0.0.1", userAgent: "x" })).rejects.toBeInstanceOf(HandoffInvalidError);
+      await expect(store.bindOwner(created.token, "signin", { userId: "u", sessionId: "s", ip: "127.0.0.1", userAgent: "x" })).rejects.toBeInstanceOf(
+        HandoffInvalidError,
+      );
       expect(await store.watch(created.id, { browserSecret: created.browserSecret })).toBe("gone");
       expect(await store.complete(created.id, created.browserSecret!)).toEqual({ ok: false, status: "invalid" });
     } finally {

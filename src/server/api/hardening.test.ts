@@ -97,7 +97,8 @@ describe("hardening: fresh auth, throttled password checks, lockout, cap (real P
       expect((await at(SYDNEY).mutation("auth.login", { email, password: PASSWORD })).error).toMatchObject({ data: { reason: "too_many_failures" } });
       // The session's own wrong passwords: 5 checked across the three actions, then a wait.
       for (let i = 0; i < 2; i++) expect((await laptop.mutation("account.reauthenticate", { password: "wrong" })).error?.data.reason).toBe("wrong_password");
-      for (let i = 0; i < 2; i++) expect((await laptop.mutation("account.changePassword", { currentPassword: "wrong", newPassword: NEW_PASSWORD })).status).toBeLessThan(500);
+      for (let i = 0; i < 2; i++)
+        expect((await laptop.mutation("account.changePassword", { currentPassword: "wrong", newPassword: NEW_PASSWORD })).status).toBeLessThan(500);
       expect((await laptop.mutation("sessions.lockout", { password: "wrong" })).status).toBe(401);
       const sixth = await laptop.mutation("sessions.lockout", { password: PASSWORD });
       expect(sixth.error).toMatchObject({ message: "Too many wrong passwords for this account. Try again in 1 s.", data: { reason: "too_many_failures" } });
@@ -150,7 +151,10 @@ describe("hardening: fresh auth, throttled password checks, lockout, cap (real P
     expect(signIn.status).toBe(200);
     // Each one was either checked (wrong password) or refused at once because too many were waiting.
     for (const r of results.filter((r) => r.status !== 401)) {
-      expect(r.error).toMatchObject({ message: "Too many sign-in attempts at once for this account. Try again in 1 s.", data: { reason: "attempts_in_flight" } });
+      expect(r.error).toMatchObject({
+        message: "Too many sign-in attempts at once for this account. Try again in 1 s.",
+        data: { reason: "attempts_in_flight" },
+      });
     }
     // The flood never had more than 2 checks in the pool, so nothing ever waited behind more than 2 (+ the other user's own).
     expect(passwordHashingStats().aheadMax).toBeLessThanOrEqual(2);
@@ -158,10 +162,15 @@ describe("hardening: fresh auth, throttled password checks, lockout, cap (real P
 
   it("30 concurrent correct sign-ins for one account from 30 addresses are never told 'too many failed sign-ins'", async () => {
     const { email } = await account();
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => at(`198.51.100.${i + 1}`, IPHONE).mutation("auth.login", { email, password: PASSWORD })));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => at(`198.51.100.${i + 1}`, IPHONE).mutation("auth.login", { email, password: PASSWORD })),
+    );
     expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(5);
     for (const r of results.filter((r) => r.status !== 200)) {
-      expect(r.error).toMatchObject({ message: "Too many sign-in attempts at once for this account. Try again in 1 s.", data: { code: "TOO_MANY_REQUESTS", reason: "attempts_in_flight", retryAfter: 1 } });
+      expect(r.error).toMatchObject({
+        message: "Too many sign-in attempts at once for this account. Try again in 1 s.",
+        data: { code: "TOO_MANY_REQUESTS", reason: "attempts_in_flight", retryAfter: 1 },
+      });
     }
   });
 
@@ -265,7 +274,9 @@ describe("the session cap, told before it signs anyone out (evict-oldest, SESSIO
     const phone = at(LONDON, IPHONE);
     const request = (await phone.mutation<{ requestId: string; code: string }>("auth.login", { email, password: PASSWORD })).data!;
     await laptop.mutation("approvals.confirm", { requestId: request.requestId, code: request.code });
-    expect((await phone.mutation<RouterOutputs["approvals"]["complete"]>("approvals.complete", { requestId: request.requestId })).data).toMatchObject({ signedOut: null });
+    expect((await phone.mutation<RouterOutputs["approvals"]["complete"]>("approvals.complete", { requestId: request.requestId })).data).toMatchObject({
+      signedOut: null,
+    });
     const phoneSession = (await phone.query<RouterOutputs["auth"]["me"]>("auth.me")).data!.session.id;
     const phoneName = (await phone.query<{ name: string }>("devices.current")).data!.name;
 

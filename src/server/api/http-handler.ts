@@ -46,7 +46,11 @@ async function boundedRequest(req: Request): Promise<Request | Response> {
 }
 
 /** /api/trpc: the route handler and the integration tests' browser both answer through this. */
-export async function handleTrpcRequest(req: Request, loadServices: () => Promise<Services>, onInternalError?: (path: string | undefined, error: unknown) => void): Promise<Response> {
+export async function handleTrpcRequest(
+  req: Request,
+  loadServices: () => Promise<Services>,
+  onInternalError?: (path: string | undefined, error: unknown) => void,
+): Promise<Response> {
   const bounded = await boundedRequest(req);
   if (bounded instanceof Response) return bounded;
   return fetchRequestHandler({

@@ -118,7 +118,11 @@ describe("Redis killed while the app runs, under load", () => {
     // Requests started once Redis was being killed: those answered after it died were refused.
     const duringOutage = outcomes.filter((o) => o.started === "down" && o.ended === "down");
     expect(duringOutage.filter((o) => o.status === 503).length).toBeGreaterThan(30);
-    for (const path of PATHS) expect(duringOutage.some((o) => o.path === path && o.status === 503), path).toBe(true);
+    for (const path of PATHS)
+      expect(
+        duringOutage.some((o) => o.path === path && o.status === 503),
+        path,
+      ).toBe(true);
     // Once Redis answers again, so does every request, with no restart of the app.
     const afterRecovery = outcomes.filter((o) => o.started === "recovered");
     expect(afterRecovery.length).toBeGreaterThanOrEqual(30);
@@ -136,7 +140,7 @@ async function fakeUpstash() {
   const encode = (v: unknown): unknown => (typeof v === "string" ? Buffer.from(v).toString("base64") : Array.isArray(v) ? v.map(encode) : v);
   const encodeAnswer = (a: { result?: unknown; error?: string }) => (a.error ? a : { result: encode(a.result) });
   const state = { mode: "up" as "up" | "502" };
-  const server = http.createServer(async (req, res) => {
+  const answerRequest = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     if (state.mode === "502") {
@@ -147,7 +151,8 @@ async function fakeUpstash() {
     const answer = (await requester.request({ path, body: JSON.parse(Buffer.concat(chunks).toString()) })) as unknown;
     const encoded = Array.isArray(answer) ? answer.map(encodeAnswer) : encodeAnswer(answer as { result?: unknown; error?: string });
     res.writeHead(encoded && !Array.isArray(encoded) && "error" in encoded ? 400 : 200, { "content-type": "application/json" }).end(JSON.stringify(encoded));
-  });
+  };
+  const server = http.createServer((req, res) => void answerRequest(req, res));
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {
@@ -178,7 +183,8 @@ describe("Upstash REST unreachable after start-up", () => {
       const email = uniqueEmail();
       const b = new TestBrowser(services);
       expect((await b.mutation("auth.register", { email, password: PASSWORD })).status).toBe(200);
-      const calls = () => Promise.all([b.query("auth.me"), b.query("sessions.list"), new TestBrowser(services).mutation("auth.login", { email, password: PASSWORD })]);
+      const calls = () =>
+        Promise.all([b.query("auth.me"), b.query("sessions.list"), new TestBrowser(services).mutation("auth.login", { email, password: PASSWORD })]);
       expect((await calls()).map((r) => r.status)).toEqual([200, 200, 200]);
 
       for (const outage of [() => void (upstash.state.mode = "502"), () => upstash.gone()]) {

@@ -1,4 +1,4 @@
-import type { SignedIn } from "~/server/auth/accounts";
+import type { SignedIn } from "~/server/auth/types";
 import { sealSessionCookie, unsealSessionCookie } from "~/server/auth/cookies";
 import type { Services } from "~/server/services";
 

@@ -3,7 +3,6 @@ import type { RouterOutputs } from "~/trpc/types";
 import { FIREFOX_LINUX, IPHONE, LONDON, MOUNTAIN_VIEW, PASSWORD } from "~/test/fixtures";
 import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 
-
 type SessionList = RouterOutputs["sessions"]["list"];
 type FeedEvent = { type: string; [key: string]: unknown };
 
@@ -39,8 +38,19 @@ describe("sessions and devices (real PostgreSQL + Redis)", () => {
     const { laptop } = await signedInPair();
     const list = (await laptop.query<SessionList>("sessions.list")).data!;
     expect(list).toHaveLength(2);
-    expect(list[0]).toMatchObject({ current: true, method: "password", ip: LONDON, location: "London, United Kingdom", device: { browser: "Chrome", os: "macOS", deviceType: "desktop" } });
-    expect(list[1]).toMatchObject({ current: false, ip: MOUNTAIN_VIEW, location: "Mountain View, United States", device: { browser: "Mobile Safari", deviceType: "mobile" } });
+    expect(list[0]).toMatchObject({
+      current: true,
+      method: "password",
+      ip: LONDON,
+      location: "London, United Kingdom",
+      device: { browser: "Chrome", os: "macOS", deviceType: "desktop" },
+    });
+    expect(list[1]).toMatchObject({
+      current: false,
+      ip: MOUNTAIN_VIEW,
+      location: "Mountain View, United States",
+      device: { browser: "Mobile Safari", deviceType: "mobile" },
+    });
     for (const s of list) {
       expect(s.lastSeenAt).toBeInstanceOf(Date);
       expect(s.idleExpiresAt.getTime()).toBeGreaterThan(s.lastSeenAt.getTime());
@@ -151,7 +161,13 @@ describe("sessions and devices (real PostgreSQL + Redis)", () => {
     await samePhone.mutation("auth.login", { email, password: PASSWORD });
     const devices = (await laptop.query<DeviceList>("devices.list")).data!;
     expect(devices).toHaveLength(2);
-    expect(devices[0]).toMatchObject({ current: true, active: true, activeSessions: 1, browser: "Chrome", ips: [{ address: LONDON, location: "London, United Kingdom" }] });
+    expect(devices[0]).toMatchObject({
+      current: true,
+      active: true,
+      activeSessions: 1,
+      browser: "Chrome",
+      ips: [{ address: LONDON, location: "London, United Kingdom" }],
+    });
     expect(devices[1]).toMatchObject({ current: false, active: true, activeSessions: 1, deviceType: "mobile" });
     expect(devices[1]!.ips.map((i) => i.address).sort()).toEqual([LONDON, MOUNTAIN_VIEW].sort());
 
@@ -163,7 +179,10 @@ describe("sessions and devices (real PostgreSQL + Redis)", () => {
   it("devices.rename and devices.forget; a forgotten device's next sign-in is a new device", async () => {
     const { email, laptop, phone } = await signedInPair();
     const phoneDevice = (await laptop.query<DeviceList>("devices.list")).data!.find((d) => !d.current)!;
-    expect((await laptop.mutation("devices.rename", { deviceId: phoneDevice.id, name: "  Ann's iPhone " })).data).toEqual({ id: phoneDevice.id, name: "Ann's iPhone" });
+    expect((await laptop.mutation("devices.rename", { deviceId: phoneDevice.id, name: "  Ann's iPhone " })).data).toEqual({
+      id: phoneDevice.id,
+      name: "Ann's iPhone",
+    });
     expect((await laptop.mutation("devices.rename", { deviceId: phoneDevice.id, name: "   " })).error?.data.fieldErrors?.name).toEqual(["A name is required"]);
     expect((await laptop.mutation("devices.rename", { deviceId: phoneDevice.id, name: "x".repeat(65) })).error?.data.code).toBe("BAD_REQUEST");
 
@@ -179,7 +198,10 @@ describe("sessions and devices (real PostgreSQL + Redis)", () => {
 
   it("the lists come from the device cache, yet every sign-in, rename and forget shows at once on both lists", async () => {
     const { email, laptop, phone, userId } = await signedInPair();
-    const lists = async () => ({ sessions: (await laptop.query<SessionList>("sessions.list")).data!, devices: (await laptop.query<DeviceList>("devices.list")).data! });
+    const lists = async () => ({
+      sessions: (await laptop.query<SessionList>("sessions.list")).data!,
+      devices: (await laptop.query<DeviceList>("devices.list")).data!,
+    });
     const first = await lists(); // fills the cache
     expect(await t.services.redis.redis.exists(`${t.env.REDIS_PREFIX}user:${userId}:devices`)).toBe(1);
     const phoneDevice = first.devices.find((d) => !d.current)!;

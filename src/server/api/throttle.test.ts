@@ -29,7 +29,10 @@ describe.each([
       for (let i = 0; i < 5; i++) expect((await stranger().mutation("auth.login", { email, password: `wrong ${i}` })).status).toBe(401);
       // Even the right password has to wait now: the answer does not tell whether it was right.
       const blocked = await stranger().mutation("auth.login", { email, password: PASSWORD });
-      expect(blocked.error).toMatchObject({ data: { code: "TOO_MANY_REQUESTS", retryAfter: 1 }, message: "Too many failed sign-ins for this account. Try again in 1 s." });
+      expect(blocked.error).toMatchObject({
+        data: { code: "TOO_MANY_REQUESTS", retryAfter: 1 },
+        message: "Too many failed sign-ins for this account. Try again in 1 s.",
+      });
       // Each further failure doubles the wait: 2, 4, 8 ... s, never more than 15 min.
       const waits: number[] = [];
       for (let i = 0; i < 12; i++) {
@@ -78,7 +81,9 @@ describe.each([
   it("unknown emails are throttled the same way, so the answer reveals nothing about which accounts exist", async () => {
     const email = uniqueEmail("nobody");
     for (let i = 0; i < 5; i++) expect((await stranger().mutation("auth.login", { email, password: "wrong" })).status).toBe(401);
-    expect((await stranger().mutation("auth.login", { email, password: "wrong" })).error?.message).toBe("Too many failed sign-ins for this account. Try again in 1 s.");
+    expect((await stranger().mutation("auth.login", { email, password: "wrong" })).error?.message).toBe(
+      "Too many failed sign-ins for this account. Try again in 1 s.",
+    );
   });
 
   it("token clients (tokens.issue) count against the same throttle", async () => {

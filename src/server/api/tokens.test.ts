@@ -98,7 +98,9 @@ describe("bearer tokens (real PostgreSQL + Redis)", () => {
     const { client, issued } = await issue(email);
     client.useAccessToken(issued.accessToken);
     // A mutation with the bearer token and no Origin works.
-    expect((await client.mutation("devices.rename", { deviceId: (await client.query<{ id: string }>("devices.current")).data!.id, name: "CI runner" })).status).toBe(200);
+    expect(
+      (await client.mutation("devices.rename", { deviceId: (await client.query<{ id: string }>("devices.current")).data!.id, name: "CI runner" })).status,
+    ).toBe(200);
     // The browser's cookie with a bearer header that is not valid: not signed in (the cookie is not used).
     const mixed = new TestBrowser(t.services, { origin: null });
     mixed.cookies = laptop.cookies;
@@ -326,7 +328,11 @@ describe("bearer tokens (real PostgreSQL + Redis)", () => {
     const newKey = ed25519Jwk("2026-11");
     const base = { REDIS_PREFIX: t.env.REDIS_PREFIX, SESSION_SECRET: t.env.SESSION_SECRET, TRUST_PROXY: "true", SESSION_LIMIT: "0" };
     const before = createServices(t.services.db, t.services.redis, testEnv({ ...base, JWT_SIGNING_KEY: JSON.stringify(oldKey) }));
-    const during = createServices(t.services.db, t.services.redis, testEnv({ ...base, JWT_SIGNING_KEY: JSON.stringify(newKey), JWT_PREVIOUS_KEYS: JSON.stringify([publicOnly(oldKey)]) }));
+    const during = createServices(
+      t.services.db,
+      t.services.redis,
+      testEnv({ ...base, JWT_SIGNING_KEY: JSON.stringify(newKey), JWT_PREVIOUS_KEYS: JSON.stringify([publicOnly(oldKey)]) }),
+    );
     const after = createServices(t.services.db, t.services.redis, testEnv({ ...base, JWT_SIGNING_KEY: JSON.stringify(newKey) }));
     const client = (s: typeof before) => new TokenClient(s, { origin: null, userAgent: CLI });
 
@@ -383,11 +389,19 @@ describe("bearer tokens under the sign-in rules: approval, cap, rate limit", () 
       const cli = new TokenClient(t.services, { origin: null, userAgent: CLI });
       const asked = await cli.mutation<RouterOutputs["tokens"]["issue"]>("tokens.issue", { email, password: PASSWORD, deviceName: "Deploy bot" });
       const approval = asked.data as Approval;
-      expect(approval).toMatchObject({ status: "approval_required", requestId: expect.any(String), code: expect.stringMatching(/^\d{6}$/), expiresAt: expect.any(Date) });
+      expect(approval).toMatchObject({
+        status: "approval_required",
+        requestId: expect.any(String),
+        code: expect.stringMatching(/^\d{6}$/),
+        expiresAt: expect.any(Date),
+      });
       expect(approval.approvalSecret).toBeTruthy();
       const { requestId, approvalSecret, deviceKey } = approval;
 
-      expect((await cli.mutation("tokens.complete", { requestId, approvalSecret, deviceName: "Deploy bot", deviceKey })).data).toEqual({ status: "approval_pending", requestId });
+      expect((await cli.mutation("tokens.complete", { requestId, approvalSecret, deviceName: "Deploy bot", deviceKey })).data).toEqual({
+        status: "approval_pending",
+        requestId,
+      });
       expect((await cli.mutation("tokens.complete", { requestId, approvalSecret: "wrong", deviceName: "Deploy bot", deviceKey })).status).toBe(400);
       expect((await laptop.mutation("approvals.confirm", { requestId, code: approval.code })).status).toBe(200);
       const done = await cli.mutation<Issued>("tokens.complete", { requestId, approvalSecret, deviceName: "Deploy bot", deviceKey });
@@ -397,8 +411,12 @@ describe("bearer tokens under the sign-in rules: approval, cap, rate limit", () 
       expect((await cli.mutation("tokens.complete", { requestId, approvalSecret, deviceName: "Deploy bot", deviceKey })).status).toBe(400);
 
       // Same deviceKey: a known device, tokens at once. Without it: a new device again.
-      expect((await cli.mutation<RouterOutputs["tokens"]["issue"]>("tokens.issue", { email, password: PASSWORD, deviceName: "Deploy bot", deviceKey })).data!.status).toBe("issued");
-      expect((await cli.mutation<RouterOutputs["tokens"]["issue"]>("tokens.issue", { email, password: PASSWORD, deviceName: "Deploy bot" })).data!.status).toBe("approval_required");
+      expect(
+        (await cli.mutation<RouterOutputs["tokens"]["issue"]>("tokens.issue", { email, password: PASSWORD, deviceName: "Deploy bot", deviceKey })).data!.status,
+      ).toBe("issued");
+      expect((await cli.mutation<RouterOutputs["tokens"]["issue"]>("tokens.issue", { email, password: PASSWORD, deviceName: "Deploy bot" })).data!.status).toBe(
+        "approval_required",
+      );
     } finally {
       await t.close();
     }
@@ -426,11 +444,23 @@ describe("bearer tokens under the sign-in rules: approval, cap, rate limit", () 
       const from = (ip: string) => new TokenClient(t.services, { origin: null, userAgent: CLI, headers: { "x-forwarded-for": ip } });
       expect((await from(SYDNEY).mutation("tokens.issue", { email, password: "wrong", deviceName: "x" })).status).toBe(401);
       expect((await from(SYDNEY).mutation("tokens.issue", { email, password: PASSWORD, deviceName: "x" })).status).toBe(200);
-      expect((await new TestBrowser(t.services, { headers: { "x-forwarded-for": SYDNEY } }).mutation("auth.login", { email, password: PASSWORD })).status).toBe(200);
+      expect((await new TestBrowser(t.services, { headers: { "x-forwarded-for": SYDNEY } }).mutation("auth.login", { email, password: PASSWORD })).status).toBe(
+        200,
+      );
       const limited = await from(SYDNEY).mutation("tokens.issue", { email, password: PASSWORD, deviceName: "x" });
-      expect(limited.error).toMatchObject({ data: { code: "TOO_MANY_REQUESTS", retryAfter: expect.any(Number) }, message: expect.stringMatching(/Try again in \d+ s/) });
+      expect(limited.error).toMatchObject({
+        data: { code: "TOO_MANY_REQUESTS", retryAfter: expect.any(Number) },
+        message: expect.stringMatching(/Try again in \d+ s/),
+      });
       expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
-      expect((await new TestBrowser(t.services, { userAgent: FIREFOX_LINUX, headers: { "x-forwarded-for": SYDNEY } }).mutation("auth.login", { email, password: PASSWORD })).status).toBe(429);
+      expect(
+        (
+          await new TestBrowser(t.services, { userAgent: FIREFOX_LINUX, headers: { "x-forwarded-for": SYDNEY } }).mutation("auth.login", {
+            email,
+            password: PASSWORD,
+          })
+        ).status,
+      ).toBe(429);
       // Another network is not affected.
       expect((await from(LONDON).mutation("tokens.issue", { email, password: PASSWORD, deviceName: "x" })).status).toBe(200);
     } finally {

@@ -19,7 +19,15 @@ function expectSameAnswer(ours: ReturnType<typeof serialize>, theirs: ReturnType
 
 const key = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom("a.b", "a\\b", "\\.", ".", "", "0", "10", "createdAt"));
 const date = fc.date({ min: new Date(0), max: new Date(4_102_444_800_000), noInvalidDate: true });
-const leaf = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Object.is(n, -0)), fc.boolean(), fc.constant(null), fc.constant(undefined), date);
+const leaf = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Object.is(n, -0)),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+  date,
+);
 /** Trees of what our procedures answer: plain objects, arrays, Dates and JSON leaves, no sharing. */
 const plainTree = fc.letrec((tie) => ({
   node: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, fc.array(tie("node"), { maxLength: 4 }), fc.dictionary(key, tie("node"), { maxKeys: 4 })),
@@ -57,7 +65,10 @@ describe("the answers' transformer", () => {
 
   it("decodes shared objects as equal copies (superjson would restore the identity)", () => {
     const device = { id: "d1", lastSeenAt: new Date("2026-11-23T10:00:00Z") };
-    const answer = [{ id: "s1", device }, { id: "s2", device }];
+    const answer = [
+      { id: "s1", device },
+      { id: "s2", device },
+    ];
     const ours = decode(serialize(answer)) as typeof answer;
     expect(ours).toEqual(decode(superjson.serialize(answer)));
     expect(ours[0]!.device.lastSeenAt).toBeInstanceOf(Date);
@@ -87,7 +98,19 @@ describe("the answers' transformer", () => {
       { numRuns: 20_000 },
     );
     // Day, month, year and leap-day boundaries, and the ends of the fast range.
-    for (const time of [0, 1, 86_399_999, 86_400_000, Date.UTC(2000, 1, 29), Date.UTC(2100, 1, 28, 23, 59, 59, 999), Date.UTC(2100, 2, 1), Date.UTC(1999, 11, 31, 23, 59, 59, 999), 253_402_300_799_999, 253_402_300_800_000, -1]) {
+    for (const time of [
+      0,
+      1,
+      86_399_999,
+      86_400_000,
+      Date.UTC(2000, 1, 29),
+      Date.UTC(2100, 1, 28, 23, 59, 59, 999),
+      Date.UTC(2100, 2, 1),
+      Date.UTC(1999, 11, 31, 23, 59, 59, 999),
+      253_402_300_799_999,
+      253_402_300_800_000,
+      -1,
+    ]) {
       expect(isoString(time)).toBe(new Date(time).toISOString());
     }
   });
@@ -95,7 +118,13 @@ describe("the answers' transformer", () => {
   it("decodes inputs' dates and undefined fields with superjson, and refuses every other annotation before decoding", () => {
     expect(transformer.input.deserialize(superjson.serialize({ at: new Date(9), gone: undefined }))).toEqual({ at: new Date(9), gone: undefined });
     expect(transformer.input.deserialize({ json: { plain: [1, "two"] } })).toEqual({ plain: [1, "two"] });
-    for (const exotic of [{ n: 10n }, { m: new Map([[1, 2]]) }, { s: new Set([1]) }, { r: /x/ }, { twice: [{ a: 1 }, { a: 1 }].map((x, _, all) => all[0] ?? x) }]) {
+    for (const exotic of [
+      { n: 10n },
+      { m: new Map([[1, 2]]) },
+      { s: new Set([1]) },
+      { r: /x/ },
+      { twice: [{ a: 1 }, { a: 1 }].map((x, _, all) => all[0] ?? x) },
+    ]) {
       expect(() => transformer.input.deserialize(superjson.serialize(exotic))).toThrow("The request's input is malformed.");
     }
     expect(transformer.output.deserialize(serialize({ at: new Date(9) }))).toEqual({ at: new Date(9) });

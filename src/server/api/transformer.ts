@@ -64,7 +64,8 @@ export function isoString(time: number): string {
   return `${d2[Math.floor(year / 100)]}${d2[year % 100]}-${d2[month]}-${d2[day]}T${d2[hours]}:${d2[minutes]}:${d2[seconds]}.${THREE_DIGITS[rest - seconds * 1000]}Z`;
 }
 
-const isPlainLeaf = (v: unknown) => typeof v === "string" || typeof v === "boolean" || v === null || (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0));
+const isPlainLeaf = (v: unknown) =>
+  typeof v === "string" || typeof v === "boolean" || v === null || (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0));
 
 // Plain leaves are copied inline by the loops below, so a path string is only built for what
 // needs one: annotated values and the objects and arrays on the way to them.
@@ -140,7 +141,8 @@ const MAX_INPUT_ANNOTATIONS = 256;
 const MAX_PATH_LENGTH = 512;
 
 const MALFORMED_INPUT = "The request's input is malformed.";
-const malformedInput = () => new TRPCError({ code: "BAD_REQUEST", message: MALFORMED_INPUT, cause: new AuthError("BAD_REQUEST", MALFORMED_INPUT, undefined, "malformed_input") });
+const malformedInput = () =>
+  new TRPCError({ code: "BAD_REQUEST", message: MALFORMED_INPUT, cause: new AuthError("BAD_REQUEST", MALFORMED_INPUT, undefined, "malformed_input") });
 
 const isAnnotation = (value: unknown) => Array.isArray(value) && value.length === 1 && typeof value[0] === "string" && INPUT_ANNOTATIONS.has(value[0]);
 

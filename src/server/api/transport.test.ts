@@ -33,7 +33,12 @@ describe("the /api/trpc transport (body limit, batches, input decoding, subscrip
 
   const post = (path: string, body: BodyInit, headers: Record<string, string> = {}) =>
     handleTrpcRequest(
-      new Request(`${APP_URL}/api/trpc/${path}`, { method: "POST", body, headers: { origin: APP_URL, "content-type": "application/json", ...headers }, duplex: "half" } as RequestInit),
+      new Request(`${APP_URL}/api/trpc/${path}`, {
+        method: "POST",
+        body,
+        headers: { origin: APP_URL, "content-type": "application/json", ...headers },
+        duplex: "half",
+      } as RequestInit),
       async () => t.services,
     );
 
@@ -69,7 +74,14 @@ describe("the /api/trpc transport (body limit, batches, input decoding, subscrip
   });
 
   it("refuses superjson annotations our inputs never carry, with a fixed message and without recursing", async () => {
-    for (const meta of [{ values: { email: "notarray" } }, { values: { email: ["bigint"] } }, { values: ["class", "X"] }, { values: { email: ["custom", "x"] } }, { referentialEqualities: { a: ["b"] } }, "x"]) {
+    for (const meta of [
+      { values: { email: "notarray" } },
+      { values: { email: ["bigint"] } },
+      { values: ["class", "X"] },
+      { values: { email: ["custom", "x"] } },
+      { referentialEqualities: { a: ["b"] } },
+      "x",
+    ]) {
       const res = await post("auth.login", JSON.stringify({ json: { email: "a@b.co", password: "x" }, meta }));
       const body = await res.json();
       expect(res.status, JSON.stringify(meta)).toBe(400);
@@ -78,7 +90,10 @@ describe("the /api/trpc transport (body limit, batches, input decoding, subscrip
       expect(JSON.stringify(body)).not.toMatch(/BigInt|call stack|a@b\.co/);
     }
     // What the app's own client sends still works: undefined fields and dates.
-    const ok = await post("auth.login", JSON.stringify({ json: { email: uniqueEmail(), password: "wrong password here", extra: null }, meta: { values: { extra: ["undefined"] }, v: 1 } }));
+    const ok = await post(
+      "auth.login",
+      JSON.stringify({ json: { email: uniqueEmail(), password: "wrong password here", extra: null }, meta: { values: { extra: ["undefined"] }, v: 1 } }),
+    );
     expect(ok.status).toBe(401);
   });
 
@@ -93,7 +108,11 @@ describe("the /api/trpc transport (body limit, batches, input decoding, subscrip
     const stranger = new TestBrowser(t.services);
     await stranger.mutation("auth.register", { email: uniqueEmail(), password: PASSWORD });
     const abort = new AbortController();
-    const res = await stranger.raw("approvals.watch", { method: "GET", query: `input=${encodeURIComponent(JSON.stringify({ json: { requestId: login.data!.requestId } }))}`, signal: abort.signal });
+    const res = await stranger.raw("approvals.watch", {
+      method: "GET",
+      query: `input=${encodeURIComponent(JSON.stringify({ json: { requestId: login.data!.requestId } }))}`,
+      signal: abort.signal,
+    });
     const first = await firstEvent(res);
     abort.abort();
     expect(first.event).toBe("serialized-error");

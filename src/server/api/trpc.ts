@@ -19,21 +19,24 @@ export interface Meta {
   cookieless?: boolean;
 }
 
-const t = initTRPC.context<Context>().meta<Meta>().create({
-  transformer,
-  errorFormatter({ shape, error }) {
-    const zodError = error.cause instanceof ZodError ? error.cause : null;
-    const { stack: _stack, ...data } = shape.data;
-    // TOO_MANY_REQUESTS carries the seconds to wait, for the UI ("Try again in 40 s").
-    const retryAfter = isAuthError(error.cause) ? error.cause.retryAfterSeconds : undefined;
-    const reason = isAuthError(error.cause) ? error.cause.reason : undefined;
-    if (!zodError) return { ...shape, data: { ...data, ...(retryAfter ? { retryAfter } : {}), ...(reason ? { reason } : {}) } };
-    const fieldErrors: Record<string, string[]> = {};
-    for (const issue of zodError.issues) (fieldErrors[issue.path.join(".") || "input"] ??= []).push(issue.message);
-    // Bad input: the first problem as the message, and every field's messages for forms.
-    return { ...shape, message: zodError.issues[0]?.message ?? shape.message, data: { ...data, fieldErrors } };
-  },
-});
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    transformer,
+    errorFormatter({ shape, error }) {
+      const zodError = error.cause instanceof ZodError ? error.cause : null;
+      const { stack: _stack, ...data } = shape.data;
+      // TOO_MANY_REQUESTS carries the seconds to wait, for the UI ("Try again in 40 s").
+      const retryAfter = isAuthError(error.cause) ? error.cause.retryAfterSeconds : undefined;
+      const reason = isAuthError(error.cause) ? error.cause.reason : undefined;
+      if (!zodError) return { ...shape, data: { ...data, ...(retryAfter ? { retryAfter } : {}), ...(reason ? { reason } : {}) } };
+      const fieldErrors: Record<string, string[]> = {};
+      for (const issue of zodError.issues) (fieldErrors[issue.path.join(".") || "input"] ??= []).push(issue.message);
+      // Bad input: the first problem as the message, and every field's messages for forms.
+      return { ...shape, message: zodError.issues[0]?.message ?? shape.message, data: { ...data, fieldErrors } };
+    },
+  });
 
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -65,7 +68,9 @@ const base = t.procedure.use(async ({ ctx, type, meta, next }) => {
     if (origin !== services.config.appOrigin) {
       throw new TRPCError({
         code: "FORBIDDEN",
-        message: origin ? `Cross-site request rejected: Origin ${origin} is not ${services.config.appOrigin}` : `Missing Origin header: send Origin: ${services.config.appOrigin}`,
+        message: origin
+          ? `Cross-site request rejected: Origin ${origin} is not ${services.config.appOrigin}`
+          : `Missing Origin header: send Origin: ${services.config.appOrigin}`,
       });
     }
   }
@@ -101,7 +106,11 @@ export const publicProcedure = base;
 export const cookielessProcedure = base.meta({ cookieless: true });
 
 /** The request's session: from its bearer access token when it has one, else from its cookie. */
-async function sessionOf(ctx: { sessionCookie: string | undefined; bearerToken: string | null; services: Services }): Promise<{ session: Session; accessToken: AccessTokenClaims | null } | null> {
+async function sessionOf(ctx: {
+  sessionCookie: string | undefined;
+  bearerToken: string | null;
+  services: Services;
+}): Promise<{ session: Session; accessToken: AccessTokenClaims | null } | null> {
   if (ctx.bearerToken !== null) {
     const bearer = ctx.bearerToken ? await authenticateBearer(ctx.services, ctx.bearerToken) : null;
     return bearer && { session: bearer.session, accessToken: bearer.claims };
@@ -120,7 +129,8 @@ export const maybeSignedInProcedure = base.use(async ({ ctx, next }) => {
 export const protectedProcedure = base.use(async ({ ctx, next }) => {
   const found = await sessionOf(ctx);
   if (!found) {
-    const message = ctx.bearerToken !== null ? "This access token is not valid, has expired, or its session has ended." : "You are not signed in, or your session has ended.";
+    const message =
+      ctx.bearerToken !== null ? "This access token is not valid, has expired, or its session has ended." : "You are not signed in, or your session has ended.";
     throw new TRPCError({ code: "UNAUTHORIZED", message });
   }
   const { session, accessToken } = found;

@@ -54,4 +54,3 @@ describe("PostgreSQL or Redis unreachable: a typed SERVICE_UNAVAILABLE, never a 
     await t.services.db.$disconnect();
   });
 });
-

@@ -174,13 +174,19 @@ export class ApprovalStore {
       createdAt: String(now),
       expiresAt: String(expiresAt),
     };
-    await this.scripts.create.exec([approvalKey(this.prefix, id), userApprovalsKey(this.prefix, input.userId)], [String(this.ttlMs), ...Object.entries(fields).flat()]);
+    await this.scripts.create.exec(
+      [approvalKey(this.prefix, id), userApprovalsKey(this.prefix, input.userId)],
+      [String(this.ttlMs), ...Object.entries(fields).flat()],
+    );
     return { id, code, browserSecret, expiresAt: new Date(expiresAt) };
   }
 
   /** `sessionId`: the approving session, which the new device's session will depend on. */
   async confirm(id: string, userId: string, code: string, sessionId = ""): Promise<ConfirmOutcome> {
-    const [outcome, ...values] = await this.scripts.confirm.exec([approvalKey(this.prefix, id)], [userId, codeHash(id, code), String(MAX_CODE_ATTEMPTS), sessionId]);
+    const [outcome, ...values] = await this.scripts.confirm.exec(
+      [approvalKey(this.prefix, id)],
+      [userId, codeHash(id, code), String(MAX_CODE_ATTEMPTS), sessionId],
+    );
     const request = values.length ? toRequest(id, values) : null;
     if (outcome === "approved" || outcome === "wrong" || outcome === "failed") return { outcome, request: request! };
     return { outcome: "invalid", request };
@@ -199,7 +205,10 @@ export class ApprovalStore {
   }
 
   async watch(id: string, viewer: { browserSecret?: string | null; userId?: string | null }): Promise<ApprovalRequest | "gone" | "forbidden"> {
-    const [outcome, ...values] = await this.scripts.watch.exec([approvalKey(this.prefix, id)], [viewer.browserSecret ? sha256(viewer.browserSecret) : "", viewer.userId ?? ""]);
+    const [outcome, ...values] = await this.scripts.watch.exec(
+      [approvalKey(this.prefix, id)],
+      [viewer.browserSecret ? sha256(viewer.browserSecret) : "", viewer.userId ?? ""],
+    );
     if (outcome === "ok") return toRequest(id, values);
     return outcome === "forbidden" ? "forbidden" : "gone";
   }

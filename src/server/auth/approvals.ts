@@ -1,30 +1,15 @@
-import type { Ratelimit } from "@upstash/ratelimit";
-import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
-import { MAX_CODE_ATTEMPTS, type ApprovalRequest, type ApprovalStore } from "./approval-store";
-import { sessionCapStatus, type Actor } from "./control";
+import { MAX_CODE_ATTEMPTS, type ApprovalRequest } from "./approval-store";
 import { parseUserAgent } from "./device";
 import { AuthError } from "./errors";
 import { locate } from "./geo";
+import { recordLoginEvent } from "./login-events";
 import { enforceRateLimit } from "./rate-limit";
 import { recordSecurityEvent } from "./security-events";
 import { SessionLimitError } from "./session";
+import { sessionCapStatus } from "./session-cap";
+import { startSession } from "./start-session";
 import { sha256 } from "./tokens";
-
-export interface ApprovalDeps extends AuthDeps {
-  approvals: ApprovalStore;
-  config: AuthDeps["config"] & { newDeviceApproval: boolean };
-  /** Someone with the password could otherwise flood the owner's devices with requests from many IPs. */
-  rateLimits?: { approvalPerUser: Ratelimit };
-}
-
-export interface ApprovalRequired {
-  status: "approval_required";
-  requestId: string;
-  code: string;
-  expiresAt: Date;
-  /** For the requesting browser's cookie only; never returned to the client. */
-  browserSecret: string;
-}
+import type { Actor, ApprovalDeps, ApprovalRequired, ClientInfo, SignedIn } from "./types";
 
 /** The request is still waiting for its code: a token client keeps polling. */
 export class ApprovalPendingError extends AuthError {
@@ -62,7 +47,13 @@ export async function approvalIfNeeded(
   }
 
   if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.approvalPerUser, user.id, "Too many sign-in requests for this account.");
-  const created = await deps.approvals.create({ userId: user.id, ip: client.ip, userAgent: client.userAgent, deviceCookieHash: sha256(client.deviceCookie), deviceName });
+  const created = await deps.approvals.create({
+    userId: user.id,
+    ip: client.ip,
+    userAgent: client.userAgent,
+    deviceCookieHash: sha256(client.deviceCookie),
+    deviceName,
+  });
   const place = await locate(client.ip);
   await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "blocked", reason: "approval_required" });
   await recordSecurityEvent(deps.db, { type: "approval_requested", userId: user.id, ip: client.ip, detail: { request: created.id } });
@@ -121,7 +112,13 @@ export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestI
   if (result.outcome === "invalid") throw noLongerValid();
   const { request } = result;
   if (result.outcome === "approved") {
-    await recordSecurityEvent(deps.db, { type: "approval_confirmed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { request: requestId } });
+    await recordSecurityEvent(deps.db, {
+      type: "approval_confirmed",
+      userId: actor.userId,
+      sessionId: actor.sessionId,
+      ip: actor.ip,
+      detail: { request: requestId },
+    });
     await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "approved" });
     return describe(request);
   }
@@ -145,7 +142,13 @@ export async function denyApproval(deps: ApprovalDeps, actor: Actor, requestId: 
   const request = await deps.approvals.deny(requestId, actor.userId);
   if (!request) throw noLongerValid();
   await logOutcome(deps, request, "approval_denied");
-  await recordSecurityEvent(deps.db, { type: "approval_denied", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { request: requestId } });
+  await recordSecurityEvent(deps.db, {
+    type: "approval_denied",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { request: requestId },
+  });
   await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "denied" });
   return describe(request);
 }

@@ -1,13 +1,15 @@
 import type { Ratelimit } from "@upstash/ratelimit";
-import { login, startSession, type ClientInfo, type SignedIn } from "./accounts";
-import { type ApprovalPendingError, completeApproval, type ApprovalDeps } from "./approvals";
+import { login } from "./accounts";
+import { type ApprovalPendingError, completeApproval } from "./approvals";
 import { AuthError, isErrorNamed } from "./errors";
 import type { AccessTokenClaims, AccessTokenSigner } from "./jwt";
 import { enforceRateLimit } from "./rate-limit";
 import { requireRecentAuth } from "./reauth";
 import { recordSecurityEvent } from "./security-events";
 import type { Session } from "./session";
+import { startSession } from "./start-session";
 import { randomToken } from "./tokens";
+import type { ApprovalDeps, ClientInfo, SignedIn } from "./types";
 
 // Bearer tokens for native and CLI clients. Every token pair belongs to a device session of method
 // "token" in the same Redis store as cookie sessions, so the user sees it in sessions.list and every
@@ -57,7 +59,10 @@ const clientInfo = (client: TokenClient, deviceKey: string): ClientInfo => ({ ip
  */
 export async function issueTokens(deps: TokenDeps, input: { email: string; password: string; deviceName: string }, client: TokenClient) {
   const deviceKey = client.deviceKey ?? randomToken(32);
-  const result = await login(deps, { email: input.email, password: input.password }, clientInfo(client, deviceKey), { method: "token", deviceName: input.deviceName });
+  const result = await login(deps, { email: input.email, password: input.password }, clientInfo(client, deviceKey), {
+    method: "token",
+    deviceName: input.deviceName,
+  });
   if ("status" in result) {
     const { browserSecret, ...approval } = result;
     return { ...approval, approvalSecret: browserSecret, deviceKey };
@@ -77,12 +82,21 @@ export async function completeTokenApproval(deps: TokenDeps, input: { requestId:
   const deviceKey = client.deviceKey ?? randomToken(32);
   let signedIn: SignedIn;
   try {
-    signedIn = await completeApproval(deps, input.requestId, input.approvalSecret, clientInfo(client, deviceKey), { method: "token", deviceName: input.deviceName });
+    signedIn = await completeApproval(deps, input.requestId, input.approvalSecret, clientInfo(client, deviceKey), {
+      method: "token",
+      deviceName: input.deviceName,
+    });
   } catch (error) {
     if (isErrorNamed<ApprovalPendingError>(error, "ApprovalPendingError")) return { status: "approval_pending" as const, requestId: input.requestId };
     throw error;
   }
-  return { status: "issued" as const, ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, user: signedIn.user, signedOut: signedIn.signedOut };
+  return {
+    status: "issued" as const,
+    ...(await pairFor(deps, signedIn.session, signedIn.token)),
+    deviceKey,
+    user: signedIn.user,
+    signedOut: signedIn.signedOut,
+  };
 }
 
 /**
@@ -108,7 +122,13 @@ export async function issueTokensFromSession(
     freshAuthentication: false,
     neverEvict: true,
   });
-  await recordSecurityEvent(deps.db, { type: "tokens_issued_from_session", userId: session.userId, sessionId: session.id, ip: client.ip, detail: { tokenSession: signedIn.session.id } });
+  await recordSecurityEvent(deps.db, {
+    type: "tokens_issued_from_session",
+    userId: session.userId,
+    sessionId: session.id,
+    ip: client.ip,
+    detail: { tokenSession: signedIn.session.id },
+  });
   return { ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, signedOut: signedIn.signedOut };
 }
 
@@ -143,7 +163,10 @@ export async function revokeTokens(deps: TokenDeps, session: Session, claims: Ac
  * `Authorization: Bearer <jwt>`: the signature, issuer, audience and expiry, then the session in
  * Redis (one round trip). Null for anything that does not check out.
  */
-export async function authenticateBearer(deps: Pick<TokenDeps, "jwt" | "sessions">, token: string): Promise<{ session: Session; claims: AccessTokenClaims } | null> {
+export async function authenticateBearer(
+  deps: Pick<TokenDeps, "jwt" | "sessions">,
+  token: string,
+): Promise<{ session: Session; claims: AccessTokenClaims } | null> {
   const claims = await deps.jwt.verify(token);
   if (!claims) return null;
   const session = await deps.sessions.validateTokenSession(claims.sid, claims.jti);

@@ -11,9 +11,9 @@ import { locate, locateAll } from "./geo";
 import { notify } from "./notify";
 import { confirmPassword, hashNewPassword, requireRecentAuth } from "./reauth";
 import { recordSecurityEvent } from "./security-events";
-import { deviceNameOf } from "./accounts";
-import type { Session, SessionCap, SessionStore } from "./session";
+import type { Session, SessionStore } from "./session";
 import type { AccountThrottle } from "./throttle";
+import type { Actor } from "./types";
 
 // What a signed-in user can see and do about their own sessions and devices. Every function
 // takes the acting session and only ever touches that user's records.
@@ -29,26 +29,25 @@ export interface ControlDeps {
   mailer?: Mailer;
 }
 
-export interface Actor {
-  userId: string;
-  sessionId: string;
-  deviceId: string;
-  ip: string;
-}
-
 export const actorOf = (session: Session, ip: string): Actor => ({ userId: session.userId, sessionId: session.id, deviceId: session.deviceId, ip });
 
 const deviceSelect = { id: true, name: true, browser: true, os: true, deviceType: true } as const;
 
 async function loadUserDevices(db: Db, userId: string): Promise<UserDevices> {
   const [devices, addresses] = await Promise.all([
-    db.device.findMany({ where: { userId, forgottenAt: null }, orderBy: { lastSeenAt: "desc" }, select: { ...deviceSelect, firstSeenAt: true, lastSeenAt: true } }),
+    db.device.findMany({
+      where: { userId, forgottenAt: null },
+      orderBy: { lastSeenAt: "desc" },
+      select: { ...deviceSelect, firstSeenAt: true, lastSeenAt: true },
+    }),
     db.loginEvent.groupBy({ by: ["deviceId", "ip"], where: { userId, outcome: "success", deviceId: { not: null } }, _max: { createdAt: true } }),
   ]);
   const kept = new Set(devices.map((d) => d.id));
   return {
     devices: devices.map((d) => ({ ...d, firstSeenAt: d.firstSeenAt.getTime(), lastSeenAt: d.lastSeenAt.getTime() })),
-    addresses: addresses.flatMap((row) => (row.deviceId && kept.has(row.deviceId) && row._max.createdAt ? [{ deviceId: row.deviceId, ip: row.ip, at: row._max.createdAt.getTime() }] : [])),
+    addresses: addresses.flatMap((row) =>
+      row.deviceId && kept.has(row.deviceId) && row._max.createdAt ? [{ deviceId: row.deviceId, ip: row.ip, at: row._max.createdAt.getTime() }] : [],
+    ),
   };
 }
 
@@ -82,22 +81,6 @@ export async function listSessions(deps: ControlDeps, actor: Actor) {
       device: byId.get(s.deviceId) ?? { id: s.deviceId, name: "Unknown device", browser: null, os: null, deviceType: "other" },
     }))
     .sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
-}
-
-/**
- * The session cap as it stands: the limit, the policy, the live sessions, and under evict-oldest
- * at the cap, the session one more sign-in would end (the least recently used, as the create
- * script picks it), so a page can say so before the user approves or signs in.
- */
-export async function sessionCapStatus(deps: { db: Db; sessions: SessionStore; config: { sessionCap: SessionCap } }, userId: string) {
-  const { limit, policy } = deps.config.sessionCap;
-  const sessions = await deps.sessions.listUserSessions(userId);
-  let wouldSignOut: { sessionId: string; deviceName: string; lastSeenAt: Date } | null = null;
-  if (limit > 0 && policy === "evict-oldest" && sessions.length >= limit) {
-    const oldest = sessions.reduce((a, b) => (b.lastSeenAt.getTime() < a.lastSeenAt.getTime() ? b : a));
-    wouldSignOut = { sessionId: oldest.id, deviceName: await deviceNameOf(deps.db, oldest.deviceId), lastSeenAt: oldest.lastSeenAt };
-  }
-  return { limit, policy, active: sessions.length, wouldSignOut };
 }
 
 export async function revokeSession(deps: ControlDeps, actor: Actor, sessionId: string) {
@@ -152,7 +135,8 @@ export async function lockout(deps: ControlDeps & { throttle: AccountThrottle },
     ip: actor.ip,
     detail: { ended, cancelledHandoffs, cancelledApprovals, distrustedDevices: distrusted, passwordChanged },
   });
-  if (passwordChanged) await recordSecurityEvent(deps.db, { type: "password_changed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } });
+  if (passwordChanged)
+    await recordSecurityEvent(deps.db, { type: "password_changed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } });
   await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended });
   const where = { ip: actor.ip, place: await locate(actor.ip) };
   notify.lockout(deps.mailer, user.email, where, ended.length);

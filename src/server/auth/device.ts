@@ -21,7 +21,7 @@ export function parseUserAgent(userAgent: string): ParsedUserAgent {
   const type = ua.device.type;
   const deviceType = type === "mobile" ? "mobile" : type === "tablet" ? "tablet" : type ? "other" : "desktop";
   // Parts of the user agent can end up in the name, and names are shown where the owner decides.
-  const name = cleanDeviceName(browser && os ? `${browser} on ${os}` : browser ?? os ?? "") || "Unknown device";
+  const name = cleanDeviceName(browser && os ? `${browser} on ${os}` : (browser ?? os ?? "")) || "Unknown device";
   return { browser, os, deviceType, name };
 }
 
@@ -55,4 +55,9 @@ export async function recordDeviceSignIn(
     VALUES (${randomUUID()}::uuid, ${input.userId}::uuid, ${input.ip}, ${now}, ${now})
     ON CONFLICT ("userId", "address") DO UPDATE SET "lastSeenAt" = EXCLUDED."lastSeenAt"`;
   return { id: device!.id, name: device!.name, isNew: device!.inserted };
+}
+
+export async function deviceNameOf(db: Db, deviceId: string): Promise<string> {
+  const device = deviceId ? await db.device.findUnique({ where: { id: deviceId }, select: { name: true } }).catch(() => null) : null;
+  return device?.name ?? "Unknown device";
 }

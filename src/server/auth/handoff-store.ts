@@ -36,18 +36,7 @@ export interface HandoffRecord {
 export const handoffKey = (prefix: string, id: string) => `${prefix}handoff:${id}`;
 export const userHandoffsKey = (prefix: string, userId: string) => `${prefix}user:${userId}:handoffs`;
 
-const FIELDS = [
-  "kind",
-  "status",
-  "createdAt",
-  "expiresAt",
-  "ownerUserId",
-  "ownerSessionId",
-  "ownerIp",
-  "ownerUa",
-  "recipientIp",
-  "recipientUa",
-] as const;
+const FIELDS = ["kind", "status", "createdAt", "expiresAt", "ownerUserId", "ownerSessionId", "ownerIp", "ownerUa", "recipientIp", "recipientUa"] as const;
 const READ = luaRecordReader(FIELDS);
 
 // Binds the party that scanned the QR. KEYS: record, index prefix. ARGV: token hash, kind, role,
@@ -220,7 +209,10 @@ export class HandoffStore {
   /** Flow A: the signed-in phone that scanned the QR becomes its owner (first scanner only). */
   async bindOwner(token: string, kind: HandoffKind, owner: Party & { userId: string; sessionId: string }): Promise<HandoffRecord> {
     const t = this.parts(token);
-    const result = await this.scripts.bind.exec([t.key, `${this.prefix}user:`], [t.secretHash, kind, "owner", owner.userId, owner.sessionId, owner.ip, owner.userAgent]);
+    const result = await this.scripts.bind.exec(
+      [t.key, `${this.prefix}user:`],
+      [t.secretHash, kind, "owner", owner.userId, owner.sessionId, owner.ip, owner.userAgent],
+    );
     return this.parse(result, t.id);
   }
 
@@ -230,7 +222,10 @@ export class HandoffStore {
    */
   async bindRecipient(token: string, recipient: Party, browserSecret: string = randomToken(32)): Promise<{ record: HandoffRecord; browserSecret: string }> {
     const t = this.parts(token);
-    const result = await this.scripts.bind.exec([t.key, `${this.prefix}user:`], [t.secretHash, "offer", "recipient", sha256(browserSecret), recipient.ip, recipient.userAgent]);
+    const result = await this.scripts.bind.exec(
+      [t.key, `${this.prefix}user:`],
+      [t.secretHash, "offer", "recipient", sha256(browserSecret), recipient.ip, recipient.userAgent],
+    );
     return { record: this.parse(result, t.id), browserSecret };
   }
 

@@ -1,14 +1,16 @@
 import { isIP } from "node:net";
 import type { Ratelimit } from "@upstash/ratelimit";
-import { recordLoginEvent, startSession, type AuthDeps, type ClientInfo, type SignedIn } from "./accounts";
-import { sessionCapStatus, type Actor } from "./control";
 import { parseUserAgent } from "./device";
 import { AuthError, isErrorNamed } from "./errors";
 import { locate } from "./geo";
 import { type HandoffInvalidError, type HandoffRecord, type HandoffStore, type Party } from "./handoff-store";
+import { recordLoginEvent } from "./login-events";
 import { enforceRateLimit } from "./rate-limit";
 import { requireRecentAuth } from "./reauth";
 import { recordSecurityEvent } from "./security-events";
+import { sessionCapStatus } from "./session-cap";
+import { startSession } from "./start-session";
+import type { Actor, AuthDeps, ClientInfo, SignedIn } from "./types";
 
 export interface HandoffDeps extends AuthDeps {
   handoffs: HandoffStore;
@@ -39,7 +41,10 @@ function networkOf(ip: string): string {
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
   const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
-  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":");
+  return groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":");
 }
 
 /** What the UI shows about the other party: device, IP, place. */
@@ -65,7 +70,10 @@ async function describe(record: HandoffRecord, viewerIp: string, viewer: "owner"
   const warnings: { code: "different_network" | "different_country"; message: string }[] = [];
   if (recipient && viewer === "owner") {
     if (recipient.countryCode && viewerPlace.countryCode && recipient.countryCode !== viewerPlace.countryCode) {
-      warnings.push({ code: "different_country", message: `The request comes from ${recipient.location}, another country than this device (${viewerPlace.label}).` });
+      warnings.push({
+        code: "different_country",
+        message: `The request comes from ${recipient.location}, another country than this device (${viewerPlace.label}).`,
+      });
     }
     if (networkOf(recipient.ip) !== networkOf(viewerIp)) {
       warnings.push({ code: "different_network", message: `The request comes from another network (${recipient.ip}) than this device (${viewerIp}).` });

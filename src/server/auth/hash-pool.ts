@@ -213,7 +213,7 @@ export class KeyedAdmission {
 
   private leave(keys: AdmissionKey[]) {
     for (const k of keys) decrement(this.admitted, k.name);
-    for (let i = 0; i < this.waiting.length; ) {
+    for (let i = 0; i < this.waiting.length;) {
       const next = this.waiting[i]!;
       if (!this.fits(next.keys)) {
         i++;

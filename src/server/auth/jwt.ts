@@ -98,7 +98,8 @@ export class AccessTokenSigner {
     let privateJwk: JWK;
     if (options.signingKey) {
       privateJwk = parseJson(options.signingKey, "JWT_SIGNING_KEY") as JWK;
-      if (!privateJwk || typeof privateJwk !== "object" || typeof privateJwk.d !== "string") throw new JwtConfigError("JWT_SIGNING_KEY must be a private JWK (with d)");
+      if (!privateJwk || typeof privateJwk !== "object" || typeof privateJwk.d !== "string")
+        throw new JwtConfigError("JWT_SIGNING_KEY must be a private JWK (with d)");
       algorithmOf(privateJwk, "JWT_SIGNING_KEY");
       try {
         this.signingKey = crypto.createPrivateKey({ key: privateJwk as crypto.JsonWebKey, format: "jwk" });
@@ -114,7 +115,11 @@ export class AccessTokenSigner {
     this.keys.set(this.signing.kid, this.signing);
     if (options.previousKeys) {
       const parsed = parseJson(options.previousKeys, "JWT_PREVIOUS_KEYS");
-      const list = Array.isArray(parsed) ? parsed : parsed && typeof parsed === "object" && Array.isArray((parsed as { keys?: unknown }).keys) ? (parsed as { keys: unknown[] }).keys : null;
+      const list = Array.isArray(parsed)
+        ? parsed
+        : parsed && typeof parsed === "object" && Array.isArray((parsed as { keys?: unknown }).keys)
+          ? (parsed as { keys: unknown[] }).keys
+          : null;
       if (!list) throw new JwtConfigError("JWT_PREVIOUS_KEYS must be a JSON array of JWKs (or a JWKS)");
       for (const jwk of list) {
         const key = verificationKey(jwk as JWK, "JWT_PREVIOUS_KEYS");

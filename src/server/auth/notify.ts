@@ -11,7 +11,7 @@ interface Where {
   at?: Date;
 }
 
-const IF_NOT_YOU = "If this was not you: open your dashboard on a device you trust, use \"Sign out everywhere\" (emergency lockout), then change your password.";
+const IF_NOT_YOU = 'If this was not you: open your dashboard on a device you trust, use "Sign out everywhere" (emergency lockout), then change your password.';
 
 function details(where: Where): string {
   const lines = [
@@ -28,7 +28,11 @@ function send(mailer: Mailer | undefined, to: string, subject: string, paragraph
 
 export const notify = {
   newDeviceSignIn(mailer: Mailer | undefined, to: string, where: Where) {
-    send(mailer, to, "new sign-in on a new device", [`Your account was just signed in on a device it has not been used on before.`, details(where), IF_NOT_YOU]);
+    send(mailer, to, "new sign-in on a new device", [
+      `Your account was just signed in on a device it has not been used on before.`,
+      details(where),
+      IF_NOT_YOU,
+    ]);
   },
   suspiciousSignIn(mailer: Mailer | undefined, to: string, where: Where, message: string) {
     send(mailer, to, "suspicious sign-in", [`A sign-in to your account looked unusual. ${message}`, details(where), IF_NOT_YOU]);
@@ -51,7 +55,7 @@ export const notify = {
     send(mailer, to, "your password was changed", [
       `The password of your account was changed.${signedOut ? ` ${signedOut} other ${signedOut === 1 ? "session was" : "sessions were"} signed out.` : ""}`,
       details(where),
-      "If this was not you, someone has access to your account: use emergency lockout (\"Sign out everywhere\") on a device you trust and contact your administrator.",
+      'If this was not you, someone has access to your account: use emergency lockout ("Sign out everywhere") on a device you trust and contact your administrator.',
     ]);
   },
 };

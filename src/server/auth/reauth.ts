@@ -1,8 +1,6 @@
 import { newPasswordInput } from "~/lib/credentials";
-import type { AuthDeps } from "./accounts";
 import { cancelApprovals } from "./approvals";
 import type { ApprovalStore } from "./approval-store";
-import type { Actor } from "./control";
 import { AuthError } from "./errors";
 import { locate } from "./geo";
 import type { HandoffStore } from "./handoff-store";
@@ -11,6 +9,7 @@ import { notify } from "./notify";
 import { hashPassword } from "./password";
 import { recordSecurityEvent } from "./security-events";
 import { checkPassword, PASSWORD_WORDING, type AccountThrottle } from "./throttle";
+import type { Actor, AuthDeps } from "./types";
 
 // Fresh authentication for sensitive actions (ASVS 5, V7): forgetting a device and approving a QR
 // handoff need the password entered in this session within REAUTH_MINUTES; otherwise FORBIDDEN with
@@ -83,11 +82,7 @@ export async function reauthenticate(deps: ReauthDeps, actor: Actor, password: s
  * account.changePassword (ASVS 7.4.3): the current password, a new one by the registration rules,
  * and optionally every other session ended (cookie and token sessions alike).
  */
-export async function changePassword(
-  deps: ReauthDeps,
-  actor: Actor,
-  input: { currentPassword: string; newPassword: string; signOutOtherSessions: boolean },
-) {
+export async function changePassword(deps: ReauthDeps, actor: Actor, input: { currentPassword: string; newPassword: string; signOutOtherSessions: boolean }) {
   const user = await confirmPassword(deps, actor, input.currentPassword, { type: "password_change_failed", wrong: wrongPassword });
   const passwordHash = await hashNewPassword(input.currentPassword, input.newPassword);
   await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
@@ -99,7 +94,13 @@ export async function changePassword(
     if (ended.length) await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "password_changed" });
   }
   await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
-  await recordSecurityEvent(deps.db, { type: "password_changed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { signedOut: ended } });
+  await recordSecurityEvent(deps.db, {
+    type: "password_changed",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { signedOut: ended },
+  });
   notify.passwordChanged(deps.mailer, user.email, { ip: actor.ip, place: await locate(actor.ip) }, ended.length);
   return { ok: true as const, signedOutSessions: ended.length };
 }

@@ -21,7 +21,8 @@ export interface SessionPolicy {
   tokenIdleTimeoutMs?: number;
 }
 
-const idleFor = (policy: SessionPolicy, method: SessionMethod) => (method === "token" ? policy.tokenIdleTimeoutMs ?? policy.idleTimeoutMs : policy.idleTimeoutMs);
+const idleFor = (policy: SessionPolicy, method: SessionMethod) =>
+  method === "token" ? (policy.tokenIdleTimeoutMs ?? policy.idleTimeoutMs) : policy.idleTimeoutMs;
 
 export interface Session {
   id: string;
@@ -395,7 +396,11 @@ export class SessionStore {
     if (Number(created) !== 1) throw new SessionLimitError(Number(active), cap?.limit ?? 0);
     return {
       token: `${id}.${secret}`,
-      session: toSession(id, FIELDS.map((f) => values[f]), this.policy),
+      session: toSession(
+        id,
+        FIELDS.map((f) => values[f]),
+        this.policy,
+      ),
       evicted: evicted.filter((_, i) => i % 2 === 0).map(String),
       evictedDevices: evicted.filter((_, i) => i % 2 === 1).map(String),
     };

@@ -58,7 +58,10 @@ export async function assessSignIn(history: SignInHistory, current: { place: Pla
   if (current.newDevice && current.place.countryCode && history.addresses.length > 0) {
     const countries = new Set([...places.values()].map((p) => p.countryCode).filter(Boolean));
     if (!countries.has(current.place.countryCode)) {
-      return { reason: "new_device_new_country", message: `Signed in from a new device in ${current.place.country}, a country this account never signed in from before.` };
+      return {
+        reason: "new_device_new_country",
+        message: `Signed in from a new device in ${current.place.country}, a country this account never signed in from before.`,
+      };
     }
   }
   return null;

@@ -104,7 +104,8 @@ export class AccountThrottle {
       id,
       String(IN_FLIGHT_MAX_MS),
     ])) as unknown as [unknown, unknown, unknown];
-    if (Number(allowed) !== 1) return { allowed: false, retryAfterMs: Number(wait), reason: third === "too_many_failures" ? "too_many_failures" : "attempts_in_flight" };
+    if (Number(allowed) !== 1)
+      return { allowed: false, retryAfterMs: Number(wait), reason: third === "too_many_failures" ? "too_many_failures" : "attempts_in_flight" };
     return { allowed: true, id, attempts: Number(third), throttling: Number(third) === this.policy.after };
   }
 

@@ -78,9 +78,7 @@ describe.each(transports)("Redis contract: %s", (_name, connect) => {
   });
 
   it("Lua scripts through EVAL and EVALSHA (createScript)", async () => {
-    const script = handle.redis.createScript<string[]>(
-      "redis.call('SET', KEYS[1], ARGV[1]); return { redis.call('GET', KEYS[1]), ARGV[2] }",
-    );
+    const script = handle.redis.createScript<string[]>("redis.call('SET', KEYS[1], ARGV[1]); return { redis.call('GET', KEYS[1]), ARGV[2] }");
     expect(await script.exec([key("lua")], ["stored", "x"])).toEqual(["stored", "x"]);
     // Second call goes through EVALSHA (the script is cached by now).
     expect(await script.exec([key("lua")], ["again", "y"])).toEqual(["again", "y"]);

@@ -66,14 +66,7 @@ export function createRequester(runner: CommandRunner): Requester & { close(): P
           return (await runner.runAtomically(commands)) as unknown as UpstashResponse<TResult>;
         }
         // Commands sent without awaiting each other are pipelined on one connection, in order.
-        const replies = await Promise.all(
-          commands.map((c) =>
-            runner.run(c).then(
-              (result) => ({ result: result ?? null }),
-              failedCommand,
-            ),
-          ),
-        );
+        const replies = await Promise.all(commands.map((c) => runner.run(c).then((result) => ({ result: result ?? null }), failedCommand)));
         return replies as unknown as UpstashResponse<TResult>;
       }
       try {

@@ -25,7 +25,8 @@ export const approvalsRouter = createTRPCRouter({
       const polled = await events.poll(ctx.user.id, ctx.session.id, seq);
       seq = polled.seq;
       for (const event of polled.events) {
-        if (event.type === "approval_requested" || event.type === "approval_resolved") yield event as Extract<UserEvent, { type: "approval_requested" | "approval_resolved" }>;
+        if (event.type === "approval_requested" || event.type === "approval_resolved")
+          yield event as Extract<UserEvent, { type: "approval_requested" | "approval_resolved" }>;
       }
       if (!polled.alive) return;
       await sleep(config.livePollMs, signal);
@@ -34,10 +35,20 @@ export const approvalsRouter = createTRPCRouter({
 
   /** Right code: approved. Wrong: BAD_REQUEST with the attempts left; the 5th wrong code kills the request. */
   confirm: protectedProcedure
-    .input(z.object({ requestId, code: z.string({ message: "Enter the 6-digit code" }).trim().regex(/^\d{6}$/, { message: "Enter the 6-digit code" }) }))
+    .input(
+      z.object({
+        requestId,
+        code: z
+          .string({ message: "Enter the 6-digit code" })
+          .trim()
+          .regex(/^\d{6}$/, { message: "Enter the 6-digit code" }),
+      }),
+    )
     .mutation(({ ctx, input }) => confirmApproval(ctx.services, actorOf(ctx.session, ctx.ip()), input.requestId, input.code)),
 
-  deny: protectedProcedure.input(z.object({ requestId })).mutation(({ ctx, input }) => denyApproval(ctx.services, actorOf(ctx.session, ctx.ip()), input.requestId)),
+  deny: protectedProcedure
+    .input(z.object({ requestId }))
+    .mutation(({ ctx, input }) => denyApproval(ctx.services, actorOf(ctx.session, ctx.ip()), input.requestId)),
 
   /** The new device's view of its request (by its cookie), until a final state. */
   watch: maybeSignedInProcedure.input(z.object({ requestId })).subscription(async function* ({ ctx, input, signal }) {

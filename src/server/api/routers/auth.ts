@@ -20,13 +20,11 @@ export const publicSession = (s: Session) => ({
 });
 
 export const authRouter = createTRPCRouter({
-  register: publicProcedure
-    .input(z.object({ email: emailInput, password: newPasswordInput }))
-    .mutation(async ({ ctx, input }) => {
-      const signedIn = await register(ctx.services, input, ctx.client());
-      await replaceSession(ctx, signedIn);
-      return { user: signedIn.user };
-    }),
+  register: publicProcedure.input(z.object({ email: emailInput, password: newPasswordInput })).mutation(async ({ ctx, input }) => {
+    const signedIn = await register(ctx.services, input, ctx.client());
+    await replaceSession(ctx, signedIn);
+    return { user: signedIn.user };
+  }),
 
   /**
    * `{ status: "signed_in", user, signedOut }` (signedOut: `{ deviceName }` of the session this
@@ -37,7 +35,9 @@ export const authRouter = createTRPCRouter({
     const result = await login(ctx.services, input, ctx.client());
     if ("status" in result) {
       const { browserSecret, ...approval } = result;
-      ctx.setCookie(approvalCookie(approval.requestId, browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.approvalTtlSeconds }));
+      ctx.setCookie(
+        approvalCookie(approval.requestId, browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.approvalTtlSeconds }),
+      );
       return approval;
     }
     await replaceSession(ctx, result);
@@ -57,4 +57,3 @@ export const authRouter = createTRPCRouter({
 
   me: protectedProcedure.query(({ ctx }) => ({ user: ctx.user, session: publicSession(ctx.session) })),
 });
-

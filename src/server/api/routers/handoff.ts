@@ -6,17 +6,20 @@ import { claim, complete, decide, inspect, offer, startSignIn, watchState } from
 import { replaceSession } from "../session-cookie";
 import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure } from "../trpc";
 
-const token = z.object({ token: z.string({ message: "A QR token is required" }).min(1, { message: "A QR token is required" }).max(256, { message: "This QR code is no longer valid" }) });
+const token = z.object({
+  token: z.string({ message: "A QR token is required" }).min(1, { message: "A QR token is required" }).max(256, { message: "This QR code is no longer valid" }),
+});
 const requestId = z.object({ id: z.string({ message: "A request id is required" }).regex(/^[A-Za-z0-9_-]{16,64}$/, { message: "No such request" }) });
 
 const TERMINAL = new Set(["completed", "denied", "cancelled", "expired"]);
-
 
 export const handoffRouter = createTRPCRouter({
   /** Flow A (new device): a QR for a signed-in phone to scan. Binds this browser with a secret cookie. */
   start: publicProcedure.mutation(async ({ ctx }) => {
     const created = await startSignIn(ctx.services, ctx.client());
-    ctx.setCookie(handoffCookie(created.id, created.browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.handoffTtlSeconds }));
+    ctx.setCookie(
+      handoffCookie(created.id, created.browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.handoffTtlSeconds }),
+    );
     return { id: created.id, qrUrl: created.qrUrl, expiresAt: created.expiresAt };
   }),
 
@@ -24,7 +27,9 @@ export const handoffRouter = createTRPCRouter({
   offer: protectedProcedure.mutation(({ ctx }) => offer(ctx.services, actorOf(ctx.session, ctx.ip()), ctx.client().userAgent)),
 
   /** Flow A (phone): who is asking, with warnings; the first signed-in scanner becomes the approver. */
-  inspect: protectedProcedure.input(token).mutation(({ ctx, input }) => inspect(ctx.services, actorOf(ctx.session, ctx.ip()), input.token, ctx.client().userAgent)),
+  inspect: protectedProcedure
+    .input(token)
+    .mutation(({ ctx, input }) => inspect(ctx.services, actorOf(ctx.session, ctx.ip()), input.token, ctx.client().userAgent)),
 
   /** Flow B (other device): claims the offer for this browser, which then waits for approval. */
   claim: publicProcedure.input(token).mutation(async ({ ctx, input }) => {

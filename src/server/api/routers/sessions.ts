@@ -2,13 +2,13 @@ import { tracked } from "@trpc/server";
 import { z } from "zod";
 import { newPasswordInput } from "~/lib/credentials";
 import { sleep } from "~/lib/sleep";
-import { actorOf, listSessions, lockout, loginHistory, revokeOtherSessions, revokeSession, sessionCapStatus } from "~/server/auth/control";
+import { actorOf, listSessions, lockout, loginHistory, revokeOtherSessions, revokeSession } from "~/server/auth/control";
+import { sessionCapStatus } from "~/server/auth/session-cap";
 import { clearSessionCookie } from "~/server/auth/cookies";
 import type { UserEvent } from "~/server/auth/events";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 
 const id = z.string({ message: "An id is required" }).min(1, { message: "An id is required" }).max(128, { message: "That id is too long" });
-
 
 export const sessionsRouter = createTRPCRouter({
   /** Every live session of the user: this one first, then the most recently used. */
@@ -53,7 +53,12 @@ export const sessionsRouter = createTRPCRouter({
       z
         .object({
           cursor: z.uuid({ message: "Invalid cursor" }).nullish(),
-          limit: z.number({ message: "limit must be a number" }).int().min(1, { message: "limit must be 1 to 100" }).max(100, { message: "limit must be 1 to 100" }).default(20),
+          limit: z
+            .number({ message: "limit must be a number" })
+            .int()
+            .min(1, { message: "limit must be 1 to 100" })
+            .max(100, { message: "limit must be 1 to 100" })
+            .default(20),
         })
         .default({ limit: 20 }),
     )
@@ -63,31 +68,29 @@ export const sessionsRouter = createTRPCRouter({
    * Live feed for the user's open pages (SSE). Polls Redis every LIVE_POLL_MS; when this page's
    * own session is gone it sends a final `revoked` event naming it, then ends.
    */
-  onEvent: protectedProcedure
-    .input(z.object({ lastEventId: z.string().max(32).nullish() }).optional())
-    .subscription(async function* ({ ctx, input, signal }) {
-      const { events, config } = ctx.services;
-      const own = ctx.session.id;
-      let seq = Number(input?.lastEventId) || (await events.currentSeq(ctx.user.id));
-      while (!signal?.aborted) {
-        const polled = await events.poll(ctx.user.id, own, seq);
-        for (const event of polled.events) yield tracked(String(event.seq), event as UserEvent);
-        seq = polled.seq;
-        if (!polled.alive) {
-          let told = polled.events.some((e) => "sessionIds" in e && e.sessionIds.includes(own));
-          if (!told) {
-            // Services end sessions first and tell the feed right after: give that event a moment
-            // to arrive, so the page says "revoked" (or why) rather than "expired".
-            await sleep(Math.min(config.livePollMs, 300), signal);
-            const late = await events.poll(ctx.user.id, own, seq);
-            for (const event of late.events) yield tracked(String(event.seq), event as UserEvent);
-            seq = late.seq;
-            told = late.events.some((e) => "sessionIds" in e && e.sessionIds.includes(own));
-          }
-          if (!told) yield tracked(String(seq), { type: "revoked", sessionIds: [own], reason: "expired", at: new Date().toISOString() } as UserEvent);
-          return;
+  onEvent: protectedProcedure.input(z.object({ lastEventId: z.string().max(32).nullish() }).optional()).subscription(async function* ({ ctx, input, signal }) {
+    const { events, config } = ctx.services;
+    const own = ctx.session.id;
+    let seq = Number(input?.lastEventId) || (await events.currentSeq(ctx.user.id));
+    while (!signal?.aborted) {
+      const polled = await events.poll(ctx.user.id, own, seq);
+      for (const event of polled.events) yield tracked(String(event.seq), event as UserEvent);
+      seq = polled.seq;
+      if (!polled.alive) {
+        let told = polled.events.some((e) => "sessionIds" in e && e.sessionIds.includes(own));
+        if (!told) {
+          // Services end sessions first and tell the feed right after: give that event a moment
+          // to arrive, so the page says "revoked" (or why) rather than "expired".
+          await sleep(Math.min(config.livePollMs, 300), signal);
+          const late = await events.poll(ctx.user.id, own, seq);
+          for (const event of late.events) yield tracked(String(event.seq), event as UserEvent);
+          seq = late.seq;
+          told = late.events.some((e) => "sessionIds" in e && e.sessionIds.includes(own));
         }
-        await sleep(config.livePollMs, signal);
+        if (!told) yield tracked(String(seq), { type: "revoked", sessionIds: [own], reason: "expired", at: new Date().toISOString() } as UserEvent);
+        return;
       }
-    }),
+      await sleep(config.livePollMs, signal);
+    }
+  }),
 });

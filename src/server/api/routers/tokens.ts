@@ -56,7 +56,11 @@ export const tokensRouter = createTRPCRouter({
   revoke: protectedProcedure
     .input(z.object({ scope: z.enum(["session", "token"], { message: "scope must be session or token" }).default("session") }).optional())
     .mutation(({ ctx, input }) => {
-      if (!ctx.accessToken) throw new TRPCError({ code: "BAD_REQUEST", message: "tokens.revoke needs Authorization: Bearer <access token>; a browser signs out with auth.logout." });
+      if (!ctx.accessToken)
+        throw new TRPCError({
+          code: "BAD_REQUEST",
+          message: "tokens.revoke needs Authorization: Bearer <access token>; a browser signs out with auth.logout.",
+        });
       return revokeTokens(ctx.services, ctx.session, ctx.accessToken, input?.scope ?? "session", ctx.ip());
     }),
 });

@@ -1,0 +1,147 @@
+import type { LoginMethod } from "~/generated/prisma/enums";
+import type { Db } from "~/server/db";
+import { deviceNameOf, recordDeviceSignIn } from "./device";
+import { AuthError, isErrorNamed } from "./errors";
+import { locate } from "./geo";
+import { recordLoginEvent } from "./login-events";
+import { notify } from "./notify";
+import { recordSecurityEvent } from "./security-events";
+import type { CreateConditions, ParentSessionEndedError, SessionCap, SessionEpochChangedError, SessionLimitError } from "./session";
+import { assessSignIn, signInHistory } from "./suspicious";
+import { sha256 } from "./tokens";
+import type { AuthDeps, ClientInfo, SignedIn } from "./types";
+
+async function isKnownDevice(db: Db, userId: string, deviceCookie: string): Promise<boolean> {
+  return (await db.device.count({ where: { userId, cookieHash: sha256(deviceCookie), forgottenAt: null } })) > 0;
+}
+
+/**
+ * Opens a session for a user whose identity is established: records the device and IP, enforces
+ * the session cap (atomically, in Redis), flags a suspicious sign-in (suspicious.ts), logs it,
+ * tells the user's other pages, and emails the owner about a new device or a suspicious sign-in.
+ */
+export async function startSession(
+  deps: AuthDeps,
+  user: { id: string; email: string },
+  client: ClientInfo,
+  method: LoginMethod,
+  options: {
+    deviceName?: string;
+    /** The password was entered for this session (sensitive actions need no re-authentication at first). Default: password and token sign-ins. */
+    freshAuthentication?: boolean;
+    /** Refuse at the session cap instead of evicting (a session minted from another must not push the owner's devices out). */
+    neverEvict?: boolean;
+    /** Whether the browser is already one of the user's devices, when the caller looked it up. */
+    knownDevice?: boolean;
+  } & CreateConditions = {},
+): Promise<SignedIn> {
+  const history = await signInHistory(deps.db, user.id);
+  let deviceCookie = client.deviceCookie;
+  if (client.reissueDeviceCookie && !(options.knownDevice ?? (await isKnownDevice(deps.db, user.id, deviceCookie)))) {
+    // The browser becomes trusted under a cookie issued now, so a copy of the one it had (which
+    // someone may have planted) is worth nothing. A double submit shares the nonce, so one device.
+    deviceCookie = client.reissueDeviceCookie(await deps.deviceCache.trustNonce(user.id, sha256(deviceCookie)));
+  }
+  const device = await recordDeviceSignIn(deps.db, {
+    userId: user.id,
+    deviceCookie,
+    userAgent: client.userAgent,
+    ip: client.ip,
+    name: options.deviceName,
+  });
+  const cap: SessionCap = options.neverEvict ? { ...deps.config.sessionCap, policy: "reject" } : deps.config.sessionCap;
+  let created;
+  try {
+    created = await deps.sessions.createSession({ userId: user.id, email: user.email, deviceId: device.id, ip: client.ip, method }, cap, {
+      parentSessionId: options.parentSessionId,
+      epoch: options.epoch,
+    });
+  } catch (error) {
+    await deps.deviceCache.invalidate(user.id); // the device row was written all the same
+    const refused = refusedBecause(error);
+    if (refused) {
+      await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "blocked", reason: refused.reason });
+      throw refused;
+    }
+    if (!isErrorNamed<SessionLimitError>(error, "SessionLimitError")) throw error;
+    await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "blocked", reason: "session_limit" });
+    await recordSecurityEvent(deps.db, {
+      type: "session_limit_rejected",
+      userId: user.id,
+      deviceId: device.id,
+      ip: client.ip,
+      detail: { active: error.active, limit: error.limit },
+    });
+    throw new AuthError("TOO_MANY_REQUESTS", error.message);
+  }
+  const { token, session, evicted, evictedDevices } = created;
+  const place = await locate(client.ip);
+  const warning = (await assessSignIn(history, { place, newDevice: device.isNew, at: session.createdAt })) ?? undefined;
+  try {
+    await recordLoginEvent(deps.db, {
+      userId: user.id,
+      email: user.email,
+      deviceId: device.id,
+      client,
+      method,
+      outcome: "success",
+      suspicious: warning?.reason,
+    });
+  } finally {
+    // After both database writes (device row, then this sign-in's address in the history).
+    await deps.deviceCache.invalidate(user.id);
+  }
+  if (options.freshAuthentication ?? (method === "password" || method === "token")) await deps.sessions.markAuthenticated(session.id, deps.config.reauthMs);
+  for (const sessionId of evicted) {
+    await recordSecurityEvent(deps.db, {
+      type: "session_evicted",
+      userId: user.id,
+      sessionId,
+      ip: client.ip,
+      detail: { by: session.id, limit: deps.config.sessionCap.limit },
+    });
+  }
+  if (evicted.length) await deps.events.publish(user.id, { type: "revoked", sessionIds: evicted, reason: "evicted" });
+  await deps.events.publish(user.id, {
+    type: "signed_in",
+    sessionId: session.id,
+    deviceId: device.id,
+    deviceName: device.name,
+    method,
+    ip: client.ip,
+    location: place.label,
+    ...(warning ? { warning: warning.message } : {}),
+  });
+  const where = { deviceName: device.name, ip: client.ip, place, at: session.createdAt };
+  if (warning) {
+    await recordSecurityEvent(deps.db, {
+      type: "suspicious_sign_in",
+      userId: user.id,
+      sessionId: session.id,
+      deviceId: device.id,
+      ip: client.ip,
+      detail: { reason: warning.reason },
+    });
+    notify.suspiciousSignIn(deps.mailer, user.email, where, warning.message);
+  } else if (device.isNew && history.addresses.length > 0) {
+    notify.newDeviceSignIn(deps.mailer, user.email, where);
+  }
+  return {
+    user,
+    session,
+    token,
+    ...(warning ? { warning } : {}),
+    signedOut: evictedDevices.length ? { deviceName: await deviceNameOf(deps.db, evictedDevices[0]!) } : null,
+  };
+}
+
+/** A session that may no longer be created (see CreateConditions), as the caller's answer. */
+function refusedBecause(error: unknown): AuthError | null {
+  if (isErrorNamed<ParentSessionEndedError>(error, "ParentSessionEndedError")) {
+    return new AuthError("UNAUTHORIZED", "The session that allowed this sign-in has ended. Sign in again.", undefined, "parent_session_ended");
+  }
+  if (isErrorNamed<SessionEpochChangedError>(error, "SessionEpochChangedError")) {
+    return new AuthError("UNAUTHORIZED", "Every session of this account was just ended. Sign in again.", undefined, "sessions_ended");
+  }
+  return null;
+}

@@ -1,0 +1,69 @@
+import type { Ratelimit } from "@upstash/ratelimit";
+import type { Db } from "~/server/db";
+import type { Mailer } from "~/server/mail";
+import type { ApprovalStore } from "./approval-store";
+import type { DeviceCache } from "./device-cache";
+import type { UserEventFeed } from "./events";
+import type { Session, SessionCap, SessionStore } from "./session";
+import type { SignInWarning } from "./suspicious";
+
+// Types that several auth use cases share (accounts, approvals, control, reauth, handoff, bearer):
+// here rather than in one of them, so no use case imports another just for a type.
+
+/** What the request tells about who is signing in from where. */
+export interface ClientInfo {
+  ip: string;
+  userAgent: string;
+  /** The browser's long-lived device cookie (a new one is minted when it had none). */
+  deviceCookie: string;
+  /**
+   * Replaces the browser's device cookie with one whose id is derived from `trustNonce` under a
+   * server key, and returns that id. Called when a browser becomes a trusted device of an
+   * account: a device cookie that existed before (even one this server issued) may have been
+   * planted by someone who kept a copy. Absent for token clients, whose deviceKey nobody else can plant.
+   */
+  reissueDeviceCookie?: (trustNonce: string) => string;
+}
+
+export interface AuthDeps {
+  db: Db;
+  sessions: SessionStore;
+  deviceCache: DeviceCache;
+  events: UserEventFeed;
+  config: { sessionCap: SessionCap; reauthMs?: number };
+  /** Security email; absent in code paths and tests that send none. */
+  mailer?: Mailer;
+}
+
+export interface SignedIn {
+  user: { id: string; email: string };
+  session: Session;
+  token: string;
+  /** Set when the sign-in looked suspicious (new device in a new country, impossible travel). */
+  warning?: SignInWarning;
+  /** The device whose session this sign-in ended to stay within the session cap (evict-oldest). */
+  signedOut: { deviceName: string } | null;
+}
+
+export interface Actor {
+  userId: string;
+  sessionId: string;
+  deviceId: string;
+  ip: string;
+}
+
+export interface ApprovalDeps extends AuthDeps {
+  approvals: ApprovalStore;
+  config: AuthDeps["config"] & { newDeviceApproval: boolean };
+  /** Someone with the password could otherwise flood the owner's devices with requests from many IPs. */
+  rateLimits?: { approvalPerUser: Ratelimit };
+}
+
+export interface ApprovalRequired {
+  status: "approval_required";
+  requestId: string;
+  code: string;
+  expiresAt: Date;
+  /** For the requesting browser's cookie only; never returned to the client. */
+  browserSecret: string;
+}
