@@ -27,6 +27,14 @@ describe("configuration check at start", () => {
   });
 
   it("a good configuration has no problems", () => {
-    expect(configurationProblems({ NODE_ENV: "production", SESSION_SECRET: "x".repeat(40), MAIL_ENABLED: "false", DATABASE_URL: "postgresql://h/db", REDIS_URL: "redis://h:6379" })).toEqual([]);
+    expect(
+      configurationProblems({
+        NODE_ENV: "production",
+        SESSION_SECRET: "x".repeat(40),
+        MAIL_ENABLED: "false",
+        DATABASE_URL: "postgresql://h/db",
+        REDIS_URL: "redis://h:6379",
+      }),
+    ).toEqual([]);
   });
 });

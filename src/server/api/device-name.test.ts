@@ -12,12 +12,31 @@ const PDF = "\u202C";
 describe("cleanDeviceName", () => {
   it("drops every character that can hide or reorder text", () => {
     const hidden = [
-      "\u0000", "\u0007", "\u001B", "\u007F", "\u0085", "\u009B", // C0/C1 controls, DEL
-      "\u202A", "\u202B", "\u202C", "\u202D", "\u202E", // bidi embeddings and overrides
-      "\u2066", "\u2067", "\u2068", "\u2069", // bidi isolates
-      "\u200E", "\u200F", "\u061C", // bidi marks
-      "\u200B", "\u2060", "\uFEFF", "\u00AD", // zero-width, soft hyphen
-      "\u3164", "\u115F", "\uFFA0", // Hangul fillers (blank letters)
+      "\u0000",
+      "\u0007",
+      "\u001B",
+      "\u007F",
+      "\u0085",
+      "\u009B", // C0/C1 controls, DEL
+      "\u202A",
+      "\u202B",
+      "\u202C",
+      "\u202D",
+      "\u202E", // bidi embeddings and overrides
+      "\u2066",
+      "\u2067",
+      "\u2068",
+      "\u2069", // bidi isolates
+      "\u200E",
+      "\u200F",
+      "\u061C", // bidi marks
+      "\u200B",
+      "\u2060",
+      "\uFEFF",
+      "\u00AD", // zero-width, soft hyphen
+      "\u3164",
+      "\u115F",
+      "\uFFA0", // Hangul fillers (blank letters)
       "\uDB40\uDC41", // a tag character
       "\uD800", // a lone surrogate
     ];
@@ -75,7 +94,9 @@ describe("device names a client chooses (real PostgreSQL + Redis)", () => {
     const cleaned = "tcca peek ot evorppa :nimdA CLI";
     expect((await prompt).value).toMatchObject({ type: "approval_requested", requestId: asked.data!.requestId, deviceName: cleaned, nameGivenByDevice: true });
     const pending = (await laptop.query<RouterOutputs["approvals"]["pending"]>("approvals.pending")).data!;
-    expect(pending).toEqual([expect.objectContaining({ requestId: asked.data!.requestId, device: expect.objectContaining({ name: cleaned, nameGivenByDevice: true }) })]);
+    expect(pending).toEqual([
+      expect.objectContaining({ requestId: asked.data!.requestId, device: expect.objectContaining({ name: cleaned, nameGivenByDevice: true }) }),
+    ]);
     await prompts.return?.(undefined);
   });
 

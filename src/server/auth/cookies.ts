@@ -116,7 +116,10 @@ export function verifiedDeviceId(value: string | undefined, secret: string): str
  * reissueDeviceCookie): concurrent sign-ins of one browser, sharing the nonce, get the same id.
  */
 export function newDeviceCookie(options: { secure: boolean; secret: string; trustNonce?: string }): { id: string; value: string; header: string } {
-  const id = options.trustNonce === undefined ? randomToken(32) : crypto.createHmac("sha256", deviceMac("device trust", options.secret)).update(options.trustNonce).digest("base64url");
+  const id =
+    options.trustNonce === undefined
+      ? randomToken(32)
+      : crypto.createHmac("sha256", deviceMac("device trust", options.secret)).update(options.trustNonce).digest("base64url");
   const value = `${id}.${deviceMac(id, options.secret).toString("base64url")}`;
   return { id, value, header: serializeCookie(deviceCookieName(options.secure), value, { maxAge: DEVICE_COOKIE_MAX_AGE, secure: options.secure }) };
 }

@@ -25,14 +25,7 @@ const MARK_PILE = /(\p{M}{3})\p{M}+/gu;
 
 /** The name as it will be stored and shown: visible characters only, single spaces, NFC. */
 export function cleanDeviceName(name: string): string {
-  return name
-    .normalize("NFC")
-    .replace(WHITESPACE, " ")
-    .replace(INVISIBLE, "")
-    .replace(STRAY_JOINER, "")
-    .replace(MARK_PILE, "$1")
-    .replace(/ {2,}/g, " ")
-    .trim();
+  return name.normalize("NFC").replace(WHITESPACE, " ").replace(INVISIBLE, "").replace(STRAY_JOINER, "").replace(MARK_PILE, "$1").replace(/ {2,}/g, " ").trim();
 }
 
 /** Every device name a user or a client supplies (tokens.*, devices.rename) goes through this one schema. */
