@@ -7,7 +7,7 @@ import { randomToken } from "./tokens";
 // every instance of one deployment signs with the same key and nothing else needs configuring.
 // Retired keys (JWT_PREVIOUS_KEYS) still verify and stay in the JWKS until they are removed.
 
-export const ACCESS_TOKEN_ALGORITHMS = ["EdDSA", "ES256"] as const;
+const ACCESS_TOKEN_ALGORITHMS = ["EdDSA", "ES256"] as const;
 type Algorithm = (typeof ACCESS_TOKEN_ALGORITHMS)[number];
 
 /** Longer than any token we issue; anything bigger is rejected before it is parsed. */
@@ -37,7 +37,7 @@ interface Keyring {
   keyByKid: JWTVerifyGetKey;
 }
 
-export class JwtConfigError extends Error {
+class JwtConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "JwtConfigError";
