@@ -64,7 +64,7 @@ describe("bearer tokens (real PostgreSQL + Redis)", () => {
     const { email, laptop } = await account();
     const { client, issued } = await issue(email);
     const header = decodeProtectedHeader(issued.accessToken);
-    expect(header).toMatchObject({ alg: "EdDSA", typ: "at+jwt", kid: t.services.jwt.currentKid });
+    expect(header).toMatchObject({ alg: "EdDSA", typ: "at+jwt", kid: await t.services.jwt.currentKid() });
     const claims = decodeJwt(issued.accessToken);
     expect(claims).toMatchObject({ sid: issued.sessionId, iss: APP_URL, aud: `${APP_URL}/api` });
     expect(Object.keys(claims).sort()).toEqual(["aud", "exp", "iat", "iss", "jti", "sid", "sub"]);
@@ -78,7 +78,7 @@ describe("bearer tokens (real PostgreSQL + Redis)", () => {
     expect(JSON.stringify(stored)).not.toContain(secret);
 
     // The JWKS verifies it.
-    const jwks = t.services.jwt.jwks();
+    const jwks = await t.services.jwt.jwks();
     expect(jwks.keys[0]).not.toHaveProperty("d");
     await expect(jwtVerify(issued.accessToken, createLocalJWKSet(jwks))).resolves.toBeTruthy();
 
@@ -249,12 +249,12 @@ describe("bearer tokens (real PostgreSQL + Redis)", () => {
     const { email } = await account();
     const { client, issued } = await issue(email);
     const claims = decodeJwt(issued.accessToken);
-    const kid = t.services.jwt.currentKid;
+    const kid = await t.services.jwt.currentKid();
     const [h, p, s] = issued.accessToken.split(".");
     const attacker = ed25519Jwk(kid);
     const sign = (payload: object, header: object = { alg: "EdDSA", kid, typ: "at+jwt" }, key: JWK | Uint8Array = attacker) =>
       new SignJWT(payload as never).setProtectedHeader(header as never).sign(key as never);
-    const publicJwk = t.services.jwt.jwks().keys[0]!;
+    const publicJwk = (await t.services.jwt.jwks()).keys[0]!;
     const forged = [
       `${b64({ alg: "none", kid, typ: "at+jwt" })}.${p}.`,
       `${b64({ alg: "none" })}.${p}.${s}`,
@@ -339,14 +339,14 @@ describe("bearer tokens (real PostgreSQL + Redis)", () => {
     const issued = (await client(before).mutation<Issued>("tokens.issue", { email, password: PASSWORD, deviceName: "Old app" })).data!;
     expect(decodeProtectedHeader(issued.accessToken).kid).toBe("2026-01");
     expect((await me(client(during), issued.accessToken)).status).toBe(200);
-    expect(during.jwt.jwks().keys.map((k) => k.kid)).toEqual(["2026-11", "2026-01"]);
+    expect((await during.jwt.jwks()).keys.map((k) => k.kid)).toEqual(["2026-11", "2026-01"]);
     const renewed = (await refresh(client(during), issued.refreshToken)).data!;
     expect(decodeProtectedHeader(renewed.accessToken).kid).toBe("2026-11");
     expect((await me(client(after), issued.accessToken)).status).toBe(401);
     expect((await me(client(after), renewed.accessToken)).status).toBe(200);
   });
 
-  it("a bad signing key is refused at start with a clear message", () => {
+  it("a bad signing key is refused at start with a clear message", async () => {
     const make = (vars: Record<string, string>) => () => createServices(t.services.db, t.services.redis, testEnv(vars));
     expect(make({ JWT_SIGNING_KEY: "{not json" })).toThrow(/JWT_SIGNING_KEY must be JSON/);
     expect(make({ JWT_SIGNING_KEY: JSON.stringify(publicOnly(ed25519Jwk("x"))) })).toThrow(/private JWK/);
@@ -356,7 +356,7 @@ describe("bearer tokens (real PostgreSQL + Redis)", () => {
     // A P-256 key signs ES256.
     const ec = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
     const services = make({ JWT_SIGNING_KEY: JSON.stringify({ ...ec, kid: "ec-1" }) })();
-    expect(services.jwt.jwks().keys[0]).toMatchObject({ kid: "ec-1", alg: "ES256", kty: "EC" });
+    expect((await services.jwt.jwks()).keys[0]).toMatchObject({ kid: "ec-1", alg: "ES256", kty: "EC" });
   });
 
   it("tokens.issueFromSession: a signed-in browser mints tokens for a companion app (its own device and session)", async () => {

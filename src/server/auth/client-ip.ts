@@ -1,14 +1,29 @@
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 
 /** Header set from the TCP peer address by src/instrumentation.ts; any client-sent value is overwritten. */
 export const PEER_ADDRESS_HEADER = "x-handoff-peer-address";
+
+const IPV4_MAPPED = new BlockList();
+IPV4_MAPPED.addSubnet("::ffff:0:0", 96, "ipv6");
+
+/**
+ * An IPv4 client as IPv4 however it is written (a dual-stack socket says ::ffff:1.2.3.4, a proxy
+ * may send ::ffff:102:304), so one client has one address in records and per-IP limits.
+ */
+function unmapped(ip: string): string {
+  // A zone id (%eth0) means a link-local peer, never an IPv4 client; the URL parser refuses it.
+  if (isIP(ip) !== 6 || ip.includes("%") || !IPV4_MAPPED.check(ip, "ipv6")) return ip;
+  // The URL parser writes IPv6 canonically (lower-case hex groups), so the last two groups hold the IPv4 address.
+  const groups = new URL(`http://[${ip}]`).hostname.slice(1, -1).split(":");
+  const [high, low] = groups.slice(-2).map((group) => parseInt(group, 16)) as [number, number];
+  return [high >> 8, high & 255, low >> 8, low & 255].join(".");
+}
 
 function clean(address: string | null | undefined): string | null {
   if (!address) return null;
   let a = address.trim();
   if (a.startsWith("[") && a.includes("]")) a = a.slice(1, a.indexOf("]"));
-  if (a.startsWith("::ffff:") && isIP(a.slice(7)) === 4) a = a.slice(7);
-  return isIP(a) ? a : null;
+  return isIP(a) ? unmapped(a) : null;
 }
 
 /**

@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import { parseCookie, stringifySetCookie } from "cookie";
 import { sealData, unsealData } from "iron-session";
 import { randomToken } from "./tokens";
 
@@ -14,27 +15,27 @@ export const deviceCookieName = (secure: boolean) => (secure ? "__Host-handoff_d
 
 const DEVICE_COOKIE_MAX_AGE = 400 * 24 * 60 * 60; // the most browsers keep a cookie
 
+// The `cookie` package parses and writes the headers (RFC 6265 syntax, name and value checks);
+// these wrappers fix what we always send: host-wide, HttpOnly, SameSite=Lax, Secure over https.
+
+/** The Cookie header's cookies; the first of a name wins, and a malformed %-escape counts as absent. */
 export function parseCookies(header: string | null): Map<string, string> {
   const cookies = new Map<string, string>();
-  for (const part of (header ?? "").split(";")) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (!cookies.has(name)) {
-      try {
-        cookies.set(name, decodeURIComponent(part.slice(eq + 1).trim()));
-      } catch {
-        // A malformed cookie is ignored like a missing one.
-      }
-    }
-  }
+  for (const [name, value] of Object.entries(parseCookie(header ?? "", { decode: decodeOrAbsent }))) if (value !== undefined) cookies.set(name, value);
   return cookies;
 }
 
+function decodeOrAbsent(value: string): string | undefined {
+  if (!value.includes("%")) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}
+
 export function serializeCookie(name: string, value: string, options: { maxAge: number; secure: boolean }): string {
-  const parts = [`${name}=${encodeURIComponent(value)}`, "Path=/", "HttpOnly", "SameSite=Lax", `Max-Age=${options.maxAge}`];
-  if (options.secure) parts.push("Secure");
-  return parts.join("; ");
+  return stringifySetCookie(name, value, { path: "/", httpOnly: true, sameSite: "lax", maxAge: options.maxAge, secure: options.secure });
 }
 
 /** The session cookie: the session token sealed (encrypted and signed) with iron-session. */

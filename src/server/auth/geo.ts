@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 import path from "node:path";
 import { env } from "~/env";
 
@@ -31,22 +31,30 @@ const UNKNOWN: Place = { label: "Unknown location", countryCode: null, country: 
 
 const countryNames = new Intl.DisplayNames(["en"], { type: "region" });
 
-/** Loopback, private, link-local, CGNAT and unique-local ranges: not a place on the map. */
+// Addresses that are not a place on the map, as CIDR blocks rather than string prefixes (a prefix
+// test misses most of fe80::/10 and IPv4 written inside IPv6, and takes fc::1 for unique-local).
+// A BlockList's IPv4 rules also match the IPv4-mapped IPv6 form (::ffff:10.0.0.1).
+const NOT_ON_THE_MAP: [network: string, prefix: number, family: "ipv4" | "ipv6"][] = [
+  ["0.0.0.0", 8, "ipv4"], // "this network"
+  ["10.0.0.0", 8, "ipv4"], // private
+  ["100.64.0.0", 10, "ipv4"], // carrier-grade NAT
+  ["127.0.0.0", 8, "ipv4"], // loopback
+  ["169.254.0.0", 16, "ipv4"], // link-local
+  ["172.16.0.0", 12, "ipv4"], // private
+  ["192.168.0.0", 16, "ipv4"], // private
+  ["::", 128, "ipv6"], // unspecified
+  ["::1", 128, "ipv6"], // loopback
+  ["fc00::", 7, "ipv6"], // unique-local
+  ["fe80::", 10, "ipv6"], // link-local
+  ["fec0::", 10, "ipv6"], // site-local (deprecated, still never routed)
+];
+const localNetworks = new BlockList();
+for (const [network, prefix, family] of NOT_ON_THE_MAP) localNetworks.addSubnet(network, prefix, family);
+
+/** Loopback, private, link-local, CGNAT and unique-local addresses: not a place on the map. */
 export function isPrivateAddress(ip: string): boolean {
-  if (isIP(ip) === 4) {
-    const [a, b] = ip.split(".").map(Number) as [number, number];
-    return (
-      a === 10 ||
-      a === 127 ||
-      a === 0 ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b >= 64 && b <= 127)
-    );
-  }
-  const lower = ip.toLowerCase();
-  return lower === "::1" || lower === "::" || lower.startsWith("fe80:") || lower.startsWith("fc") || lower.startsWith("fd");
+  const version = isIP(ip);
+  return version !== 0 && localNetworks.check(ip, version === 4 ? "ipv4" : "ipv6");
 }
 
 function databaseDir(): string {

@@ -1,5 +1,5 @@
 import crypto, { type KeyObject } from "node:crypto";
-import { SignJWT, decodeProtectedHeader, jwtVerify, type JWK } from "jose";
+import { SignJWT, calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JWK, type JWTVerifyGetKey } from "jose";
 import { randomToken } from "./tokens";
 
 // Access tokens are JWTs signed with EdDSA (Ed25519) or ES256 (P-256). The signing key comes from
@@ -7,7 +7,7 @@ import { randomToken } from "./tokens";
 // every instance of one deployment signs with the same key and nothing else needs configuring.
 // Retired keys (JWT_PREVIOUS_KEYS) still verify and stay in the JWKS until they are removed.
 
-export const ACCESS_TOKEN_ALGORITHMS = ["EdDSA", "ES256"] as const;
+const ACCESS_TOKEN_ALGORITHMS = ["EdDSA", "ES256"] as const;
 type Algorithm = (typeof ACCESS_TOKEN_ALGORITHMS)[number];
 
 /** Longer than any token we issue; anything bigger is rejected before it is parsed. */
@@ -23,14 +23,21 @@ export interface AccessTokenClaims {
   aud: string;
 }
 
-interface VerificationKey {
-  kid: string;
+/** A configured key, checked and reduced to its public members; its kid may still be missing. */
+interface PublicKeyEntry {
+  kid: string | undefined;
   alg: Algorithm;
-  key: KeyObject;
   publicJwk: JWK;
 }
 
-export class JwtConfigError extends Error {
+/** The keys with their kids settled: what the JWKS publishes and the verifier selects from. */
+interface Keyring {
+  currentKid: string;
+  jwks: { keys: JWK[] };
+  keyByKid: JWTVerifyGetKey;
+}
+
+class JwtConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "JwtConfigError";
@@ -40,33 +47,46 @@ export class JwtConfigError extends Error {
 // PKCS#8 DER prefix of an Ed25519 private key; the 32-byte seed follows.
 const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 
-/** RFC 7638 thumbprint: a stable kid for a key that has none. */
-function thumbprint(jwk: JWK): string {
-  const members = jwk.kty === "OKP" ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
-  return crypto.createHash("sha256").update(JSON.stringify(members)).digest("base64url");
-}
-
 function algorithmOf(jwk: JWK, name: string): Algorithm {
   if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";
   if (jwk.kty === "EC" && jwk.crv === "P-256") return "ES256";
   throw new JwtConfigError(`${name} must be an Ed25519 (kty OKP) or P-256 (kty EC) JWK`);
 }
 
-function publicPart(jwk: JWK, kid: string, alg: Algorithm): JWK {
-  const base = jwk.kty === "OKP" ? { kty: jwk.kty, crv: jwk.crv, x: jwk.x } : { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
-  return { ...base, kid, alg, use: "sig" };
+function publicMembers(jwk: JWK): JWK {
+  return jwk.kty === "OKP" ? { kty: jwk.kty, crv: jwk.crv, x: jwk.x } : { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
 }
 
-function verificationKey(jwk: JWK, name: string): VerificationKey {
+/** Checked here, synchronously, so a bad key stops the server at start (see startup-check.ts). */
+function publicKeyEntry(jwk: JWK, name: string): PublicKeyEntry {
   const alg = algorithmOf(jwk, name);
-  let key: KeyObject;
+  const publicJwk = publicMembers(jwk);
   try {
-    key = crypto.createPublicKey({ key: publicPart(jwk, "", alg) as crypto.JsonWebKey, format: "jwk" });
+    crypto.createPublicKey({ key: publicJwk as crypto.JsonWebKey, format: "jwk" });
   } catch {
     throw new JwtConfigError(`${name} is not a valid ${alg} key`);
   }
-  const kid = typeof jwk.kid === "string" && jwk.kid ? jwk.kid : thumbprint(jwk);
-  return { kid, alg, key, publicJwk: publicPart(jwk, kid, alg) };
+  return { kid: typeof jwk.kid === "string" && jwk.kid ? jwk.kid : undefined, alg, publicJwk };
+}
+
+// A key without a kid is named by its RFC 7638 thumbprint, so every instance names it alike.
+// jose computes it asynchronously (WebCrypto), hence the keyring is built on first use.
+async function buildKeyring(signing: PublicKeyEntry, previous: PublicKeyEntry[]): Promise<Keyring> {
+  const byKid = new Map<string, JWK>();
+  for (const entry of [signing, ...previous]) {
+    const kid = entry.kid ?? (await calculateJwkThumbprint(entry.publicJwk, "sha256"));
+    if (!byKid.has(kid)) byKid.set(kid, { ...entry.publicJwk, kid, alg: entry.alg, use: "sig" });
+  }
+  const jwks = { keys: [...byKid.values()] };
+  // Each JWK carries its "alg", and jose's local JWKS only hands out a key whose alg equals the
+  // token header's: a token is verified with the algorithm its key was configured for, never one
+  // the token chooses. A token without a kid matches no key (rather than any key of its alg).
+  const localSet = createLocalJWKSet(jwks);
+  const keyByKid: JWTVerifyGetKey = (header, token) => {
+    if (typeof header.kid !== "string") throw new Error("access token without a kid");
+    return localSet(header, token);
+  };
+  return { currentKid: jwks.keys[0]!.kid!, jwks, keyByKid };
 }
 
 function parseJson(value: string, name: string): unknown {
@@ -89,8 +109,9 @@ export interface JwtOptions {
 
 export class AccessTokenSigner {
   private readonly signingKey: KeyObject;
-  private readonly signing: VerificationKey;
-  private readonly keys = new Map<string, VerificationKey>();
+  private readonly signing: PublicKeyEntry;
+  private readonly previous: PublicKeyEntry[] = [];
+  private keyringPromise: Promise<Keyring> | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: JwtOptions) {
@@ -111,8 +132,7 @@ export class AccessTokenSigner {
       this.signingKey = crypto.createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
       privateJwk = this.signingKey.export({ format: "jwk" }) as JWK;
     }
-    this.signing = verificationKey(privateJwk, "JWT_SIGNING_KEY");
-    this.keys.set(this.signing.kid, this.signing);
+    this.signing = publicKeyEntry(privateJwk, "JWT_SIGNING_KEY");
     if (options.previousKeys) {
       const parsed = parseJson(options.previousKeys, "JWT_PREVIOUS_KEYS");
       const list = Array.isArray(parsed)
@@ -121,23 +141,25 @@ export class AccessTokenSigner {
           ? (parsed as { keys: unknown[] }).keys
           : null;
       if (!list) throw new JwtConfigError("JWT_PREVIOUS_KEYS must be a JSON array of JWKs (or a JWKS)");
-      for (const jwk of list) {
-        const key = verificationKey(jwk as JWK, "JWT_PREVIOUS_KEYS");
-        if (!this.keys.has(key.kid)) this.keys.set(key.kid, key);
-      }
+      for (const jwk of list) this.previous.push(publicKeyEntry(jwk as JWK, "JWT_PREVIOUS_KEYS"));
     }
   }
 
-  /** The public keys, for /.well-known/jwks.json. */
-  jwks(): { keys: JWK[] } {
-    return { keys: [...this.keys.values()].map((k) => k.publicJwk) };
+  private keyring(): Promise<Keyring> {
+    return (this.keyringPromise ??= buildKeyring(this.signing, this.previous));
   }
 
-  get currentKid(): string {
-    return this.signing.kid;
+  /** The public keys (current first, then retired ones), for /.well-known/jwks.json. */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    return structuredClone((await this.keyring()).jwks);
+  }
+
+  async currentKid(): Promise<string> {
+    return (await this.keyring()).currentKid;
   }
 
   async sign(input: { userId: string; sessionId: string }): Promise<{ token: string; claims: AccessTokenClaims }> {
+    const { currentKid } = await this.keyring();
     const iat = Math.floor(this.now() / 1000);
     const claims: AccessTokenClaims = {
       sub: input.userId,
@@ -149,7 +171,7 @@ export class AccessTokenSigner {
       aud: this.options.audience,
     };
     const token = await new SignJWT({ sid: claims.sid })
-      .setProtectedHeader({ alg: this.signing.alg, kid: this.signing.kid, typ: "at+jwt" })
+      .setProtectedHeader({ alg: this.signing.alg, kid: currentKid, typ: "at+jwt" })
       .setSubject(claims.sub)
       .setJti(claims.jti)
       .setIssuedAt(claims.iat)
@@ -167,11 +189,9 @@ export class AccessTokenSigner {
   async verify(token: string): Promise<AccessTokenClaims | null> {
     if (token.length > MAX_TOKEN_LENGTH) return null;
     try {
-      const header = decodeProtectedHeader(token);
-      const key = typeof header.kid === "string" ? this.keys.get(header.kid) : undefined;
-      if (!key || header.alg !== key.alg) return null;
-      const { payload } = await jwtVerify(token, key.key, {
-        algorithms: [key.alg],
+      const { keyByKid } = await this.keyring();
+      const { payload } = await jwtVerify(token, keyByKid, {
+        algorithms: [...ACCESS_TOKEN_ALGORITHMS],
         issuer: this.options.issuer,
         audience: this.options.audience,
         typ: "at+jwt",

@@ -4,5 +4,5 @@ import { getServices } from "~/server/services";
 // check tokens themselves. They still need tokens' sessions to be live: see README, "API: tokens".
 export async function GET() {
   const services = await getServices();
-  return Response.json(services.jwt.jwks(), { headers: { "cache-control": "public, max-age=300" } });
+  return Response.json(await services.jwt.jwks(), { headers: { "cache-control": "public, max-age=300" } });
 }
