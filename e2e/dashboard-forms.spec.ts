@@ -31,7 +31,8 @@ test("emergency lockout offers to set a new password in the same step, and sends
   await page.screenshot({ path: testInfo.outputPath("lockout-new-password.png") });
   const [withNew] = await Promise.all([lockoutRequest(page), dialog.getByRole("button", { name: "Sign out everywhere" }).click()]);
   expect(inputOf(withNew)).toEqual({ password: PASSWORD, newPassword: NEW_PASSWORD });
-  await expect(page).toHaveURL(/\/login\?reason=locked_out$/);
+  await expect(page).toHaveURL(/\/login\?reason=locked_out_password_changed$/);
+  await expect(page.getByText("your password was changed. Sign in with the new password.")).toBeVisible();
 });
 
 test("the change-password form drops an earlier answer once the input changes", async ({ page }) => {

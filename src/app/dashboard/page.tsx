@@ -15,5 +15,14 @@ export default async function DashboardPage() {
     const jar = await cookies();
     redirect(jar.has(sessionCookieName(false)) || jar.has(sessionCookieName(true)) ? "/login?reason=expired" : "/login");
   }
-  return <ControlCenter email={me.user.email} sessionId={me.session.id} />;
+  return (
+    <>
+      <noscript>
+        <p role="alert" className="mx-auto mt-6 max-w-5xl rounded-xl border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900">
+          The dashboard needs JavaScript to show and manage your devices and sessions. Turn JavaScript on for this site and reload.
+        </p>
+      </noscript>
+      <ControlCenter email={me.user.email} sessionId={me.session.id} />
+    </>
+  );
 }

@@ -13,7 +13,9 @@ const NOTICES: Record<string, string> = {
   expired: "Your session has ended. Please sign in again.",
   revoked: "This session was ended from another device.",
   evicted: "This session was ended because a new sign-in went over your session limit.",
-  locked_out: "Emergency lockout: every session of your account was ended. Sign in again when you are ready.",
+  locked_out: "Emergency lockout: every session of your account was ended and every device must be approved again. Sign in again when you are ready.",
+  locked_out_password_changed:
+    "Emergency lockout: every session of your account was ended, every device must be approved again, and your password was changed. Sign in with the new password.",
   approve: "Sign in on this device first, then approve the other one.",
   password_changed: "Your password was changed on another device. Sign in with the new password.",
 };

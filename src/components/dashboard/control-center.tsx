@@ -248,7 +248,7 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
 
       <PasswordPanel onChanged={() => void refresh()} />
 
-      <LockoutPanel onLockedOut={() => leave("locked_out")} />
+      <LockoutPanel onLockedOut={(passwordChanged) => leave(passwordChanged ? "locked_out_password_changed" : "locked_out")} />
 
       <ApprovalPrompt
         request={prompted}

@@ -11,13 +11,13 @@ import { clearingOnEdit, NewPasswordField } from "./new-password";
  * (optional, in the same step) sets a new password, since "someone is in my account" often means
  * they know it.
  */
-export function LockoutPanel({ onLockedOut }: { onLockedOut: () => void }) {
+export function LockoutPanel({ onLockedOut }: { onLockedOut: (passwordChanged: boolean) => void }) {
   const id = useId();
   const [open, setOpen] = useState(false);
   const [password, setPassword] = useState("");
   const [changePassword, setChangePassword] = useState(false);
   const [newPassword, setNewPassword] = useState("");
-  const lockout = api.sessions.lockout.useMutation({ onSuccess: onLockedOut });
+  const lockout = api.sessions.lockout.useMutation({ onSuccess: (_result, sent) => onLockedOut("newPassword" in sent) });
   const edited = clearingOnEdit(lockout.reset);
   // `newPassword` is sent only when asked for.
   const input = changePassword ? { password, newPassword } : { password };

@@ -4,7 +4,7 @@ import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEnv } from "~/env";
 import { FIREFOX_LINUX, IPHONE, LONDON, PASSWORD, SYDNEY } from "~/test/fixtures";
-import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
+import { clearOfMinuteBoundary, createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 import type { RouterOutputs } from "~/trpc/types";
 
 const LONDON_OTHER = "81.2.69.160";
@@ -261,6 +261,7 @@ describe("email configuration", () => {
   it("registration is rate limited per IP", async () => {
     const t = await createTestServices({ REGISTER_RATE_LIMIT: "2", TRUST_PROXY: "true" });
     try {
+      await clearOfMinuteBoundary();
       const from = () => new TestBrowser(t.services, { headers: { "x-forwarded-for": SYDNEY } });
       expect((await from().mutation("auth.register", { email: uniqueEmail(), password: PASSWORD })).status).toBe(200);
       expect((await from().mutation("auth.register", { email: uniqueEmail(), password: PASSWORD })).status).toBe(200);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HandoffInvalidError, HandoffStore } from "~/server/auth/handoff-store";
 import { FIREFOX_LINUX, IPHONE, LONDON, PASSWORD, SYDNEY } from "~/test/fixtures";
-import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
+import { clearOfMinuteBoundary, createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 import type { RouterOutputs } from "~/trpc/types";
 
 const LONDON_SAME_NET = "81.2.69.150";
@@ -247,6 +247,7 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
   it("creating requests is rate limited per IP and per user, with a retry-after", async () => {
     const limited = await createTestServices({ TRUST_PROXY: "true", HANDOFF_RATE_LIMIT: "3" });
     try {
+      await clearOfMinuteBoundary();
       const desk = new TestBrowser(limited.services, { headers: { "x-forwarded-for": SYDNEY } });
       for (let i = 0; i < 3; i++) expect((await desk.mutation("handoff.start")).status).toBe(200);
       const res = await desk.mutation("handoff.start");
@@ -280,6 +281,7 @@ describe("QR handoff (real PostgreSQL + Redis)", () => {
   ])("the rate limit holds under 30 concurrent requests (%s)", async (_name, redisUrl) => {
     const limited = await createTestServices({ TRUST_PROXY: "true", HANDOFF_RATE_LIMIT: "5", REDIS_URL: redisUrl });
     try {
+      await clearOfMinuteBoundary();
       const results = await Promise.all(
         Array.from({ length: 30 }, () => new TestBrowser(limited.services, { headers: { "x-forwarded-for": "192.0.2.77" } }).mutation("handoff.start")),
       );

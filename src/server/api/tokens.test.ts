@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealSessionCookie } from "~/server/auth/cookies";
 import { createServices } from "~/server/services";
 import { FIREFOX_LINUX, LONDON, PASSWORD, SYDNEY } from "~/test/fixtures";
-import { APP_URL, createTestServices, TestBrowser, testEnv, uniqueEmail } from "~/test/harness";
+import { APP_URL, clearOfMinuteBoundary, createTestServices, TestBrowser, testEnv, uniqueEmail } from "~/test/harness";
 import type { RouterOutputs } from "~/trpc/types";
 
 type Issued = Extract<RouterOutputs["tokens"]["issue"], { status: "issued" }>;
@@ -439,6 +439,7 @@ describe("bearer tokens under the sign-in rules: approval, cap, rate limit", () 
   it("sign-in attempts per IP are rate limited for tokens.issue and auth.login together, with Retry-After", async () => {
     const t = await createTestServices({ SIGN_IN_RATE_LIMIT: "3", TRUST_PROXY: "true" });
     try {
+      await clearOfMinuteBoundary();
       const email = uniqueEmail();
       await new TestBrowser(t.services).mutation("auth.register", { email, password: PASSWORD });
       const from = (ip: string) => new TokenClient(t.services, { origin: null, userAgent: CLI, headers: { "x-forwarded-for": ip } });
