@@ -1,3 +1,4 @@
+import { readLimitedBody } from "~/server/read-limited-body";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import type { Services } from "~/server/services";
 import { createContext } from "./context";
@@ -24,25 +25,9 @@ function payloadTooLarge(): Response {
  */
 async function boundedRequest(req: Request): Promise<Request | Response> {
   if (req.method !== "POST" || !req.body) return req;
-  const declared = Number(req.headers.get("content-length"));
-  if (declared > MAX_BODY_BYTES) {
-    await req.body.cancel().catch(() => undefined);
-    return payloadTooLarge();
-  }
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      return payloadTooLarge();
-    }
-    chunks.push(value);
-  }
-  return new Request(req.url, { method: req.method, headers: req.headers, body: Buffer.concat(chunks), signal: req.signal });
+  const body = await readLimitedBody(req, MAX_BODY_BYTES);
+  if (body === null) return payloadTooLarge();
+  return new Request(req.url, { method: req.method, headers: req.headers, body, signal: req.signal });
 }
 
 /** /api/trpc: the route handler and the integration tests' browser both answer through this. */

@@ -1,3 +1,4 @@
+import { readLimitedBody } from "~/server/read-limited-body";
 import { TRPCError } from "@trpc/server";
 import type { FormErrorCode } from "~/lib/form-errors";
 import { safeNextPath } from "~/lib/next-path";
@@ -28,23 +29,8 @@ const plain = (status: number, text: string, extra: Record<string, string> = {})
 
 /** The body as text, or null once it is over `limit` bytes (stops reading there: nothing big is buffered). */
 async function readLimited(req: Request, limit: number): Promise<string | null> {
-  const declared = Number(req.headers.get("content-length") ?? 0);
-  if (declared > limit) return null;
-  if (!req.body) return "";
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  const body = await readLimitedBody(req, limit);
+  return body && new TextDecoder().decode(body);
 }
 
 /** The short code the form page shows for what the auth router threw. */
