@@ -1,11 +1,11 @@
 import type { Ratelimit } from "@upstash/ratelimit";
-import type { Db } from "~/server/db";
-import type { Mailer } from "~/server/mail";
-import type { ApprovalStore } from "./approval-store";
-import type { DeviceCache } from "./device-cache";
-import type { UserEventFeed } from "./events";
-import type { Session, SessionCap, SessionStore } from "./session";
-import type { SignInWarning } from "./suspicious";
+import type { Db } from "~/server/platform/db";
+import type { Mailer } from "~/server/platform/mail";
+import type { ApprovalStore } from "~/server/approvals/store";
+import type { DeviceCache } from "~/server/devices/device-cache";
+import type { UserEventFeed } from "~/server/live/events";
+import type { Session, SessionCap, SessionStore } from "~/server/sessions/store";
+import type { SignInWarning } from "~/server/security/suspicious";
 
 // Types that several auth use cases share (accounts, approvals, control, reauth, handoff, bearer):
 // here rather than in one of them, so no use case imports another just for a type.

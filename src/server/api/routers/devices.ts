@@ -1,8 +1,8 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { deviceNameInput } from "~/server/auth/device-name";
-import { actorOf, forgetDevice, listDevices, renameDevice } from "~/server/auth/control";
-import { clearSessionCookie } from "~/server/auth/cookies";
+import { deviceNameInput } from "~/server/devices/device-name";
+import { actorOf, forgetDevice, listDevices, renameDevice } from "~/server/sessions/user-sessions";
+import { clearSessionCookie } from "~/server/platform/cookies";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 
 const deviceId = z.uuid({ message: "No such device." });
