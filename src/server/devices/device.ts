@@ -31,7 +31,7 @@ export function parseUserAgent(userAgent: string): ParsedUserAgent {
  * client's deviceKey is used the same way) or records a new one, and refreshes the IP address record. Both are one
  * INSERT ... ON CONFLICT each, so racing sign-ins from one browser (a double submit) share one row
  * instead of failing on the unique key. A forgotten device's row has its cookie hash rewritten
- * (src/server/sessions/user-sessions.ts), so the same browser then inserts a new device.
+ * (src/server/devices/user-devices.ts), so the same browser then inserts a new device.
  */
 export async function recordDeviceSignIn(
   db: Db,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { newPasswordInput, passwordInput } from "~/lib/credentials";
-import { actorOf } from "~/server/sessions/user-sessions";
+import { actorOf } from "~/server/auth/actor";
 import { changePassword, reauthenticate } from "~/server/account/reauth";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { sleep } from "~/lib/sleep";
 import { approvalState, completeApproval, confirmApproval, denyApproval, pendingApprovals } from "~/server/approvals/new-device";
-import { actorOf } from "~/server/sessions/user-sessions";
+import { actorOf } from "~/server/auth/actor";
 import { clearApprovalCookie, secretFor } from "~/server/platform/cookies";
 import type { UserEvent } from "~/server/live/events";
 import { replaceSession } from "../session-cookie";

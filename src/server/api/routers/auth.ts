@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { login, register } from "~/server/auth/sign-in";
+import { register } from "~/server/auth/registration";
+import { login } from "~/server/auth/sign-in";
 import { endBearerSession } from "~/server/tokens/bearer";
 import { approvalCookie, clearSessionCookie } from "~/server/platform/cookies";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";

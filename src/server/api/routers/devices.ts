@@ -1,7 +1,8 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { deviceNameInput } from "~/server/devices/device-name";
-import { actorOf, forgetDevice, listDevices, renameDevice } from "~/server/sessions/user-sessions";
+import { actorOf } from "~/server/auth/actor";
+import { forgetDevice, listDevices, renameDevice } from "~/server/devices/user-devices";
 import { clearSessionCookie } from "~/server/platform/cookies";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 

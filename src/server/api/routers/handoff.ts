@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { sleep } from "~/lib/sleep";
-import { actorOf } from "~/server/sessions/user-sessions";
+import { actorOf } from "~/server/auth/actor";
 import { clearHandoffCookie, handoffCookie, secretFor } from "~/server/platform/cookies";
 import { claim, complete, decide, inspect, offer, startSignIn, watchState } from "~/server/handoff/qr-sign-in";
 import { replaceSession } from "../session-cookie";
