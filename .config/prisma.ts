@@ -17,7 +17,7 @@ export default defineConfig({
   schema: "../prisma/schema.prisma",
   migrations: { path: "../prisma/migrations" },
   datasource: {
-    // No DATABASE_URL: the embedded PGlite database the app itself opens (src/server/db.ts).
+    // No DATABASE_URL: the embedded PGlite database the app itself opens (src/server/platform/db.ts).
     url: process.env.DATABASE_URL || `pglite:${path.resolve(process.env.DATA_DIR || ".data", "pglite")}`,
   },
 });

@@ -14,9 +14,9 @@ import os from "node:os";
 import { Redis } from "@upstash/redis";
 import autocannon from "autocannon";
 import { createClient } from "redis";
-import { SessionStore } from "~/server/auth/session";
-import { tcpRunner } from "~/server/redis/runners";
-import { createRequester } from "~/server/redis/transports";
+import { SessionStore } from "~/server/sessions/store";
+import { tcpRunner } from "~/server/platform/redis/runners";
+import { createRequester } from "~/server/platform/redis/transports";
 import { resetDatabase } from "~/test/database";
 import { browser, firstEvent, PASSWORD, percentile, startServer, type Browser, type Server } from "./lib";
 

@@ -39,9 +39,9 @@ const schema = z
     HANDOFF_POLL_MS: wholeNumber("HANDOFF_POLL_MS must be a whole number of milliseconds from 50 to 5000", 50, 5000).default(250),
     HANDOFF_RATE_LIMIT: wholeNumber("HANDOFF_RATE_LIMIT must be a whole number of requests per minute from 1 to 10000", 1, 10_000).default(10),
     METRICS_ENABLED: flag("METRICS_ENABLED", false),
-    /** Read directly by src/server/auth/password.ts (at load); listed here to validate it. */
+    /** Read directly by src/server/platform/password.ts (at load); listed here to validate it. */
     PASSWORD_HASH_CONCURRENCY: wholeNumber("PASSWORD_HASH_CONCURRENCY must be a whole number from 1 to 64", 1, 64).optional(),
-    /** Read directly by src/server/auth/password.ts: the hashing threads' nice value (0 = same priority as requests). */
+    /** Read directly by src/server/platform/password.ts: the hashing threads' nice value (0 = same priority as requests). */
     PASSWORD_HASH_NICE: wholeNumber("PASSWORD_HASH_NICE must be a whole number from 0 to 19", 0, 19).optional(),
     /** A private JWK (JSON) that signs access tokens: Ed25519 (EdDSA) or P-256 (ES256). Default: an Ed25519 key derived from SESSION_SECRET. */
     JWT_SIGNING_KEY: z.string().optional(),

@@ -2,12 +2,12 @@ export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
     // Not while `next build` prerenders: production secrets need not exist at build time.
     if (process.env.NEXT_PHASE !== "phase-production-build") {
-      const { exitOnBadConfiguration } = await import("./server/startup-check");
+      const { exitOnBadConfiguration } = await import("~/server/platform/startup-check");
       exitOnBadConfiguration();
     }
-    const { stampPeerAddress } = await import("./server/peer-address");
+    const { stampPeerAddress } = await import("~/server/platform/peer-address");
     stampPeerAddress();
-    const { startEventLoopMonitor } = await import("./server/metrics");
+    const { startEventLoopMonitor } = await import("~/server/platform/metrics");
     startEventLoopMonitor();
   }
 }

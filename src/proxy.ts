@@ -1,5 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { pageSecurityHeaders } from "~/server/security-headers";
+import { pageSecurityHeaders } from "~/server/platform/security-headers";
 
 // Security headers with a fresh CSP nonce for every page. Next.js reads the nonce from the
 // request's Content-Security-Policy header and puts it on the scripts it renders. API routes are

@@ -1,16 +1,16 @@
 import "server-only";
 import { env, type Env } from "~/env";
 import { Ratelimit } from "@upstash/ratelimit";
-import { DeviceCache } from "./auth/device-cache";
-import { UserEventFeed } from "./auth/events";
-import { ApprovalStore } from "./auth/approval-store";
-import { HandoffStore } from "./auth/handoff-store";
-import { AccessTokenSigner } from "./auth/jwt";
-import { AccountThrottle } from "./auth/throttle";
-import { SessionStore, type SessionCap } from "./auth/session";
-import { getDb, type Db } from "./db";
-import { Mailer } from "./mail";
-import { getRedis, type RedisHandle } from "./redis";
+import { DeviceCache } from "~/server/devices/device-cache";
+import { UserEventFeed } from "~/server/live/events";
+import { ApprovalStore } from "~/server/approvals/store";
+import { HandoffStore } from "~/server/handoff/store";
+import { AccessTokenSigner } from "~/server/tokens/jwt";
+import { AccountThrottle } from "~/server/security/throttle";
+import { SessionStore, type SessionCap } from "~/server/sessions/store";
+import { getDb, type Db } from "~/server/platform/db";
+import { Mailer } from "~/server/platform/mail";
+import { getRedis, type RedisHandle } from "~/server/platform/redis";
 
 /** Everything a request needs, built once per process. Tests build their own with createServices. */
 export interface Services {

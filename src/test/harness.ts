@@ -4,9 +4,9 @@ import { parseEnv, type Env } from "~/env";
 import { createContext } from "~/server/api/context";
 import { handleTrpcRequest } from "~/server/api/http-handler";
 import { createCaller } from "~/server/api/root";
-import { PEER_ADDRESS_HEADER } from "~/server/auth/client-ip";
-import { createDb } from "~/server/db";
-import { createRedis, type RedisHandle } from "~/server/redis";
+import { PEER_ADDRESS_HEADER } from "~/server/platform/client-ip";
+import { createDb } from "~/server/platform/db";
+import { createRedis, type RedisHandle } from "~/server/platform/redis";
 import { createServices, type Services } from "~/server/services";
 
 export const APP_URL = "http://localhost:3000";

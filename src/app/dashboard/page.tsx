@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { ControlCenter } from "~/components/dashboard/control-center";
-import { sessionCookieName } from "~/server/auth/cookies";
+import { sessionCookieName } from "~/server/platform/cookies";
 import { currentSession } from "~/trpc/server";
 
 export const metadata: Metadata = { title: "Dashboard" };

@@ -1,5 +1,5 @@
 import type { ClientInfo } from "~/server/auth/types";
-import { clientIp } from "~/server/auth/client-ip";
+import { clientIp } from "~/server/platform/client-ip";
 import {
   approvalCookieName,
   deviceCookieName,
@@ -8,7 +8,7 @@ import {
   parseCookies,
   sessionCookieName,
   verifiedDeviceId,
-} from "~/server/auth/cookies";
+} from "~/server/platform/cookies";
 import type { Services } from "~/server/services";
 
 export interface RequestContextInput {

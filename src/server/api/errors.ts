@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
-import { isAuthError } from "~/server/auth/errors";
-import { isRedisUnavailable } from "~/server/redis/errors";
+import { isAuthError } from "~/server/platform/errors";
+import { isRedisUnavailable } from "~/server/platform/redis/errors";
 
 // Recognised by code or name, never by message text (messages change between versions and
 // languages) nor instanceof (Next.js bundles have separate class copies).

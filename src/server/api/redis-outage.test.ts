@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD } from "~/test/fixtures";
 import { deleteKeys, TestBrowser, testEnv, uniqueEmail, uniquePrefix, type CallResult } from "~/test/harness";
 import { freePort, RedisServer } from "~/test/redis-server";
-import { createDb } from "../db";
-import { createRedis } from "../redis";
-import { tcpRunner } from "../redis/runners";
-import { createRequester } from "../redis/transports";
+import { createDb } from "~/server/platform/db";
+import { createRedis } from "~/server/platform/redis";
+import { tcpRunner } from "~/server/platform/redis/runners";
+import { createRequester } from "~/server/platform/redis/transports";
 import { createServices, type Services } from "../services";
 
 // Issue 13, item 15: Redis dying after start-up answered 500 to most requests: node-redis throws

@@ -1,5 +1,5 @@
 import type { SignedIn } from "~/server/auth/types";
-import { sealSessionCookie, unsealSessionCookie } from "~/server/auth/cookies";
+import { sealSessionCookie, unsealSessionCookie } from "~/server/platform/cookies";
 import type { Services } from "~/server/services";
 
 export type CookieCtx = {

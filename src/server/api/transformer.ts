@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import superjson, { type SuperJSONResult } from "superjson";
-import { AuthError } from "~/server/auth/errors";
+import { AuthError } from "~/server/platform/errors";
 
 /**
  * The answers' transformer: superjson's wire format, written faster.

@@ -1,10 +1,10 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
-import { unsealSessionCookie } from "~/server/auth/cookies";
-import { isAuthError } from "~/server/auth/errors";
-import { authenticateBearer } from "~/server/auth/bearer";
-import type { AccessTokenClaims } from "~/server/auth/jwt";
-import type { Session } from "~/server/auth/session";
+import { unsealSessionCookie } from "~/server/platform/cookies";
+import { isAuthError } from "~/server/platform/errors";
+import { authenticateBearer } from "~/server/tokens/bearer";
+import type { AccessTokenClaims } from "~/server/tokens/jwt";
+import type { Session } from "~/server/sessions/store";
 import type { Services } from "~/server/services";
 import { requestHelpers, type Context } from "./context";
 import { toTRPCError } from "./errors";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createTestServices, TestBrowser, testEnv, uniqueEmail } from "~/test/harness";
-import { createDb } from "../db";
-import { createRedis } from "../redis";
+import { createDb } from "~/server/platform/db";
+import { createRedis } from "~/server/platform/redis";
 import { createServices } from "../services";
 
 const CLOSED_PORT = "127.0.0.1:1";

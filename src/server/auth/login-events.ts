@@ -1,4 +1,4 @@
-import type { Db } from "~/server/db";
+import type { Db } from "~/server/platform/db";
 import type { LoginMethod, LoginOutcome } from "~/generated/prisma/enums";
 import type { ClientInfo } from "./types";
 

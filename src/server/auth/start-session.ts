@@ -1,14 +1,14 @@
 import type { LoginMethod } from "~/generated/prisma/enums";
-import type { Db } from "~/server/db";
-import { deviceNameOf, recordDeviceSignIn } from "./device";
-import { AuthError, isErrorNamed } from "./errors";
-import { locate } from "./geo";
+import type { Db } from "~/server/platform/db";
+import { deviceNameOf, recordDeviceSignIn } from "~/server/devices/device";
+import { AuthError, isErrorNamed } from "~/server/platform/errors";
+import { locate } from "~/server/platform/geo";
 import { recordLoginEvent } from "./login-events";
-import { notify } from "./notify";
-import { recordSecurityEvent } from "./security-events";
-import type { CreateConditions, ParentSessionEndedError, SessionCap, SessionEpochChangedError, SessionLimitError } from "./session";
-import { assessSignIn, signInHistory } from "./suspicious";
-import { sha256 } from "./tokens";
+import { notify } from "~/server/security/notify";
+import { recordSecurityEvent } from "~/server/security/security-events";
+import type { CreateConditions, ParentSessionEndedError, SessionCap, SessionEpochChangedError, SessionLimitError } from "~/server/sessions/store";
+import { assessSignIn, signInHistory } from "~/server/security/suspicious";
+import { sha256 } from "~/server/platform/crypto";
 import type { AuthDeps, ClientInfo, SignedIn } from "./types";
 
 async function isKnownDevice(db: Db, userId: string, deviceCookie: string): Promise<boolean> {
@@ -17,7 +17,7 @@ async function isKnownDevice(db: Db, userId: string, deviceCookie: string): Prom
 
 /**
  * Opens a session for a user whose identity is established: records the device and IP, enforces
- * the session cap (atomically, in Redis), flags a suspicious sign-in (suspicious.ts), logs it,
+ * the session cap (atomically, in Redis), flags a suspicious sign-in (security/suspicious.ts), logs it,
  * tells the user's other pages, and emails the owner about a new device or a suspicious sign-in.
  */
 export async function startSession(

@@ -1,13 +1,14 @@
 import type { Ratelimit } from "@upstash/ratelimit";
-import type { Db } from "~/server/db";
-import type { Mailer } from "~/server/mail";
-import type { ApprovalStore } from "./approval-store";
-import type { DeviceCache } from "./device-cache";
-import type { UserEventFeed } from "./events";
-import type { Session, SessionCap, SessionStore } from "./session";
-import type { SignInWarning } from "./suspicious";
+import type { Db } from "~/server/platform/db";
+import type { Mailer } from "~/server/platform/mail";
+import type { ApprovalStore } from "~/server/approvals/store";
+import type { DeviceCache } from "~/server/devices/device-cache";
+import type { HandoffStore } from "~/server/handoff/store";
+import type { UserEventFeed } from "~/server/live/events";
+import type { Session, SessionCap, SessionStore } from "~/server/sessions/store";
+import type { SignInWarning } from "~/server/security/suspicious";
 
-// Types that several auth use cases share (accounts, approvals, control, reauth, handoff, bearer):
+// Types that several auth use cases share (sign-in, approvals, session and device lists, lockout, reauth, handoff, bearer):
 // here rather than in one of them, so no use case imports another just for a type.
 
 /** What the request tells about who is signing in from where. */
@@ -66,4 +67,16 @@ export interface ApprovalRequired {
   expiresAt: Date;
   /** For the requesting browser's cookie only; never returned to the client. */
   browserSecret: string;
+}
+
+/** What the functions over a signed-in user's own sessions and devices need (sessions/, devices/, auth/login-history.ts). */
+export interface OwnRecordsDeps {
+  db: Db;
+  sessions: SessionStore;
+  deviceCache: DeviceCache;
+  events: UserEventFeed;
+  handoffs: HandoffStore;
+  approvals: ApprovalStore;
+  config: { reauthMs?: number };
+  mailer?: Mailer;
 }

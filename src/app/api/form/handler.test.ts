@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formErrorMessage } from "~/lib/form-errors";
-import { PEER_ADDRESS_HEADER } from "~/server/auth/client-ip";
+import { PEER_ADDRESS_HEADER } from "~/server/platform/client-ip";
 import { PASSWORD } from "~/test/fixtures";
 import { APP_URL, createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 import { formPostHandler, MAX_FORM_BYTES, type FormMode } from "./handler";

@@ -4,10 +4,10 @@ import type { FormErrorCode } from "~/lib/form-errors";
 import { safeNextPath } from "~/lib/next-path";
 import { createContext, requestHelpers } from "~/server/api/context";
 import { createCaller } from "~/server/api/root";
-import { cancelApprovals } from "~/server/auth/approvals";
-import { approvalCookieName, parseCookies, secretFor } from "~/server/auth/cookies";
-import { isAuthError } from "~/server/auth/errors";
-import { sha256 } from "~/server/auth/tokens";
+import { cancelApprovals } from "~/server/approvals/new-device";
+import { approvalCookieName, parseCookies, secretFor } from "~/server/platform/cookies";
+import { isAuthError } from "~/server/platform/errors";
+import { sha256 } from "~/server/platform/crypto";
 import type { Services } from "~/server/services";
 
 /** An email, a password and a `next` path fit many times over; anything bigger is not our form. */

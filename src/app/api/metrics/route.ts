@@ -1,4 +1,4 @@
-import { eventLoopDelay } from "~/server/metrics";
+import { eventLoopDelay } from "~/server/platform/metrics";
 
 export const dynamic = "force-dynamic";
 

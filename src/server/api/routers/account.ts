@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { newPasswordInput, passwordInput } from "~/lib/credentials";
-import { actorOf } from "~/server/auth/control";
-import { changePassword, reauthenticate } from "~/server/auth/reauth";
+import { actorOf } from "~/server/auth/actor";
+import { changePassword, reauthenticate } from "~/server/account/reauth";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 
 export const accountRouter = createTRPCRouter({

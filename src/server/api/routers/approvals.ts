@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { sleep } from "~/lib/sleep";
-import { approvalState, completeApproval, confirmApproval, denyApproval, pendingApprovals } from "~/server/auth/approvals";
-import { actorOf } from "~/server/auth/control";
-import { clearApprovalCookie, secretFor } from "~/server/auth/cookies";
-import type { UserEvent } from "~/server/auth/events";
+import { approvalState, completeApproval, confirmApproval, denyApproval, pendingApprovals } from "~/server/approvals/new-device";
+import { actorOf } from "~/server/auth/actor";
+import { clearApprovalCookie, secretFor } from "~/server/platform/cookies";
+import type { UserEvent } from "~/server/live/events";
 import { replaceSession } from "../session-cookie";
 import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure } from "../trpc";
 

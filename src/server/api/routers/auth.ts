@@ -1,9 +1,10 @@
 import { z } from "zod";
-import { login, register } from "~/server/auth/accounts";
-import { endBearerSession } from "~/server/auth/bearer";
-import { approvalCookie, clearSessionCookie } from "~/server/auth/cookies";
+import { register } from "~/server/auth/registration";
+import { login } from "~/server/auth/sign-in";
+import { endBearerSession } from "~/server/tokens/bearer";
+import { approvalCookie, clearSessionCookie } from "~/server/platform/cookies";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
-import type { Session } from "~/server/auth/session";
+import type { Session } from "~/server/sessions/store";
 import { endCookieSession, replaceSession } from "../session-cookie";
 import { createTRPCRouter, protectedProcedure, publicProcedure } from "../trpc";
 

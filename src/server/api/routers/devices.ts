@@ -1,8 +1,9 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { deviceNameInput } from "~/server/auth/device-name";
-import { actorOf, forgetDevice, listDevices, renameDevice } from "~/server/auth/control";
-import { clearSessionCookie } from "~/server/auth/cookies";
+import { deviceNameInput } from "~/server/devices/device-name";
+import { actorOf } from "~/server/auth/actor";
+import { forgetDevice, listDevices, renameDevice } from "~/server/devices/user-devices";
+import { clearSessionCookie } from "~/server/platform/cookies";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 
 const deviceId = z.uuid({ message: "No such device." });

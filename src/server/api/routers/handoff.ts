@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { sleep } from "~/lib/sleep";
-import { actorOf } from "~/server/auth/control";
-import { clearHandoffCookie, handoffCookie, secretFor } from "~/server/auth/cookies";
-import { claim, complete, decide, inspect, offer, startSignIn, watchState } from "~/server/auth/handoff";
+import { actorOf } from "~/server/auth/actor";
+import { clearHandoffCookie, handoffCookie, secretFor } from "~/server/platform/cookies";
+import { claim, complete, decide, inspect, offer, startSignIn, watchState } from "~/server/handoff/qr-sign-in";
 import { replaceSession } from "../session-cookie";
 import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure } from "../trpc";
 

@@ -2,10 +2,13 @@ import { tracked } from "@trpc/server";
 import { z } from "zod";
 import { newPasswordInput } from "~/lib/credentials";
 import { sleep } from "~/lib/sleep";
-import { actorOf, listSessions, lockout, loginHistory, revokeOtherSessions, revokeSession } from "~/server/auth/control";
-import { sessionCapStatus } from "~/server/auth/session-cap";
-import { clearSessionCookie } from "~/server/auth/cookies";
-import type { UserEvent } from "~/server/auth/events";
+import { actorOf } from "~/server/auth/actor";
+import { loginHistory } from "~/server/auth/login-history";
+import { lockout } from "~/server/sessions/lockout";
+import { listSessions, revokeOtherSessions, revokeSession } from "~/server/sessions/user-sessions";
+import { sessionCapStatus } from "~/server/sessions/cap";
+import { clearSessionCookie } from "~/server/platform/cookies";
+import type { UserEvent } from "~/server/live/events";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 
 const id = z.string({ message: "An id is required" }).min(1, { message: "An id is required" }).max(128, { message: "That id is too long" });

@@ -1,8 +1,8 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { emailInput, passwordInput } from "~/lib/credentials";
-import { deviceNameInput } from "~/server/auth/device-name";
-import { completeTokenApproval, issueTokens, issueTokensFromSession, refreshTokens, revokeTokens, type TokenClient } from "~/server/auth/bearer";
+import { deviceNameInput } from "~/server/devices/device-name";
+import { completeTokenApproval, issueTokens, issueTokensFromSession, refreshTokens, revokeTokens, type TokenClient } from "~/server/tokens/bearer";
 import { cookielessProcedure, createTRPCRouter, protectedProcedure } from "../trpc";
 
 // Bearer tokens for native and CLI clients (README, "API: tokens"). Every pair belongs to a

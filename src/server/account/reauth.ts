@@ -1,0 +1,106 @@
+import { newPasswordInput } from "~/lib/credentials";
+import { cancelApprovals } from "~/server/approvals/new-device";
+import type { ApprovalStore } from "~/server/approvals/store";
+import { AuthError } from "~/server/platform/errors";
+import { locate } from "~/server/platform/geo";
+import type { HandoffStore } from "~/server/handoff/store";
+import type { SessionStore } from "~/server/sessions/store";
+import { notify } from "~/server/security/notify";
+import { hashPassword } from "~/server/platform/password";
+import { recordSecurityEvent } from "~/server/security/security-events";
+import { checkPassword, PASSWORD_WORDING, type AccountThrottle } from "~/server/security/throttle";
+import type { Actor, AuthDeps } from "~/server/auth/types";
+
+// Fresh authentication for sensitive actions (ASVS 5, V7): forgetting a device and approving a QR
+// handoff need the password entered in this session within REAUTH_MINUTES; otherwise FORBIDDEN with
+// data.reason "reauth_required", and the page asks for the password inline. Changing the password
+// and the emergency lockout take the current password in their own input. Every password entered
+// here goes through the account's throttle (security/throttle.ts), so a stolen session cannot guess it either.
+
+export interface ReauthDeps extends AuthDeps {
+  throttle: AccountThrottle;
+  handoffs: HandoffStore;
+  approvals: ApprovalStore;
+  config: AuthDeps["config"] & { reauthMs: number };
+}
+
+export const REAUTH_REQUIRED = "reauth_required";
+
+export async function requireRecentAuth(sessions: SessionStore, sessionId: string, reauthMs: number): Promise<void> {
+  if (!(await sessions.recentlyAuthenticated(sessionId, reauthMs))) {
+    throw new AuthError("FORBIDDEN", "For your security, enter your password again to do this.", undefined, REAUTH_REQUIRED);
+  }
+}
+
+/**
+ * The signed-in user's current password, checked through the throttle (counted per session, see
+ * PasswordCheck.throttleKey) and the admission limit like a sign-in (security/throttle.ts). Returns the user; a wrong password is recorded as
+ * `failureType` and answered with `wrong()` (each action keeps its own wording).
+ */
+export async function confirmPassword(
+  deps: Pick<ReauthDeps, "db" | "throttle">,
+  actor: Actor,
+  password: string,
+  failure: { type: "reauth_failed" | "password_change_failed" | "lockout_failed"; wrong(): AuthError },
+) {
+  const user = await deps.db.user.findUnique({ where: { id: actor.userId }, select: { email: true, passwordHash: true } });
+  if (!user) throw new AuthError("UNAUTHORIZED", "You are not signed in, or your session has ended.");
+  const right = await checkPassword(deps.throttle, {
+    email: user.email,
+    throttleKey: `session:${actor.sessionId}`,
+    ip: actor.ip,
+    storedHash: user.passwordHash,
+    password,
+    wording: PASSWORD_WORDING,
+  });
+  if (!right) {
+    await recordSecurityEvent(deps.db, { type: failure.type, userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
+    throw failure.wrong();
+  }
+  return user;
+}
+
+const wrongPassword = () => new AuthError("BAD_REQUEST", "Wrong password.", undefined, "wrong_password");
+
+/** A new password by the registration rules, different from the current one: its hash. */
+export async function hashNewPassword(currentPassword: string, newPassword: string): Promise<string> {
+  const parsed = newPasswordInput.safeParse(newPassword);
+  if (!parsed.success) throw new AuthError("BAD_REQUEST", parsed.error.issues[0]!.message);
+  if (newPassword === currentPassword) throw new AuthError("BAD_REQUEST", "The new password must differ from the current one.");
+  return hashPassword(newPassword);
+}
+
+/** The password again: sensitive actions are allowed in this session for REAUTH_MINUTES. */
+export async function reauthenticate(deps: ReauthDeps, actor: Actor, password: string) {
+  await confirmPassword(deps, actor, password, { type: "reauth_failed", wrong: wrongPassword });
+  await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
+  await recordSecurityEvent(deps.db, { type: "reauthenticated", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
+  return { ok: true as const, validUntil: new Date(Date.now() + deps.config.reauthMs) };
+}
+
+/**
+ * account.changePassword (ASVS 7.4.3): the current password, a new one by the registration rules,
+ * and optionally every other session ended (cookie and token sessions alike).
+ */
+export async function changePassword(deps: ReauthDeps, actor: Actor, input: { currentPassword: string; newPassword: string; signOutOtherSessions: boolean }) {
+  const user = await confirmPassword(deps, actor, input.currentPassword, { type: "password_change_failed", wrong: wrongPassword });
+  const passwordHash = await hashNewPassword(input.currentPassword, input.newPassword);
+  await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
+  let ended: string[] = [];
+  if (input.signOutOtherSessions) {
+    ended = await deps.sessions.deleteUserSessions(actor.userId, { except: actor.sessionId, newEpoch: true });
+    await deps.handoffs.cancelForUser(actor.userId);
+    await cancelApprovals(deps, actor.userId);
+    if (ended.length) await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "password_changed" });
+  }
+  await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
+  await recordSecurityEvent(deps.db, {
+    type: "password_changed",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { signedOut: ended },
+  });
+  notify.passwordChanged(deps.mailer, user.email, { ip: actor.ip, place: await locate(actor.ip) }, ended.length);
+  return { ok: true as const, signedOutSessions: ended.length };
+}

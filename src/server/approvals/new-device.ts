@@ -1,0 +1,190 @@
+import { MAX_CODE_ATTEMPTS, type ApprovalRequest } from "~/server/approvals/store";
+import { parseUserAgent } from "~/server/devices/device";
+import { AuthError } from "~/server/platform/errors";
+import { locate } from "~/server/platform/geo";
+import { recordLoginEvent } from "~/server/auth/login-events";
+import { enforceRateLimit } from "~/server/platform/rate-limit";
+import { recordSecurityEvent } from "~/server/security/security-events";
+import { SessionLimitError } from "~/server/sessions/store";
+import { sessionCapStatus } from "~/server/sessions/cap";
+import { startSession } from "~/server/auth/start-session";
+import { sha256 } from "~/server/platform/crypto";
+import type { Actor, ApprovalDeps, ApprovalRequired, ClientInfo, SignedIn } from "~/server/auth/types";
+
+/** The request is still waiting for its code: a token client keeps polling. */
+export class ApprovalPendingError extends AuthError {
+  constructor() {
+    super("BAD_REQUEST", "Not approved yet: enter the code on one of your signed-in devices.");
+    this.name = "ApprovalPendingError";
+  }
+}
+
+const noLongerValid = () => new AuthError("BAD_REQUEST", "This sign-in request is no longer valid. Sign in again on the new device.");
+
+/**
+ * After a correct password: a browser this user has never signed in from (or forgot), while the
+ * user is signed in elsewhere, must be approved from one of those sessions. Returns null when no
+ * approval is needed. Under a `reject` session cap that is already full, refuses at once.
+ */
+export async function approvalIfNeeded(
+  deps: ApprovalDeps,
+  /** knownDevice: this browser (device cookie) or app (deviceKey) is one of the user's devices, not forgotten. */
+  user: { id: string; email: string; knownDevice: boolean },
+  client: ClientInfo,
+  method: "password" | "token" = "password",
+  deviceName?: string,
+): Promise<ApprovalRequired | null> {
+  if (!deps.config.newDeviceApproval || user.knownDevice) return null;
+  const active = (await deps.sessions.listUserSessions(user.id)).length;
+  if (active === 0) return null;
+
+  const cap = deps.config.sessionCap;
+  if (cap.limit > 0 && cap.policy === "reject" && active >= cap.limit) {
+    const error = new SessionLimitError(active, cap.limit);
+    await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "blocked", reason: "session_limit" });
+    await recordSecurityEvent(deps.db, { type: "session_limit_rejected", userId: user.id, ip: client.ip, detail: { active, limit: cap.limit } });
+    throw new AuthError("TOO_MANY_REQUESTS", error.message);
+  }
+
+  if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.approvalPerUser, user.id, "Too many sign-in requests for this account.");
+  const created = await deps.approvals.create({
+    userId: user.id,
+    ip: client.ip,
+    userAgent: client.userAgent,
+    deviceCookieHash: sha256(client.deviceCookie),
+    deviceName,
+  });
+  const place = await locate(client.ip);
+  await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "blocked", reason: "approval_required" });
+  await recordSecurityEvent(deps.db, { type: "approval_requested", userId: user.id, ip: client.ip, detail: { request: created.id } });
+  await deps.events.publish(user.id, {
+    type: "approval_requested",
+    requestId: created.id,
+    deviceName: deviceName ?? parseUserAgent(client.userAgent).name,
+    nameGivenByDevice: deviceName !== undefined,
+    ip: client.ip,
+    location: place.label,
+    expiresAt: created.expiresAt.toISOString(),
+  });
+  return { status: "approval_required", requestId: created.id, code: created.code, expiresAt: created.expiresAt, browserSecret: created.browserSecret };
+}
+
+async function describe(request: ApprovalRequest) {
+  const ua = parseUserAgent(request.userAgent);
+  const place = await locate(request.ip);
+  return {
+    requestId: request.id,
+    status: request.status,
+    createdAt: request.createdAt,
+    expiresAt: request.expiresAt,
+    attemptsLeft: Math.max(0, MAX_CODE_ATTEMPTS - request.attempts),
+    device: { name: request.deviceName || ua.name, nameGivenByDevice: request.deviceName !== "", browser: ua.browser, os: ua.os, deviceType: ua.deviceType },
+    ip: request.ip,
+    location: place.label,
+  };
+}
+
+/** The user's requests still waiting for a code, for pages opened after they were made. */
+export async function pendingApprovals(deps: ApprovalDeps, userId: string) {
+  const [requests, cap] = await Promise.all([deps.approvals.listForUser(userId), sessionCapStatus(deps, userId)]);
+  // Approving one of them signs this device out (evict-oldest at the cap): said before approving.
+  return Promise.all(requests.filter((r) => r.status === "pending").map(async (r) => ({ ...(await describe(r)), wouldSignOut: cap.wouldSignOut })));
+}
+
+async function emailOf(deps: ApprovalDeps, userId: string) {
+  return (await deps.db.user.findUnique({ where: { id: userId }, select: { email: true } }))?.email ?? "";
+}
+
+async function logOutcome(deps: ApprovalDeps, request: ApprovalRequest, reason: string) {
+  await recordLoginEvent(deps.db, {
+    userId: request.userId,
+    email: await emailOf(deps, request.userId),
+    client: { ip: request.ip, userAgent: request.userAgent, deviceCookie: "" },
+    method: "approval",
+    outcome: "blocked",
+    reason,
+  });
+}
+
+/** A signed-in device types the code the new device shows. */
+export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestId: string, code: string) {
+  const result = await deps.approvals.confirm(requestId, actor.userId, code, actor.sessionId);
+  if (result.outcome === "invalid") throw noLongerValid();
+  const { request } = result;
+  if (result.outcome === "approved") {
+    await recordSecurityEvent(deps.db, {
+      type: "approval_confirmed",
+      userId: actor.userId,
+      sessionId: actor.sessionId,
+      ip: actor.ip,
+      detail: { request: requestId },
+    });
+    await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "approved" });
+    return describe(request);
+  }
+  await recordSecurityEvent(deps.db, {
+    type: "approval_code_wrong",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { request: requestId, attempts: request.attempts },
+  });
+  if (result.outcome === "failed") {
+    await logOutcome(deps, request, "approval_code_attempts");
+    await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "failed" });
+    throw new AuthError("BAD_REQUEST", `Wrong code. After ${MAX_CODE_ATTEMPTS} wrong codes this request is blocked; the new device has to sign in again.`);
+  }
+  const left = MAX_CODE_ATTEMPTS - request.attempts;
+  throw new AuthError("BAD_REQUEST", `Wrong code. ${left} ${left === 1 ? "attempt" : "attempts"} left.`);
+}
+
+export async function denyApproval(deps: ApprovalDeps, actor: Actor, requestId: string) {
+  const request = await deps.approvals.deny(requestId, actor.userId);
+  if (!request) throw noLongerValid();
+  await logOutcome(deps, request, "approval_denied");
+  await recordSecurityEvent(deps.db, {
+    type: "approval_denied",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { request: requestId },
+  });
+  await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "denied" });
+  return describe(request);
+}
+
+/** The new device collects its session: only with its cookie, once, after approval (cap checked again). */
+export async function completeApproval(
+  deps: ApprovalDeps,
+  requestId: string,
+  browserSecret: string | undefined,
+  client: ClientInfo,
+  as: { method: "approval" | "token"; deviceName?: string } = { method: "approval" },
+): Promise<SignedIn> {
+  if (!browserSecret) throw noLongerValid();
+  const result = await deps.approvals.complete(requestId, browserSecret);
+  if (!result.ok) {
+    if (result.status === "pending") throw new ApprovalPendingError();
+    throw noLongerValid();
+  }
+  const user = await deps.db.user.findUnique({ where: { id: result.request.userId }, select: { id: true, email: true } });
+  if (!user) throw noLongerValid();
+  const signedIn = await startSession(deps, user, client, as.method, { deviceName: as.deviceName, parentSessionId: result.request.approvedBy || undefined });
+  await deps.events.publish(user.id, { type: "approval_resolved", requestId, status: "completed" });
+  return signedIn;
+}
+
+/** The state the waiting device (by its cookie) or the user's other pages see. */
+export async function approvalState(deps: ApprovalDeps, requestId: string, viewer: { browserSecret?: string | null; userId?: string | null }) {
+  const request = await deps.approvals.watch(requestId, viewer);
+  if (request === "forbidden") throw new AuthError("NOT_FOUND", "No such request.");
+  if (request === "gone") return { requestId, status: "expired" as const };
+  return describe(request);
+}
+
+/** Emergency lockout and forgetting a device: their open requests are cancelled. */
+export async function cancelApprovals(deps: Pick<ApprovalDeps, "approvals" | "events">, userId: string, deviceCookieHash?: string) {
+  const cancelled = await deps.approvals.cancelForUser(userId, deviceCookieHash);
+  for (const requestId of cancelled) await deps.events.publish(userId, { type: "approval_resolved", requestId, status: "cancelled" });
+  return cancelled;
+}

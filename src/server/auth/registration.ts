@@ -1,0 +1,26 @@
+import type { Ratelimit } from "@upstash/ratelimit";
+import { AuthError } from "~/server/platform/errors";
+import { hashPassword } from "~/server/platform/password";
+import { enforceRateLimit } from "~/server/platform/rate-limit";
+import { startSession } from "~/server/auth/start-session";
+import type { AuthDeps, ClientInfo, SignedIn } from "~/server/auth/types";
+
+export async function register(
+  deps: AuthDeps & { rateLimits?: { registerPerIp: Ratelimit } },
+  input: { email: string; password: string },
+  client: ClientInfo,
+): Promise<SignedIn> {
+  if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.registerPerIp, client.ip, "Too many accounts created from your network.");
+  const passwordHash = await hashPassword(input.password);
+  let user: { id: string; email: string };
+  try {
+    user = await deps.db.user.create({ data: { email: input.email, passwordHash }, select: { id: true, email: true } });
+  } catch (error) {
+    // By code, not class: the client may have been built by another server bundle.
+    if ((error as { code?: unknown } | null)?.code === "P2002") {
+      throw new AuthError("CONFLICT", "An account with this email already exists. Sign in instead.");
+    }
+    throw error;
+  }
+  return startSession(deps, user, client, "password");
+}

@@ -1,0 +1,118 @@
+import type { Redis } from "@upstash/redis";
+import { z } from "zod";
+import { LUA_HELPERS } from "~/server/platform/redis/lua";
+import { sessionKey } from "~/server/sessions/store";
+
+// A short per-user feed of what happened to the user's sessions, kept in Redis so every app
+// instance sees it: a sorted set of JSON events scored by a per-user sequence number. Open pages
+// poll it (tRPC subscription over SSE); the same poll tells whether the page's own session is
+// still alive, so a revoked page learns it within one poll interval.
+
+export const userEvent = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("signed_in"),
+    sessionId: z.string(),
+    deviceId: z.string(),
+    deviceName: z.string(),
+    method: z.string(),
+    ip: z.string(),
+    location: z.string(),
+    /** Set when the sign-in looked suspicious: what the other devices show as an alert. */
+    warning: z.string().optional(),
+    at: z.string(),
+  }),
+  z.object({
+    type: z.literal("revoked"),
+    sessionIds: z.array(z.string()),
+    /** revoked | revoked_others | evicted | device_forgotten | signed_out | expired | token_reuse */
+    reason: z.string(),
+    at: z.string(),
+  }),
+  z.object({ type: z.literal("locked_out"), sessionIds: z.array(z.string()), at: z.string() }),
+  z.object({ type: z.literal("device_updated"), deviceId: z.string(), at: z.string() }),
+  z.object({
+    type: z.literal("approval_requested"),
+    requestId: z.string(),
+    deviceName: z.string(),
+    /** The requesting token client chose deviceName itself (a browser's is its parsed user agent). */
+    nameGivenByDevice: z.boolean().default(false),
+    ip: z.string(),
+    location: z.string(),
+    expiresAt: z.string(),
+    at: z.string(),
+  }),
+  /** Failed sign-ins on this account: each further attempt must now wait (account throttling). */
+  z.object({ type: z.literal("sign_in_throttled"), attempts: z.number(), ip: z.string(), location: z.string(), at: z.string() }),
+  /** status: approved | denied | failed | completed | cancelled */
+  z.object({ type: z.literal("approval_resolved"), requestId: z.string(), status: z.string(), at: z.string() }),
+]);
+
+export type UserEvent = z.infer<typeof userEvent>;
+export type UserEventInput = UserEvent extends infer E ? (E extends unknown ? Omit<E, "at"> : never) : never;
+
+const FEED_LENGTH = 100;
+const FEED_TTL_MS = 24 * 60 * 60 * 1000;
+
+// KEYS: feed, sequence. ARGV: event JSON without seq. Returns the new sequence number.
+const PUBLISH = `
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], seq, string.sub(ARGV[1], 1, -2) .. ',"seq":' .. seq .. '}')
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -${FEED_LENGTH + 1})
+redis.call('PEXPIRE', KEYS[1], ${FEED_TTL_MS})
+redis.call('PEXPIRE', KEYS[2], ${FEED_TTL_MS})
+return seq
+`;
+
+// KEYS: feed, sequence, session. ARGV: after seq. Returns { session alive (0|1), last seq, events... }.
+const POLL = `${LUA_HELPERS}
+local alive = redis.call('EXISTS', KEYS[3])
+local seq = tonumber(str(redis.call('GET', KEYS[2])) or '0')
+local out = { alive, seq }
+if seq > tonumber(ARGV[1]) then
+  for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')) do out[#out + 1] = e end
+end
+return reply(out)
+`;
+
+export class UserEventFeed {
+  private readonly publishScript;
+  private readonly pollScript;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
+    this.publishScript = redis.createScript<number>(PUBLISH);
+    this.pollScript = redis.createScript<unknown[]>(POLL);
+  }
+
+  private keys(userId: string) {
+    return [`${this.prefix}user:${userId}:events`, `${this.prefix}user:${userId}:events:seq`];
+  }
+
+  async publish(userId: string, event: UserEventInput): Promise<number> {
+    const json = JSON.stringify({ ...event, at: new Date().toISOString() });
+    return Number(await this.publishScript.exec(this.keys(userId), [json]));
+  }
+
+  async currentSeq(userId: string): Promise<number> {
+    return Number((await this.redis.get<string | number>(this.keys(userId)[1]!)) ?? 0);
+  }
+
+  /** Events after `afterSeq`, and whether the watching session still exists. One round trip. */
+  async poll(userId: string, sessionId: string, afterSeq: number): Promise<{ alive: boolean; seq: number; events: (UserEvent & { seq: number })[] }> {
+    const [alive, seq, ...raw] = (await this.pollScript.exec([...this.keys(userId), sessionKey(this.prefix, sessionId)], [String(afterSeq)])) as unknown as [
+      unknown,
+      unknown,
+      ...unknown[],
+    ];
+    const events: (UserEvent & { seq: number })[] = [];
+    for (const item of raw) {
+      // @upstash/redis may already have parsed the JSON member.
+      const value = typeof item === "string" ? (JSON.parse(item) as unknown) : item;
+      const parsed = userEvent.and(z.object({ seq: z.number() })).safeParse(value);
+      if (parsed.success) events.push(parsed.data);
+    }
+    return { alive: Number(alive) === 1, seq: Number(seq), events };
+  }
+}

@@ -1,0 +1,67 @@
+import "server-only";
+import { Redis, type Requester } from "@upstash/redis";
+import { env } from "~/env";
+import { embeddedRunner, tcpRunner } from "~/server/platform/redis/runners";
+import { createRequester } from "~/server/platform/redis/transports";
+
+export type RedisKind = "upstash" | "tcp" | "embedded";
+
+export interface RedisHandle {
+  redis: Redis;
+  /**
+   * The same connection without @upstash/redis's automatic deserialization, which tries
+   * JSON.parse on every string of every answer and throws (slowly) on ids, emails and IPs: for
+   * the hot paths whose answers are plain strings and numbers (sessions).
+   */
+  raw: Redis;
+  kind: RedisKind;
+  /** Prefix of every key this app writes, so several apps or test runs can share one Redis. */
+  prefix: string;
+  close(): Promise<void>;
+}
+
+/** @upstash/redis takes options only with a URL; over our own requester they are set here. */
+class RawRedis extends Redis {
+  constructor(requester: Requester) {
+    super(requester);
+    this.opts = { ...this.opts, automaticDeserialization: false };
+  }
+}
+
+export async function createRedis(config: { upstashUrl?: string; upstashToken?: string; redisUrl?: string; prefix: string }): Promise<RedisHandle> {
+  if (config.upstashUrl) {
+    const redis = new Redis({ url: config.upstashUrl, token: config.upstashToken ?? "", enableTelemetry: false });
+    const raw = new Redis({ url: config.upstashUrl, token: config.upstashToken ?? "", enableTelemetry: false, automaticDeserialization: false });
+    return { redis, raw, kind: "upstash", prefix: config.prefix, close: async () => undefined };
+  }
+  const requester = createRequester(config.redisUrl ? await tcpRunner(config.redisUrl) : await embeddedRunner());
+  return {
+    redis: new Redis(requester),
+    raw: new RawRedis(requester),
+    kind: config.redisUrl ? "tcp" : "embedded",
+    prefix: config.prefix,
+    close: () => requester.close(),
+  };
+}
+
+// One client per process, kept on globalThis so that Next.js's separate module graphs (route
+// handlers, server components) and dev-mode reloads share it: the embedded store must be one.
+const globalForRedis = globalThis as unknown as { handoffRedis?: Promise<RedisHandle> };
+
+/** Connects lazily on first use, never at import (so `next build` needs no Redis). */
+export function getRedis(): Promise<RedisHandle> {
+  globalForRedis.handoffRedis ??= (() => {
+    const e = env();
+    const handle = createRedis({
+      upstashUrl: e.UPSTASH_REDIS_REST_URL,
+      upstashToken: e.UPSTASH_REDIS_REST_TOKEN,
+      redisUrl: e.REDIS_URL,
+      prefix: e.REDIS_PREFIX,
+    });
+    handle.catch(() => {
+      globalForRedis.handoffRedis = undefined;
+    });
+    return handle;
+  })();
+  return globalForRedis.handoffRedis;
+}

@@ -1,0 +1,61 @@
+import type { Mailer } from "~/server/platform/mail";
+import type { Place } from "~/server/platform/geo";
+
+// The security email a user gets. Plain text: every mail says what happened, from which device
+// and place, when, and what to do if it was not them.
+
+interface Where {
+  deviceName?: string;
+  ip: string;
+  place: Place;
+  at?: Date;
+}
+
+const IF_NOT_YOU = 'If this was not you: open your dashboard on a device you trust, use "Sign out everywhere" (emergency lockout), then change your password.';
+
+function details(where: Where): string {
+  const lines = [
+    ...(where.deviceName ? [`Device: ${where.deviceName}`] : []),
+    `Place: ${where.place.label} (IP ${where.ip}, estimated from the address)`,
+    `Time: ${(where.at ?? new Date()).toUTCString()}`,
+  ];
+  return lines.join("\n");
+}
+
+function send(mailer: Mailer | undefined, to: string, subject: string, paragraphs: string[]) {
+  mailer?.send({ to, subject: `Handoff: ${subject}`, text: `${paragraphs.join("\n\n")}\n\n— Handoff\n` });
+}
+
+export const notify = {
+  newDeviceSignIn(mailer: Mailer | undefined, to: string, where: Where) {
+    send(mailer, to, "new sign-in on a new device", [
+      `Your account was just signed in on a device it has not been used on before.`,
+      details(where),
+      IF_NOT_YOU,
+    ]);
+  },
+  suspiciousSignIn(mailer: Mailer | undefined, to: string, where: Where, message: string) {
+    send(mailer, to, "suspicious sign-in", [`A sign-in to your account looked unusual. ${message}`, details(where), IF_NOT_YOU]);
+  },
+  throttled(mailer: Mailer | undefined, to: string, where: Where, attempts: number) {
+    send(mailer, to, "failed sign-ins on your account", [
+      `There were ${attempts} sign-in attempts with a wrong password on your account. Further attempts now have to wait longer and longer, so guessing is slowed down; your own signed-in devices are not affected.`,
+      details(where),
+      "If this was not you, your password has not been given away by these attempts. If you use it anywhere else, change it.",
+    ]);
+  },
+  lockout(mailer: Mailer | undefined, to: string, where: Where, ended: number) {
+    send(mailer, to, "all sessions signed out", [
+      `Emergency lockout: ${ended} ${ended === 1 ? "session was" : "sessions were"} signed out on every device, at your request.`,
+      details(where),
+      "If this was not you, someone knows your password: sign in and change it now.",
+    ]);
+  },
+  passwordChanged(mailer: Mailer | undefined, to: string, where: Where, signedOut: number) {
+    send(mailer, to, "your password was changed", [
+      `The password of your account was changed.${signedOut ? ` ${signedOut} other ${signedOut === 1 ? "session was" : "sessions were"} signed out.` : ""}`,
+      details(where),
+      'If this was not you, someone has access to your account: use emergency lockout ("Sign out everywhere") on a device you trust and contact your administrator.',
+    ]);
+  },
+};

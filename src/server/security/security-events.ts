@@ -1,0 +1,46 @@
+import type { Db } from "~/server/platform/db";
+import type { Prisma } from "~/generated/prisma/client";
+
+export type SecurityEventType =
+  | "session_revoked"
+  | "sessions_revoked_others"
+  | "session_evicted"
+  | "session_limit_rejected"
+  | "lockout"
+  | "lockout_failed"
+  | "device_forgotten"
+  | "device_renamed"
+  | "handoff_approved"
+  | "handoff_denied"
+  | "handoff_completed"
+  | "handoffs_cancelled"
+  | "approval_requested"
+  | "approval_confirmed"
+  | "approval_code_wrong"
+  | "approval_denied"
+  | "tokens_issued_from_session"
+  | "refresh_token_reused"
+  | "access_token_revoked"
+  | "token_session_ended"
+  | "account_throttled"
+  | "suspicious_sign_in"
+  | "password_changed"
+  | "password_change_failed"
+  | "reauthenticated"
+  | "reauth_failed";
+
+export async function recordSecurityEvent(
+  db: Db,
+  event: { type: SecurityEventType; userId: string; ip: string; sessionId?: string | null; deviceId?: string | null; detail?: Prisma.InputJsonValue },
+): Promise<void> {
+  await db.securityEvent.create({
+    data: {
+      type: event.type,
+      userId: event.userId,
+      ip: event.ip,
+      sessionId: event.sessionId ?? null,
+      deviceId: event.deviceId ?? null,
+      detail: event.detail,
+    },
+  });
+}

@@ -1,0 +1,56 @@
+import { cancelApprovals } from "~/server/approvals/new-device";
+import { confirmPassword, hashNewPassword } from "~/server/account/reauth";
+import { AuthError } from "~/server/platform/errors";
+import { locate } from "~/server/platform/geo";
+import { notify } from "~/server/security/notify";
+import { recordSecurityEvent } from "~/server/security/security-events";
+import type { AccountThrottle } from "~/server/security/throttle";
+import type { Actor, OwnRecordsDeps } from "~/server/auth/types";
+
+/**
+ * Emergency lockout ("someone is in my account"): with the current password (throttled like a
+ * sign-in), ends every session of the user, this one included, and every sign-in in flight (the
+ * epoch, sessions/store.ts); cancels open QR handoffs and approval requests; and drops the trust of every
+ * device, so the next sign-in anywhere is a new device (the first gets a session, the others need
+ * its approval). With `newPassword` the password changes in the same step: it is written before the
+ * sessions end, so a sign-in that checked the old password cannot land after the lockout either.
+ */
+export async function lockout(deps: OwnRecordsDeps & { throttle: AccountThrottle }, actor: Actor, input: { password: string; newPassword?: string }) {
+  const user = await confirmPassword(deps, actor, input.password, {
+    type: "lockout_failed",
+    wrong: () => new AuthError("UNAUTHORIZED", "Wrong password. Nothing was changed.", undefined, "wrong_password"),
+  });
+  if (input.newPassword !== undefined) {
+    const passwordHash = await hashNewPassword(input.password, input.newPassword);
+    await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
+  }
+  const distrusted = await distrustDevices(deps, actor.userId);
+  const ended = await deps.sessions.deleteUserSessions(actor.userId, { newEpoch: true });
+  const cancelledHandoffs = await deps.handoffs.cancelForUser(actor.userId);
+  const cancelledApprovals = await cancelApprovals(deps, actor.userId);
+  const passwordChanged = input.newPassword !== undefined;
+  await recordSecurityEvent(deps.db, {
+    type: "lockout",
+    userId: actor.userId,
+    sessionId: actor.sessionId,
+    ip: actor.ip,
+    detail: { ended, cancelledHandoffs, cancelledApprovals, distrustedDevices: distrusted, passwordChanged },
+  });
+  if (passwordChanged)
+    await recordSecurityEvent(deps.db, { type: "password_changed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } });
+  await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended });
+  const where = { ip: actor.ip, place: await locate(actor.ip) };
+  notify.lockout(deps.mailer, user.email, where, ended.length);
+  if (passwordChanged) notify.passwordChanged(deps.mailer, user.email, where, 0);
+  return { ended: ended.length, passwordChanged, distrustedDevices: distrusted.length };
+}
+
+/** Forgets every device of the user (as forgetDevice does one): their cookies no longer make a known device. */
+async function distrustDevices(deps: OwnRecordsDeps, userId: string): Promise<string[]> {
+  const rows = await deps.db.$queryRaw<{ id: string }[]>`
+    UPDATE "Device" SET "forgottenAt" = now(), "cookieHash" = 'forgotten:' || "id"::text
+    WHERE "userId" = ${userId}::uuid AND "forgottenAt" IS NULL
+    RETURNING "id"::text AS "id"`;
+  await deps.deviceCache.invalidate(userId);
+  return rows.map((r) => r.id);
+}

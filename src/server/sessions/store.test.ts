@@ -1,0 +1,247 @@
+import crypto from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestServices } from "~/test/harness";
+import { SessionLimitError, sessionKey, userSessionsKey, type NewSession } from "~/server/sessions/store";
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+describe.each([
+  ["real Redis", process.env.TEST_REDIS_URL ?? ""],
+  ["embedded Redis", ""],
+])("sessions in Redis (%s)", (_name, redisUrl) => {
+  let t: Awaited<ReturnType<typeof createTestServices>>;
+  const newSession = (userId = crypto.randomUUID()): NewSession => ({
+    userId,
+    email: "ann@example.com",
+    deviceId: crypto.randomUUID(),
+    ip: "203.0.113.7",
+    method: "password",
+  });
+
+  beforeAll(async () => {
+    t = await createTestServices({ SESSION_IDLE_MINUTES: "60", SESSION_MAX_DAYS: "30", REDIS_URL: redisUrl });
+  });
+  afterAll(() => t.close());
+
+  it("creates a session with a 128+ bit id and a 256-bit secret, and validates it", async () => {
+    const { token, session } = await t.services.sessions.createSession(newSession());
+    const [id, secret] = token.split(".");
+    expect(Buffer.from(id!, "base64url").length).toBeGreaterThanOrEqual(16);
+    expect(Buffer.from(secret!, "base64url").length).toBe(32);
+    const validated = await t.services.sessions.validateSessionToken(token);
+    expect(validated).toMatchObject({ id: session.id, userId: session.userId, ip: "203.0.113.7", method: "password" });
+  });
+
+  it("never stores the secret: a dump of Redis yields no usable token", async () => {
+    const { token, session } = await t.services.sessions.createSession(newSession());
+    const secret = token.split(".")[1]!;
+    const stored = await t.services.redis.redis.hgetall<Record<string, unknown>>(sessionKey(t.env.REDIS_PREFIX, session.id));
+    expect(stored).toBeTruthy();
+    const dump = JSON.stringify(stored);
+    expect(dump).not.toContain(secret);
+    expect(dump).not.toContain(token);
+    expect(stored!.secretHash).toBe(crypto.createHash("sha256").update(secret).digest("hex"));
+    // The id alone (which a dump does reveal) with any secret is rejected.
+    expect(await t.services.sessions.validateSessionToken(`${session.id}.${"A".repeat(43)}`)).toBeNull();
+  });
+
+  it("rejects malformed and unknown tokens", async () => {
+    for (const bad of ["", "x", "a.b", `${"a".repeat(22)}.${"b".repeat(43)}`, "💥.💥", "a".repeat(5000)]) {
+      expect(await t.services.sessions.validateSessionToken(bad)).toBeNull();
+    }
+  });
+
+  it("slides the idle timeout on use, in Redis as well as in the answer", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const { token, session } = await t.services.sessions.createSession(newSession());
+    expect(session.idleExpiresAt.getTime()).toBe(start + 60 * MINUTE);
+
+    t.clock.now = start + 50 * MINUTE;
+    const used = await t.services.sessions.validateSessionToken(token);
+    expect(used?.lastSeenAt.getTime()).toBe(start + 50 * MINUTE);
+    expect(used?.idleExpiresAt.getTime()).toBe(start + 110 * MINUTE);
+    const pttl = await t.services.redis.redis.pttl(sessionKey(t.env.REDIS_PREFIX, session.id));
+    // The key itself now lives until the new idle deadline (measured from the real clock).
+    expect(pttl).toBeGreaterThan(105 * MINUTE);
+    expect(pttl).toBeLessThanOrEqual(110 * MINUTE);
+
+    t.clock.now = start + 100 * MINUTE; // 50 minutes after last use: still alive
+    expect(await t.services.sessions.validateSessionToken(token)).not.toBeNull();
+    t.clock.now = undefined;
+  });
+
+  it("ends a session idle for longer than the idle timeout, and drops it from the user's index", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const userId = crypto.randomUUID();
+    const { token, session } = await t.services.sessions.createSession(newSession(userId));
+    expect(await t.services.redis.redis.zrange(userSessionsKey(t.env.REDIS_PREFIX, userId), 0, -1)).toEqual([session.id]);
+
+    t.clock.now = start + 60 * MINUTE; // exactly the idle timeout
+    expect(await t.services.sessions.validateSessionToken(token)).toBeNull();
+    expect(await t.services.redis.redis.exists(sessionKey(t.env.REDIS_PREFIX, session.id))).toBe(0);
+    expect(await t.services.redis.redis.zrange(userSessionsKey(t.env.REDIS_PREFIX, userId), 0, -1)).toEqual([]);
+    t.clock.now = undefined;
+  });
+
+  it("ends a session at its absolute lifetime even when used all along", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const { token, session } = await t.services.sessions.createSession(newSession());
+    expect(session.absoluteExpiresAt.getTime()).toBe(start + 30 * DAY);
+    // Used every 45 minutes (inside the 60-minute idle timeout) for 30 days.
+    for (let at = start + 45 * MINUTE; at < start + 30 * DAY; at += 45 * MINUTE) {
+      t.clock.now = at;
+      const s = await t.services.sessions.validateSessionToken(token);
+      expect(s).not.toBeNull();
+      expect(s!.idleExpiresAt.getTime()).toBeLessThanOrEqual(start + 30 * DAY);
+    }
+    t.clock.now = start + 30 * DAY;
+    expect(await t.services.sessions.validateSessionToken(token)).toBeNull();
+    t.clock.now = undefined;
+  });
+
+  it("deletes a session at once; the token is useless on the very next check", async () => {
+    const userId = crypto.randomUUID();
+    const { token, session } = await t.services.sessions.createSession(newSession(userId));
+    expect(await t.services.sessions.deleteSession(session.id, crypto.randomUUID())).toBe(false); // not that user's
+    expect(await t.services.sessions.validateSessionToken(token)).not.toBeNull();
+    expect(await t.services.sessions.deleteSession(session.id, userId)).toBe(true);
+    expect(await t.services.sessions.validateSessionToken(token)).toBeNull();
+    expect(await t.services.redis.redis.zrange(userSessionsKey(t.env.REDIS_PREFIX, userId), 0, -1)).toEqual([]);
+  });
+
+  it("prunes index entries of sessions that expired in Redis when the next one is created", async () => {
+    const userId = crypto.randomUUID();
+    const first = await t.services.sessions.createSession(newSession(userId));
+    // Simulate Redis expiring the key on its own.
+    await t.services.redis.redis.del(sessionKey(t.env.REDIS_PREFIX, first.session.id));
+    const second = await t.services.sessions.createSession(newSession(userId));
+    expect(await t.services.redis.redis.zrange(userSessionsKey(t.env.REDIS_PREFIX, userId), 0, -1)).toEqual([second.session.id]);
+  });
+
+  it("lists a user's live sessions, most recently used first, without expired ones", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const userId = crypto.randomUUID();
+    const a = await t.services.sessions.createSession(newSession(userId));
+    t.clock.now = start + 1_000;
+    const b = await t.services.sessions.createSession(newSession(userId));
+    t.clock.now = start + 2_000;
+    await t.services.sessions.validateSessionToken(a.token); // a is now the most recent
+    await t.services.sessions.createSession(newSession()); // someone else's
+    expect((await t.services.sessions.listUserSessions(userId)).map((s) => s.id)).toEqual([a.session.id, b.session.id]);
+
+    t.clock.now = start + 1_000 + 60 * MINUTE; // b idle for an hour, a for 59 minutes
+    await t.services.redis.redis.del(sessionKey(t.env.REDIS_PREFIX, b.session.id)); // as Redis would expire it
+    expect((await t.services.sessions.listUserSessions(userId)).map((s) => s.id)).toEqual([a.session.id]);
+    expect(await t.services.redis.redis.zcard(userSessionsKey(t.env.REDIS_PREFIX, userId))).toBe(1);
+    t.clock.now = undefined;
+  });
+
+  it("ends all, all but one, or one device's sessions of a user, and nobody else's", async () => {
+    const userId = crypto.randomUUID();
+    const phone = crypto.randomUUID();
+    const keep = await t.services.sessions.createSession(newSession(userId));
+    const onPhone = await t.services.sessions.createSession({ ...newSession(userId), deviceId: phone });
+    const other = await t.services.sessions.createSession(newSession(userId));
+    const stranger = await t.services.sessions.createSession(newSession());
+    expect(await t.services.sessions.deleteUserSessions(userId, { deviceId: phone })).toEqual([onPhone.session.id]);
+    expect(await t.services.sessions.deleteUserSessions(userId, { except: keep.session.id })).toEqual([other.session.id]);
+    expect(await t.services.sessions.validateSessionToken(keep.token)).not.toBeNull();
+    expect(await t.services.sessions.deleteUserSessions(userId)).toEqual([keep.session.id]);
+    expect(await t.services.sessions.listUserSessions(userId)).toEqual([]);
+    expect(await t.services.sessions.validateSessionToken(stranger.token)).not.toBeNull();
+  });
+
+  it("session cap, reject: the sign-in over the limit fails and names the limit", async () => {
+    const userId = crypto.randomUUID();
+    const cap = { limit: 2, policy: "reject" as const };
+    await t.services.sessions.createSession(newSession(userId), cap);
+    await t.services.sessions.createSession(newSession(userId), cap);
+    const third = t.services.sessions.createSession(newSession(userId), cap);
+    await expect(third).rejects.toBeInstanceOf(SessionLimitError);
+    await expect(third).rejects.toThrow("Already 2 sessions active");
+    expect(await t.services.sessions.listUserSessions(userId)).toHaveLength(2);
+  });
+
+  it("session cap, evict-oldest: the least recently used session makes room", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const userId = crypto.randomUUID();
+    const cap = { limit: 2, policy: "evict-oldest" as const };
+    const first = await t.services.sessions.createSession(newSession(userId), cap);
+    t.clock.now = start + 1_000;
+    const second = await t.services.sessions.createSession(newSession(userId), cap);
+    t.clock.now = start + 2_000;
+    await t.services.sessions.validateSessionToken(first.token); // first is used again: second is now the LRU
+    t.clock.now = start + 3_000;
+    const third = await t.services.sessions.createSession(newSession(userId), cap);
+    expect(third.evicted).toEqual([second.session.id]);
+    expect(await t.services.sessions.validateSessionToken(second.token)).toBeNull();
+    expect((await t.services.sessions.listUserSessions(userId)).map((s) => s.id).sort()).toEqual([first.session.id, third.session.id].sort());
+    t.clock.now = undefined;
+  });
+
+  it.each(["reject", "evict-oldest"] as const)("50 concurrent sign-ins never leave more than the limit alive (%s)", async (policy) => {
+    const userId = crypto.randomUUID();
+    const cap = { limit: 5, policy };
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => t.services.sessions.createSession(newSession(userId), cap)));
+    const created = results.filter((r) => r.status === "fulfilled");
+    const alive = await t.services.sessions.listUserSessions(userId);
+    expect(alive).toHaveLength(5);
+    expect(await t.services.redis.redis.zcard(userSessionsKey(t.env.REDIS_PREFIX, userId))).toBe(5);
+    if (policy === "reject") {
+      expect(created).toHaveLength(5);
+      expect(results.filter((r) => r.status === "rejected" && r.reason instanceof SessionLimitError)).toHaveLength(45);
+    } else {
+      expect(created).toHaveLength(50);
+      const evicted = created.flatMap((r) => (r.status === "fulfilled" ? r.value.evicted : []));
+      expect(evicted).toHaveLength(45);
+    }
+  });
+
+  describe("token sessions (bearer clients)", () => {
+    const tokenSession = (userId = crypto.randomUUID()): NewSession => ({ ...newSession(userId), method: "token" });
+
+    it("rotates the refresh token atomically: the new one works, the old one is reuse and ends the session", async () => {
+      const { token, session } = await t.services.sessions.createSession(tokenSession());
+      // A token session is never a cookie session.
+      expect(await t.services.sessions.validateSessionToken(token)).toBeNull();
+      const jti = crypto.randomUUID();
+      expect(await t.services.sessions.validateTokenSession(session.id, jti)).toMatchObject({ id: session.id, method: "token" });
+      const rotated = await t.services.sessions.rotateRefreshToken(token);
+      expect(rotated).toMatchObject({ outcome: "ok", session: { id: session.id } });
+      if (rotated.outcome !== "ok") throw new Error("not rotated");
+      expect(await t.services.sessions.rotateRefreshToken(`${session.id}.${"A".repeat(43)}`)).toEqual({ outcome: "invalid" });
+      expect(await t.services.sessions.rotateRefreshToken(token)).toEqual({ outcome: "reused", sessionId: session.id, userId: session.userId });
+      expect(await t.services.sessions.validateTokenSession(session.id, jti)).toBeNull();
+      expect(await t.services.sessions.rotateRefreshToken(rotated.token)).toEqual({ outcome: "invalid" });
+      expect(await t.services.sessions.listUserSessions(session.userId)).toEqual([]);
+    });
+
+    it("a cookie session's token is not a refresh token, and its id is not a bearer session", async () => {
+      const { token, session } = await t.services.sessions.createSession(newSession());
+      expect(await t.services.sessions.rotateRefreshToken(token)).toEqual({ outcome: "invalid" });
+      expect(await t.services.sessions.validateTokenSession(session.id, "jti")).toBeNull();
+      expect(await t.services.sessions.validateSessionToken(token)).not.toBeNull();
+    });
+
+    it("a denied jti is refused until its expiry; the session stays", async () => {
+      const { session } = await t.services.sessions.createSession(tokenSession());
+      await t.services.sessions.denyAccessToken("jti-1", Date.now() + 60_000);
+      expect(await t.services.sessions.validateTokenSession(session.id, "jti-1")).toBeNull();
+      expect(await t.services.sessions.validateTokenSession(session.id, "jti-2")).not.toBeNull();
+    });
+
+    it("30 concurrent rotations of one refresh token: exactly one succeeds", async () => {
+      const { token } = await t.services.sessions.createSession(tokenSession());
+      const results = await Promise.all(Array.from({ length: 30 }, () => t.services.sessions.rotateRefreshToken(token)));
+      expect(results.filter((r) => r.outcome === "ok")).toHaveLength(1);
+      expect(results.filter((r) => r.outcome === "reused")).toHaveLength(1);
+      expect(results.filter((r) => r.outcome === "invalid")).toHaveLength(28);
+    });
+  });
+});

@@ -1,0 +1,181 @@
+import type { Ratelimit } from "@upstash/ratelimit";
+import { login } from "~/server/auth/sign-in";
+import { type ApprovalPendingError, completeApproval } from "~/server/approvals/new-device";
+import { AuthError, isErrorNamed } from "~/server/platform/errors";
+import type { AccessTokenClaims, AccessTokenSigner } from "~/server/tokens/jwt";
+import { enforceRateLimit } from "~/server/platform/rate-limit";
+import { requireRecentAuth } from "~/server/account/reauth";
+import { recordSecurityEvent } from "~/server/security/security-events";
+import type { Session } from "~/server/sessions/store";
+import { startSession } from "~/server/auth/start-session";
+import { randomToken } from "~/server/platform/crypto";
+import type { ApprovalDeps, ClientInfo, SignedIn } from "~/server/auth/types";
+
+// Bearer tokens for native and CLI clients. Every token pair belongs to a device session of method
+// "token" in the same Redis store as cookie sessions, so the user sees it in sessions.list and every
+// way of ending sessions (sign-out, revoke, revoke-others, lockout, forgetting the device, the cap)
+// ends it too. The refresh token is that session's "<id>.<secret>" token (only its hash is stored);
+// the access token is a short JWT naming the session (sid), checked against Redis on every use.
+
+export interface TokenDeps extends ApprovalDeps {
+  jwt: AccessTokenSigner;
+  rateLimits: { signInPerIp: Ratelimit; approvalPerUser: Ratelimit; tokensFromSessionPerUser: Ratelimit };
+}
+
+export interface TokenPair {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  sessionId: string;
+}
+
+export interface TokenClient {
+  ip: string;
+  userAgent: string;
+  /** The client's own long-lived device key (like a browser's device cookie); minted when absent. */
+  deviceKey?: string;
+}
+
+const invalidRefresh = () => new AuthError("UNAUTHORIZED", "This refresh token is not valid. Sign in again.");
+
+async function pairFor(deps: TokenDeps, session: Session, refreshToken: string): Promise<TokenPair> {
+  const { token, claims } = await deps.jwt.sign({ userId: session.userId, sessionId: session.id });
+  return {
+    accessToken: token,
+    accessTokenExpiresAt: new Date(claims.exp * 1000),
+    refreshToken,
+    // The refresh token lives as long as its session: until REFRESH_TOKEN_DAYS without use.
+    refreshTokenExpiresAt: session.idleExpiresAt,
+    sessionId: session.id,
+  };
+}
+
+const clientInfo = (client: TokenClient, deviceKey: string): ClientInfo => ({ ip: client.ip, userAgent: client.userAgent, deviceCookie: deviceKey });
+
+/**
+ * Signs in with email and password for a token client: the same rules as a browser sign-in
+ * (per-IP rate limit, new-device approval, session cap). Returns a token pair, or the approval request.
+ */
+export async function issueTokens(deps: TokenDeps, input: { email: string; password: string; deviceName: string }, client: TokenClient) {
+  const deviceKey = client.deviceKey ?? randomToken(32);
+  const result = await login(deps, { email: input.email, password: input.password }, clientInfo(client, deviceKey), {
+    method: "token",
+    deviceName: input.deviceName,
+  });
+  if ("status" in result) {
+    const { browserSecret, ...approval } = result;
+    return { ...approval, approvalSecret: browserSecret, deviceKey };
+  }
+  return {
+    status: "issued" as const,
+    ...(await pairFor(deps, result.session, result.token)),
+    deviceKey,
+    user: result.user,
+    ...(result.warning ? { warning: result.warning } : {}),
+    signedOut: result.signedOut,
+  };
+}
+
+/** After the approval request was confirmed on a signed-in device, the client collects its tokens. */
+export async function completeTokenApproval(deps: TokenDeps, input: { requestId: string; approvalSecret: string; deviceName: string }, client: TokenClient) {
+  const deviceKey = client.deviceKey ?? randomToken(32);
+  let signedIn: SignedIn;
+  try {
+    signedIn = await completeApproval(deps, input.requestId, input.approvalSecret, clientInfo(client, deviceKey), {
+      method: "token",
+      deviceName: input.deviceName,
+    });
+  } catch (error) {
+    if (isErrorNamed<ApprovalPendingError>(error, "ApprovalPendingError")) return { status: "approval_pending" as const, requestId: input.requestId };
+    throw error;
+  }
+  return {
+    status: "issued" as const,
+    ...(await pairFor(deps, signedIn.session, signedIn.token)),
+    deviceKey,
+    user: signedIn.user,
+    signedOut: signedIn.signedOut,
+  };
+}
+
+/**
+ * A signed-in browser mints tokens for a companion app: a new device and session of its own.
+ * A session that can mint week-long sessions is worth stealing: it needs the password entered
+ * recently (data.reason "reauth_required"), a few per user an hour, and the new session exists
+ * only while the minting session still does (checked atomically as it is created).
+ */
+export async function issueTokensFromSession(
+  deps: TokenDeps & { config: { reauthMs?: number } },
+  session: Session,
+  input: { deviceName: string },
+  client: TokenClient,
+) {
+  if (deps.config.reauthMs) await requireRecentAuth(deps.sessions, session.id, deps.config.reauthMs);
+  await enforceRateLimit(deps.rateLimits.tokensFromSessionPerUser, session.userId, "Too many app sign-ins created from your sessions.");
+  const deviceKey = client.deviceKey ?? randomToken(32);
+  const signedIn = await startSession(deps, { id: session.userId, email: session.email }, clientInfo(client, deviceKey), "token", {
+    deviceName: input.deviceName,
+    parentSessionId: session.id,
+    // No password was entered for it: otherwise each minted session would renew the fresh
+    // authentication that minting needs, and a stolen cookie could keep minting forever.
+    freshAuthentication: false,
+    neverEvict: true,
+  });
+  await recordSecurityEvent(deps.db, {
+    type: "tokens_issued_from_session",
+    userId: session.userId,
+    sessionId: session.id,
+    ip: client.ip,
+    detail: { tokenSession: signedIn.session.id },
+  });
+  return { ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, signedOut: signedIn.signedOut };
+}
+
+/**
+ * Rotates the refresh token: the old one stops working at once. A rotated token presented again
+ * means it was copied: the session and every token from it end, and the user is told.
+ */
+export async function refreshTokens(deps: TokenDeps, refreshToken: string, client: { ip: string }): Promise<TokenPair> {
+  const result = await deps.sessions.rotateRefreshToken(refreshToken);
+  if (result.outcome === "ok") return pairFor(deps, result.session, result.token);
+  if (result.outcome === "reused") {
+    await recordSecurityEvent(deps.db, { type: "refresh_token_reused", userId: result.userId, sessionId: result.sessionId, ip: client.ip });
+    await deps.events.publish(result.userId, { type: "revoked", sessionIds: [result.sessionId], reason: "token_reuse" });
+  }
+  throw invalidRefresh();
+}
+
+/** tokens.revoke: ends the calling token's session, or with scope "token" only this access token. */
+export async function revokeTokens(deps: TokenDeps, session: Session, claims: AccessTokenClaims, scope: "session" | "token", ip: string) {
+  if (scope === "token") {
+    await deps.sessions.denyAccessToken(claims.jti, claims.exp * 1000);
+    await recordSecurityEvent(deps.db, { type: "access_token_revoked", userId: session.userId, sessionId: session.id, ip, detail: { jti: claims.jti } });
+    return { ok: true as const, scope };
+  }
+  await deps.events.publish(session.userId, { type: "revoked", sessionIds: [session.id], reason: "signed_out" });
+  await deps.sessions.deleteSession(session.id, session.userId);
+  await recordSecurityEvent(deps.db, { type: "token_session_ended", userId: session.userId, sessionId: session.id, ip });
+  return { ok: true as const, scope };
+}
+
+/**
+ * `Authorization: Bearer <jwt>`: the signature, issuer, audience and expiry, then the session in
+ * Redis (one round trip). Null for anything that does not check out.
+ */
+export async function authenticateBearer(
+  deps: Pick<TokenDeps, "jwt" | "sessions">,
+  token: string,
+): Promise<{ session: Session; claims: AccessTokenClaims } | null> {
+  const claims = await deps.jwt.verify(token);
+  if (!claims) return null;
+  const session = await deps.sessions.validateTokenSession(claims.sid, claims.jti);
+  if (!session || session.userId !== claims.sub) return null;
+  return { session, claims };
+}
+
+/** auth.logout with a bearer token: ends that token's session (a no-op when it is already gone). */
+export async function endBearerSession(deps: TokenDeps, token: string, ip: string): Promise<void> {
+  const found = token ? await authenticateBearer(deps, token) : null;
+  if (found) await revokeTokens(deps, found.session, found.claims, "session", ip);
+}
