@@ -28,12 +28,15 @@ type Event = {
   ip?: string;
   attempts?: number;
   warning?: string;
+  passwordChanged?: boolean;
 };
 
 /** Where a page goes when its own session ends, and what the sign-in page then says. */
 const leaveReason = (event: Event) =>
   event.type === "locked_out"
-    ? "locked_out"
+    ? event.passwordChanged
+      ? "locked_out_password_changed"
+      : "locked_out"
     : event.reason && ["expired", "evicted", "signed_out", "password_changed"].includes(event.reason)
       ? event.reason
       : "revoked";

@@ -1,4 +1,4 @@
-import { readLimitedBody } from "~/server/read-limited-body";
+import { readLimitedBody } from "~/server/platform/read-limited-body";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import type { Services } from "~/server/services";
 import { createContext } from "./context";

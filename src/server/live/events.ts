@@ -28,7 +28,8 @@ export const userEvent = z.discriminatedUnion("type", [
     reason: z.string(),
     at: z.string(),
   }),
-  z.object({ type: z.literal("locked_out"), sessionIds: z.array(z.string()), at: z.string() }),
+  /** passwordChanged: the lockout also set a new password (pages say so when they leave). */
+  z.object({ type: z.literal("locked_out"), sessionIds: z.array(z.string()), passwordChanged: z.boolean().default(false), at: z.string() }),
   z.object({ type: z.literal("device_updated"), deviceId: z.string(), at: z.string() }),
   z.object({
     type: z.literal("approval_requested"),

@@ -38,7 +38,7 @@ export async function lockout(deps: OwnRecordsDeps & { throttle: AccountThrottle
   });
   if (passwordChanged)
     await recordSecurityEvent(deps.db, { type: "password_changed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } });
-  await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended });
+  await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended, passwordChanged });
   const where = { ip: actor.ip, place: await locate(actor.ip) };
   notify.lockout(deps.mailer, user.email, where, ended.length);
   if (passwordChanged) notify.passwordChanged(deps.mailer, user.email, where, 0);

@@ -1,4 +1,4 @@
-import { readLimitedBody } from "~/server/read-limited-body";
+import { readLimitedBody } from "~/server/platform/read-limited-body";
 import { TRPCError } from "@trpc/server";
 import type { FormErrorCode } from "~/lib/form-errors";
 import { safeNextPath } from "~/lib/next-path";
