@@ -18,7 +18,7 @@ export default async function DashboardPage() {
   return (
     <>
       <noscript>
-        <p role="alert" className="mx-auto mt-6 max-w-5xl rounded-xl border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900">
+        <p role="alert" className="mx-auto mb-6 max-w-5xl rounded-xl border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900">
           The dashboard needs JavaScript to show and manage your devices and sessions. Turn JavaScript on for this site and reload.
         </p>
       </noscript>
