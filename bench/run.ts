@@ -14,7 +14,7 @@ import os from "node:os";
 import { Redis } from "@upstash/redis";
 import autocannon from "autocannon";
 import { createClient } from "redis";
-import { SessionStore } from "~/server/sessions/store";
+import { SessionStore, type SessionCap } from "~/server/sessions/store";
 import { tcpRunner } from "~/server/platform/redis/runners";
 import { createRequester } from "~/server/platform/redis/transports";
 import { resetDatabase } from "~/test/database";
@@ -26,6 +26,8 @@ const CONNECTIONS = SMOKE ? 8 : 64;
 const RUNS = SMOKE ? 3 : 50;
 const FILLER = SMOKE ? [100, 1_000] : [1_000, 100_000];
 const MEMORY_SESSIONS = SMOKE ? 200 : 10_000;
+/** Filler sessions are created without a session cap. */
+const UNCAPPED: SessionCap = { limit: 0, policy: "evict-oldest" };
 const PORT = Number(process.env.BENCH_PORT ?? 3200);
 const ONLY = process.argv
   .find((a) => a.startsWith("--only="))
@@ -191,7 +193,7 @@ async function lists(server: Server) {
 async function validationVsTotal(server: Server, cookie: string) {
   say("## 2b. Validation cost vs. the number of sessions in Redis");
   const redis = new Redis(createRequester(await tcpRunner(server.redisUrl)));
-  const store = new SessionStore(redis, server.prefix, { idleTimeoutMs: 3_600_000, absoluteLifetimeMs: 86_400_000 });
+  const store = new SessionStore(redis, server.prefix, { idleTimeoutMs: 3_600_000, absoluteLifetimeMs: 86_400_000, tokenIdleTimeoutMs: 3_600_000 });
   let created = 0;
   const rows: Record<string, Load> = {};
   say(`| sessions in Redis | auth.me req/s | p99 |`);
@@ -201,7 +203,10 @@ async function validationVsTotal(server: Server, cookie: string) {
       const batch = Math.min(500, total - created);
       await Promise.all(
         Array.from({ length: batch }, (_, i) =>
-          store.createSession({ userId: `filler-${(created + i) % 5000}`, email: "f@example.com", deviceId: "d", ip: "127.0.0.1", method: "password" }),
+          store.createSession(
+            { userId: `filler-${(created + i) % 5000}`, email: "f@example.com", deviceId: "d", ip: "127.0.0.1", method: "password" },
+            UNCAPPED,
+          ),
         ),
       );
       created += batch;
@@ -378,18 +383,21 @@ async function memory(server: Server) {
   say("## 6. Redis memory per session");
   const prefix = `${server.prefix}memory:`;
   const redis = new Redis(createRequester(await tcpRunner(server.redisUrl)));
-  const store = new SessionStore(redis, prefix, { idleTimeoutMs: 3_600_000, absoluteLifetimeMs: 30 * 86_400_000 });
+  const store = new SessionStore(redis, prefix, { idleTimeoutMs: 3_600_000, absoluteLifetimeMs: 30 * 86_400_000, tokenIdleTimeoutMs: 3_600_000 });
   const ids: string[] = [];
   for (let done = 0; done < MEMORY_SESSIONS; done += 500) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(500, MEMORY_SESSIONS - done) }, (_, i) =>
-        store.createSession({
-          userId: crypto.randomUUID(),
-          email: `user${done + i}@example.com`,
-          deviceId: crypto.randomUUID(),
-          ip: "203.0.113.42",
-          method: "password",
-        }),
+        store.createSession(
+          {
+            userId: crypto.randomUUID(),
+            email: `user${done + i}@example.com`,
+            deviceId: crypto.randomUUID(),
+            ip: "203.0.113.42",
+            method: "password",
+          },
+          UNCAPPED,
+        ),
       ),
     );
     ids.push(...batch.map((b) => b.session.id));

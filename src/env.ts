@@ -38,6 +38,11 @@ const schema = z
     HANDOFF_TTL_SECONDS: wholeNumber("HANDOFF_TTL_SECONDS must be a whole number of seconds from 10 to 3600", 10, 3600).default(120),
     HANDOFF_POLL_MS: wholeNumber("HANDOFF_POLL_MS must be a whole number of milliseconds from 50 to 5000", 50, 5000).default(250),
     HANDOFF_RATE_LIMIT: wholeNumber("HANDOFF_RATE_LIMIT must be a whole number of requests per minute from 1 to 10000", 1, 10_000).default(10),
+    APPROVAL_RATE_LIMIT: wholeNumber(
+      "APPROVAL_RATE_LIMIT must be a whole number of new-device approval requests per account per minute from 1 to 10000",
+      1,
+      10_000,
+    ).default(10),
     METRICS_ENABLED: flag("METRICS_ENABLED", false),
     /** Read directly by src/server/platform/password.ts (at load); listed here to validate it. */
     PASSWORD_HASH_CONCURRENCY: wholeNumber("PASSWORD_HASH_CONCURRENCY must be a whole number from 1 to 64", 1, 64).optional(),

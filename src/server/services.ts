@@ -11,11 +11,14 @@ import { SessionStore, type SessionCap } from "~/server/sessions/store";
 import { getDb, type Db } from "~/server/platform/db";
 import { Mailer } from "~/server/platform/mail";
 import { getRedis, type RedisHandle } from "~/server/platform/redis";
+import { DEVICE_CACHE_TTL_MS, policyFrom, type Policy, type RateLimit } from "~/server/policy";
 
 /** Everything a request needs, built once per process. Tests build their own with createServices. */
 export interface Services {
   db: Db;
   redis: RedisHandle;
+  /** Every policy number, read from env once (src/server/policy.ts); the stores and `config` below take theirs from here. */
+  policy: Policy;
   sessions: SessionStore;
   deviceCache: DeviceCache;
   events: UserEventFeed;
@@ -32,6 +35,7 @@ export interface Services {
     approvalPerUser: Ratelimit;
     tokensFromSessionPerUser: Ratelimit;
   };
+  /** What routers and use cases read; each value comes from `policy`. */
   config: {
     handoffPollMs: number;
     newDeviceApproval: boolean;
@@ -50,88 +54,69 @@ export interface Services {
   };
 }
 
+function slidingWindow(redis: RedisHandle, name: string, limit: RateLimit): Ratelimit {
+  return new Ratelimit({
+    redis: redis.redis,
+    prefix: `${redis.prefix}ratelimit:${name}`,
+    limiter: Ratelimit.slidingWindow(limit.count, `${limit.windowSeconds} s`),
+    analytics: false,
+  });
+}
+
 export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => number): Services {
   const appUrl = new URL(e.APP_URL);
+  const policy = policyFrom(e);
   return {
     db,
     redis,
+    policy,
     sessions: new SessionStore(
       redis.raw,
       redis.prefix,
       {
-        idleTimeoutMs: e.SESSION_IDLE_MINUTES * 60_000,
-        absoluteLifetimeMs: e.SESSION_MAX_DAYS * 86_400_000,
-        tokenIdleTimeoutMs: e.REFRESH_TOKEN_DAYS * 86_400_000,
+        idleTimeoutMs: policy.session.idleTimeoutMs,
+        absoluteLifetimeMs: policy.session.absoluteLifetimeMs,
+        tokenIdleTimeoutMs: policy.session.tokenIdleTimeoutMs,
       },
       now,
     ),
-    deviceCache: new DeviceCache(redis.raw, redis.prefix),
+    deviceCache: new DeviceCache(redis.raw, redis.prefix, DEVICE_CACHE_TTL_MS),
     events: new UserEventFeed(redis.redis, redis.prefix),
-    handoffs: new HandoffStore(redis.redis, redis.prefix, e.HANDOFF_TTL_SECONDS * 1000, now),
-    approvals: new ApprovalStore(redis.redis, redis.prefix, e.APPROVAL_TTL_SECONDS * 1000, now),
+    handoffs: new HandoffStore(redis.redis, redis.prefix, policy.handoffTtlMs, now),
+    approvals: new ApprovalStore(redis.redis, redis.prefix, policy.approvalTtlMs, now),
     mailer: new Mailer({ enabled: e.MAIL_ENABLED, smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, redis: redis.redis, prefix: redis.prefix }),
-    throttle: new AccountThrottle(redis.redis, redis.prefix, { after: e.ACCOUNT_THROTTLE_AFTER, maxDelayMs: e.ACCOUNT_THROTTLE_MAX_SECONDS * 1000 }, now),
+    throttle: new AccountThrottle(redis.redis, redis.prefix, policy.throttle, now),
     jwt: new AccessTokenSigner({
       signingKey: e.JWT_SIGNING_KEY,
       previousKeys: e.JWT_PREVIOUS_KEYS,
       sessionSecret: e.SESSION_SECRET,
       issuer: appUrl.origin,
       audience: `${appUrl.origin}/api`,
-      accessTokenTtlMs: e.ACCESS_TOKEN_MINUTES * 60_000,
+      accessTokenTtlMs: policy.accessTokenTtlMs,
       now,
     }),
+    // Sliding windows in the same Redis, so every app instance shares the counts.
     rateLimits: {
-      approvalPerUser: new Ratelimit({
-        redis: redis.redis,
-        prefix: `${redis.prefix}ratelimit:approval:user`,
-        limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"),
-        analytics: false,
-      }),
-      tokensFromSessionPerUser: new Ratelimit({
-        redis: redis.redis,
-        prefix: `${redis.prefix}ratelimit:tokens-from-session:user`,
-        limiter: Ratelimit.slidingWindow(e.TOKENS_FROM_SESSION_RATE_LIMIT, "3600 s"),
-        analytics: false,
-      }),
-      registerPerIp: new Ratelimit({
-        redis: redis.redis,
-        prefix: `${redis.prefix}ratelimit:register:ip`,
-        limiter: Ratelimit.slidingWindow(e.REGISTER_RATE_LIMIT, "60 s"),
-        analytics: false,
-      }),
-      signInPerIp: new Ratelimit({
-        redis: redis.redis,
-        prefix: `${redis.prefix}ratelimit:signin:ip`,
-        limiter: Ratelimit.slidingWindow(e.SIGN_IN_RATE_LIMIT, "60 s"),
-        analytics: false,
-      }),
-      // Sliding windows in the same Redis, so every app instance shares the counts.
-      handoffPerIp: new Ratelimit({
-        redis: redis.redis,
-        prefix: `${redis.prefix}ratelimit:handoff:ip`,
-        limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"),
-        analytics: false,
-      }),
-      handoffPerUser: new Ratelimit({
-        redis: redis.redis,
-        prefix: `${redis.prefix}ratelimit:handoff:user`,
-        limiter: Ratelimit.slidingWindow(e.HANDOFF_RATE_LIMIT, "60 s"),
-        analytics: false,
-      }),
+      approvalPerUser: slidingWindow(redis, "approval:user", policy.rateLimits.approvalPerUser),
+      tokensFromSessionPerUser: slidingWindow(redis, "tokens-from-session:user", policy.rateLimits.tokensFromSessionPerUser),
+      registerPerIp: slidingWindow(redis, "register:ip", policy.rateLimits.registerPerIp),
+      signInPerIp: slidingWindow(redis, "signin:ip", policy.rateLimits.signInPerIp),
+      handoffPerIp: slidingWindow(redis, "handoff:ip", policy.rateLimits.handoff),
+      handoffPerUser: slidingWindow(redis, "handoff:user", policy.rateLimits.handoff),
     },
     config: {
-      handoffPollMs: e.HANDOFF_POLL_MS,
-      newDeviceApproval: e.NEW_DEVICE_APPROVAL,
-      approvalTtlSeconds: e.APPROVAL_TTL_SECONDS,
-      handoffTtlSeconds: e.HANDOFF_TTL_SECONDS,
-      sessionCap: { limit: e.SESSION_LIMIT, policy: e.SESSION_LIMIT_POLICY },
-      reauthMs: e.REAUTH_MINUTES * 60_000,
-      livePollMs: e.LIVE_POLL_MS,
+      handoffPollMs: policy.pollMs.handoff,
+      newDeviceApproval: policy.newDeviceApproval,
+      approvalTtlSeconds: policy.approvalTtlMs / 1000,
+      handoffTtlSeconds: policy.handoffTtlMs / 1000,
+      sessionCap: policy.session.cap,
+      reauthMs: policy.reauthMs,
+      livePollMs: policy.pollMs.live,
       appOrigin: appUrl.origin,
       secureCookies: appUrl.protocol === "https:",
       trustProxy: e.TRUST_PROXY,
       sessionSecret: e.SESSION_SECRET,
-      sessionMaxAgeSeconds: e.SESSION_MAX_DAYS * 86_400,
+      sessionMaxAgeSeconds: policy.session.absoluteLifetimeMs / 1000,
     },
   };
 }

@@ -21,7 +21,6 @@ export interface ReauthDeps extends AuthDeps {
   throttle: AccountThrottle;
   handoffs: HandoffStore;
   approvals: ApprovalStore;
-  config: AuthDeps["config"] & { reauthMs: number };
 }
 
 export const REAUTH_REQUIRED = "reauth_required";

@@ -1,14 +1,10 @@
 import { readLimitedBody } from "~/server/platform/read-limited-body";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { MAX_BATCH_SIZE, MAX_BODY_BYTES } from "~/server/policy";
 import type { Services } from "~/server/services";
 import { createContext } from "./context";
 import { appRouter } from "./root";
 import { serialize } from "./transformer";
-
-/** Largest request body /api/trpc reads; our biggest legitimate input is a few KB. */
-export const MAX_BODY_BYTES = 64 * 1024;
-/** Most calls one batched request may carry (the client's batch link sends at most this many). */
-export const MAX_BATCH_SIZE = 10;
 
 function payloadTooLarge(): Response {
   const error = {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIREFOX_LINUX, PASSWORD } from "~/test/fixtures";
 import { APP_URL, createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
-import { handleTrpcRequest, MAX_BATCH_SIZE, MAX_BODY_BYTES } from "./http-handler";
+import { MAX_BATCH_SIZE, MAX_BODY_BYTES } from "~/server/policy";
+import { handleTrpcRequest } from "./http-handler";
 
 /** The first server-sent event of a subscription answer: its event name and parsed data. */
 async function firstEvent(res: Response): Promise<{ event: string; data: unknown }> {

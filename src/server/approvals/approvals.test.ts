@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApprovalStore } from "~/server/approvals/store";
 import { FIREFOX_LINUX, IPHONE, LONDON, PASSWORD, SYDNEY } from "~/test/fixtures";
-import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
+import { clearOfMinuteBoundary, createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 import type { RouterOutputs } from "~/trpc/types";
 
 type Login = RouterOutputs["auth"]["login"];
@@ -234,6 +234,31 @@ describe("new-device approval (real PostgreSQL + Redis)", () => {
       expect(refused.error?.message).toMatch(/^Already 2 sessions active/);
     } finally {
       await capped.close();
+    }
+  });
+
+  it("new-device approval requests per account are limited by APPROVAL_RATE_LIMIT, not HANDOFF_RATE_LIMIT", async () => {
+    const limited = await createTestServices({
+      TRUST_PROXY: "true",
+      NEW_DEVICE_APPROVAL: "true",
+      SESSION_LIMIT: "0",
+      APPROVAL_RATE_LIMIT: "2",
+      HANDOFF_RATE_LIMIT: "1",
+    });
+    try {
+      await clearOfMinuteBoundary();
+      const email = uniqueEmail();
+      await new TestBrowser(limited.services, { headers: { "x-forwarded-for": LONDON } }).mutation("auth.register", { email, password: PASSWORD });
+      const fromNewDevice = (ip: string) =>
+        new TestBrowser(limited.services, { headers: { "x-forwarded-for": ip } }).mutation<Login>("auth.login", { email, password: PASSWORD });
+      // Different addresses: only the per-account approval limit applies.
+      expect((await fromNewDevice(SYDNEY)).data).toMatchObject({ status: "approval_required" });
+      expect((await fromNewDevice("1.0.0.1")).data).toMatchObject({ status: "approval_required" });
+      const third = await fromNewDevice("1.0.0.2");
+      expect(third.status).toBe(429);
+      expect(third.error?.message).toMatch(/^Too many sign-in requests for this account\./);
+    } finally {
+      await limited.close();
     }
   });
 

@@ -1,4 +1,5 @@
-import { MAX_CODE_ATTEMPTS, type ApprovalRequest } from "~/server/approvals/store";
+import type { ApprovalRequest } from "~/server/approvals/store";
+import { APPROVAL_CODE_ATTEMPTS } from "~/server/policy";
 import { parseUserAgent } from "~/server/devices/device";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
@@ -46,7 +47,7 @@ export async function approvalIfNeeded(
     throw new AuthError("TOO_MANY_REQUESTS", error.message);
   }
 
-  if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.approvalPerUser, user.id, "Too many sign-in requests for this account.");
+  await enforceRateLimit(deps.rateLimits.approvalPerUser, user.id, "Too many sign-in requests for this account.");
   const created = await deps.approvals.create({
     userId: user.id,
     ip: client.ip,
@@ -77,7 +78,7 @@ async function describe(request: ApprovalRequest) {
     status: request.status,
     createdAt: request.createdAt,
     expiresAt: request.expiresAt,
-    attemptsLeft: Math.max(0, MAX_CODE_ATTEMPTS - request.attempts),
+    attemptsLeft: Math.max(0, APPROVAL_CODE_ATTEMPTS - request.attempts),
     device: { name: request.deviceName || ua.name, nameGivenByDevice: request.deviceName !== "", browser: ua.browser, os: ua.os, deviceType: ua.deviceType },
     ip: request.ip,
     location: place.label,
@@ -132,9 +133,9 @@ export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestI
   if (result.outcome === "failed") {
     await logOutcome(deps, request, "approval_code_attempts");
     await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "failed" });
-    throw new AuthError("BAD_REQUEST", `Wrong code. After ${MAX_CODE_ATTEMPTS} wrong codes this request is blocked; the new device has to sign in again.`);
+    throw new AuthError("BAD_REQUEST", `Wrong code. After ${APPROVAL_CODE_ATTEMPTS} wrong codes this request is blocked; the new device has to sign in again.`);
   }
-  const left = MAX_CODE_ATTEMPTS - request.attempts;
+  const left = APPROVAL_CODE_ATTEMPTS - request.attempts;
   throw new AuthError("BAD_REQUEST", `Wrong code. ${left} ${left === 1 ? "attempt" : "attempts"} left.`);
 }
 

@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import type { Redis } from "@upstash/redis";
 import { CREATE_RECORD, LUA_HELPERS, luaRecordReader } from "~/server/platform/redis/lua";
+import { APPROVAL_CODE_ATTEMPTS } from "~/server/policy";
 import { randomToken, sha256 } from "~/server/platform/crypto";
 
 // New-device approval requests in Redis. A correct password from an unknown device, while the
@@ -9,8 +10,6 @@ import { randomToken, sha256 } from "~/server/platform/crypto";
 // hash, the attempt counter, the hash of the requesting browser's secret (a cookie), and who asks.
 // status: pending -> approved -> completed, or denied / failed (5 wrong codes) / cancelled.
 // Every check-and-change is one Lua script; the key expires APPROVAL_TTL_SECONDS after creation.
-
-export const MAX_CODE_ATTEMPTS = 5;
 
 export type ApprovalStatus = "pending" | "approved" | "denied" | "failed" | "completed" | "cancelled" | "expired";
 
@@ -185,7 +184,7 @@ export class ApprovalStore {
   async confirm(id: string, userId: string, code: string, sessionId = ""): Promise<ConfirmOutcome> {
     const [outcome, ...values] = await this.scripts.confirm.exec(
       [approvalKey(this.prefix, id)],
-      [userId, codeHash(id, code), String(MAX_CODE_ATTEMPTS), sessionId],
+      [userId, codeHash(id, code), String(APPROVAL_CODE_ATTEMPTS), sessionId],
     );
     const request = values.length ? toRequest(id, values) : null;
     if (outcome === "approved" || outcome === "wrong" || outcome === "failed") return { outcome, request: request! };

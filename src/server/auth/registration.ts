@@ -6,11 +6,11 @@ import { startSession } from "~/server/auth/start-session";
 import type { AuthDeps, ClientInfo, SignedIn } from "~/server/auth/types";
 
 export async function register(
-  deps: AuthDeps & { rateLimits?: { registerPerIp: Ratelimit } },
+  deps: AuthDeps & { rateLimits: { registerPerIp: Ratelimit } },
   input: { email: string; password: string },
   client: ClientInfo,
 ): Promise<SignedIn> {
-  if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.registerPerIp, client.ip, "Too many accounts created from your network.");
+  await enforceRateLimit(deps.rateLimits.registerPerIp, client.ip, "Too many accounts created from your network.");
   const passwordHash = await hashPassword(input.password);
   let user: { id: string; email: string };
   try {

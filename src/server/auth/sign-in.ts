@@ -28,13 +28,13 @@ async function tellThrottlingStarts(deps: ApprovalDeps, user: { id: string; emai
  * the user is signed in elsewhere returns an approval request instead of a session.
  */
 export async function login(
-  deps: ApprovalDeps & { rateLimits?: { signInPerIp: Ratelimit }; throttle?: AccountThrottle },
+  deps: ApprovalDeps & { rateLimits: { signInPerIp: Ratelimit }; throttle: AccountThrottle },
   input: { email: string; password: string },
   client: ClientInfo,
   // Bearer-token clients sign in the same way and get a session of method "token".
   as: { method: "password" | "token"; deviceName?: string } = { method: "password" },
 ): Promise<SignedIn | ApprovalRequired> {
-  if (deps.rateLimits) await enforceRateLimit(deps.rateLimits.signInPerIp, client.ip, "Too many sign-in attempts from your network.");
+  await enforceRateLimit(deps.rateLimits.signInPerIp, client.ip, "Too many sign-in attempts from your network.");
   // The account and, in the same query, whether this browser (or app) is one of its devices.
   const found = await deps.db.user.findUnique({
     where: { email: input.email },

@@ -31,9 +31,9 @@ export interface AuthDeps {
   sessions: SessionStore;
   deviceCache: DeviceCache;
   events: UserEventFeed;
-  config: { sessionCap: SessionCap; reauthMs?: number };
-  /** Security email; absent in code paths and tests that send none. */
-  mailer?: Mailer;
+  config: { sessionCap: SessionCap; reauthMs: number };
+  /** Security email (MAIL_ENABLED=false makes it send nothing; it is never absent). */
+  mailer: Mailer;
 }
 
 export interface SignedIn {
@@ -57,7 +57,7 @@ export interface ApprovalDeps extends AuthDeps {
   approvals: ApprovalStore;
   config: AuthDeps["config"] & { newDeviceApproval: boolean };
   /** Someone with the password could otherwise flood the owner's devices with requests from many IPs. */
-  rateLimits?: { approvalPerUser: Ratelimit };
+  rateLimits: { approvalPerUser: Ratelimit };
 }
 
 export interface ApprovalRequired {
@@ -77,6 +77,6 @@ export interface OwnRecordsDeps {
   events: UserEventFeed;
   handoffs: HandoffStore;
   approvals: ApprovalStore;
-  config: { reauthMs?: number };
-  mailer?: Mailer;
+  config: { reauthMs: number };
+  mailer: Mailer;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "@upstash/redis";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
+import { TRUST_NONCE_MS } from "~/server/policy";
 
 /**
  * A user's devices as PostgreSQL has them (rows and each device's sign-in addresses), kept in
@@ -40,9 +41,6 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ARGV[1]
 `;
 
-/** How long concurrent sign-ins of one browser share the cookie it is trusted under. */
-const TRUST_NONCE_MS = 60_000;
-
 // KEYS: version, entry. ARGV: a fresh version (used when there is none), ttl ms.
 // Returns { version, entry or '' }.
 const READ = `${LUA_HELPERS}
@@ -67,7 +65,7 @@ export class DeviceCache {
     private readonly redis: Redis,
     private readonly prefix: string,
     /** How long an unused entry stays; every read extends its version's life. */
-    private readonly ttlMs = 3_600_000,
+    private readonly ttlMs: number,
   ) {
     this.readScript = redis.createScript<[string, string]>(READ);
     this.trustNonceScript = redis.createScript<string>(GET_OR_SET);

@@ -89,7 +89,7 @@ export async function renameDevice(deps: OwnRecordsDeps, actor: Actor, deviceId:
 
 /** Ends the device's sessions and removes it; its next sign-in counts as a new device. */
 export async function forgetDevice(deps: OwnRecordsDeps, actor: Actor, deviceId: string) {
-  if (deps.config.reauthMs) await requireRecentAuth(deps.sessions, actor.sessionId, deps.config.reauthMs);
+  await requireRecentAuth(deps.sessions, actor.sessionId, deps.config.reauthMs);
   const device = await deps.db.device.findFirst({ where: { id: deviceId, userId: actor.userId, forgottenAt: null }, select: { cookieHash: true } });
   if (!device) throw new AuthError("NOT_FOUND", "No such device.");
   // Rewriting the cookie hash first means a sign-in racing with this one already gets a new device.

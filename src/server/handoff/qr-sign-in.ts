@@ -114,7 +114,7 @@ export async function claim(deps: HandoffDeps, token: string, client: ClientInfo
 
 export async function decide(deps: HandoffDeps, actor: Actor, token: string, decision: "approved" | "denied") {
   // Approving hands a session to another device: a sensitive action. Denying never needs it.
-  if (decision === "approved" && deps.config.reauthMs) await requireRecentAuth(deps.sessions, actor.sessionId, deps.config.reauthMs);
+  if (decision === "approved") await requireRecentAuth(deps.sessions, actor.sessionId, deps.config.reauthMs);
   const record = await guard(deps.handoffs.decide(token, actor, decision));
   await recordSecurityEvent(deps.db, {
     type: decision === "approved" ? "handoff_approved" : "handoff_denied",

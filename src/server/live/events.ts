@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import { z } from "zod";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
+import { LIVE_FEED_LENGTH, LIVE_FEED_TTL_MS } from "~/server/policy";
 import { sessionKey } from "~/server/sessions/store";
 
 // A short per-user feed of what happened to the user's sessions, kept in Redis so every app
@@ -51,16 +52,13 @@ export const userEvent = z.discriminatedUnion("type", [
 export type UserEvent = z.infer<typeof userEvent>;
 export type UserEventInput = UserEvent extends infer E ? (E extends unknown ? Omit<E, "at"> : never) : never;
 
-const FEED_LENGTH = 100;
-const FEED_TTL_MS = 24 * 60 * 60 * 1000;
-
 // KEYS: feed, sequence. ARGV: event JSON without seq. Returns the new sequence number.
 const PUBLISH = `
 local seq = redis.call('INCR', KEYS[2])
 redis.call('ZADD', KEYS[1], seq, string.sub(ARGV[1], 1, -2) .. ',"seq":' .. seq .. '}')
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -${FEED_LENGTH + 1})
-redis.call('PEXPIRE', KEYS[1], ${FEED_TTL_MS})
-redis.call('PEXPIRE', KEYS[2], ${FEED_TTL_MS})
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -${LIVE_FEED_LENGTH + 1})
+redis.call('PEXPIRE', KEYS[1], ${LIVE_FEED_TTL_MS})
+redis.call('PEXPIRE', KEYS[2], ${LIVE_FEED_TTL_MS})
 return seq
 `;
 

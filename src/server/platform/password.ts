@@ -1,6 +1,7 @@
 import os from "node:os";
 import { hash, verify } from "@node-rs/argon2";
 import { HashPool, KeyedAdmission } from "~/server/platform/hash-pool";
+import { PASSWORD_CHECKS_PER_ACCOUNT, PASSWORD_CHECKS_PER_IP, PASSWORD_CHECKS_WAITING_PER_KEY, PASSWORD_HASH_NICE_DEFAULT } from "~/server/policy";
 
 // OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1.
 // Algorithm is a const enum in @node-rs/argon2's types, which isolatedModules cannot read: 2 = Argon2id.
@@ -11,14 +12,11 @@ export const PASSWORD_HASH_OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, 
 // cores - 1 threads at once (at least 1), further sign-ins wait their turn, and those threads run
 // at a lower CPU priority (hash-pool.ts).
 const MAX_CONCURRENT_HASHES = Math.max(1, Number(process.env.PASSWORD_HASH_CONCURRENCY) || (os.availableParallelism?.() ?? os.cpus().length) - 1);
-const HASH_NICE = process.env.PASSWORD_HASH_NICE ? Number(process.env.PASSWORD_HASH_NICE) : 10;
+const HASH_NICE = process.env.PASSWORD_HASH_NICE ? Number(process.env.PASSWORD_HASH_NICE) : PASSWORD_HASH_NICE_DEFAULT;
 
 // Password checks admitted at once per account and per IP address, and how many more may wait
-// (outside the pool) before further ones are refused: a client with many concurrent wrong
+// (outside the pool) before further ones are refused (PASSWORD_CHECKS_* in policy.ts): a client with many concurrent wrong
 // passwords (or many accounts) then delays another user's sign-in by a few hashes at most.
-const CHECKS_PER_ACCOUNT = 2;
-const CHECKS_PER_IP = 4;
-const CHECKS_WAITING_PER_KEY = 64;
 
 // One pool per process, kept on globalThis so dev-mode reloads of this module reuse its workers.
 const globalForHashing = globalThis as unknown as { handoffHashPool?: HashPool; handoffPasswordAdmission?: KeyedAdmission };
@@ -65,8 +63,8 @@ export async function verifyPassword(storedHash: string | null | undefined, pass
  */
 export async function admitPasswordCheck(source: { account: string; ip: string }) {
   const release = await admission.enter([
-    { name: `account:${source.account}`, kind: "account", limit: CHECKS_PER_ACCOUNT, backlog: CHECKS_WAITING_PER_KEY },
-    { name: `ip:${source.ip}`, kind: "ip", limit: CHECKS_PER_IP, backlog: CHECKS_WAITING_PER_KEY },
+    { name: `account:${source.account}`, kind: "account", limit: PASSWORD_CHECKS_PER_ACCOUNT, backlog: PASSWORD_CHECKS_WAITING_PER_KEY },
+    { name: `ip:${source.ip}`, kind: "ip", limit: PASSWORD_CHECKS_PER_IP, backlog: PASSWORD_CHECKS_WAITING_PER_KEY },
   ]);
   return { verify: verifyPassword, release };
 }

@@ -1,4 +1,5 @@
 import { parseEnv } from "~/env";
+import { policyFrom } from "~/server/policy";
 import { AccessTokenSigner } from "~/server/tokens/jwt";
 
 /**
@@ -27,7 +28,7 @@ export function configurationProblems(source: Record<string, string | undefined>
       sessionSecret: env.SESSION_SECRET,
       issuer: origin,
       audience: `${origin}/api`,
-      accessTokenTtlMs: env.ACCESS_TOKEN_MINUTES * 60_000,
+      accessTokenTtlMs: policyFrom(env).accessTokenTtlMs,
     });
   } catch (error) {
     return [error instanceof Error ? error.message : String(error)];

@@ -22,36 +22,36 @@ function details(where: Where): string {
   return lines.join("\n");
 }
 
-function send(mailer: Mailer | undefined, to: string, subject: string, paragraphs: string[]) {
-  mailer?.send({ to, subject: `Handoff: ${subject}`, text: `${paragraphs.join("\n\n")}\n\n— Handoff\n` });
+function send(mailer: Mailer, to: string, subject: string, paragraphs: string[]) {
+  mailer.send({ to, subject: `Handoff: ${subject}`, text: `${paragraphs.join("\n\n")}\n\n— Handoff\n` });
 }
 
 export const notify = {
-  newDeviceSignIn(mailer: Mailer | undefined, to: string, where: Where) {
+  newDeviceSignIn(mailer: Mailer, to: string, where: Where) {
     send(mailer, to, "new sign-in on a new device", [
       `Your account was just signed in on a device it has not been used on before.`,
       details(where),
       IF_NOT_YOU,
     ]);
   },
-  suspiciousSignIn(mailer: Mailer | undefined, to: string, where: Where, message: string) {
+  suspiciousSignIn(mailer: Mailer, to: string, where: Where, message: string) {
     send(mailer, to, "suspicious sign-in", [`A sign-in to your account looked unusual. ${message}`, details(where), IF_NOT_YOU]);
   },
-  throttled(mailer: Mailer | undefined, to: string, where: Where, attempts: number) {
+  throttled(mailer: Mailer, to: string, where: Where, attempts: number) {
     send(mailer, to, "failed sign-ins on your account", [
       `There were ${attempts} sign-in attempts with a wrong password on your account. Further attempts now have to wait longer and longer, so guessing is slowed down; your own signed-in devices are not affected.`,
       details(where),
       "If this was not you, your password has not been given away by these attempts. If you use it anywhere else, change it.",
     ]);
   },
-  lockout(mailer: Mailer | undefined, to: string, where: Where, ended: number) {
+  lockout(mailer: Mailer, to: string, where: Where, ended: number) {
     send(mailer, to, "all sessions signed out", [
       `Emergency lockout: ${ended} ${ended === 1 ? "session was" : "sessions were"} signed out on every device, at your request.`,
       details(where),
       "If this was not you, someone knows your password: sign in and change it now.",
     ]);
   },
-  passwordChanged(mailer: Mailer | undefined, to: string, where: Where, signedOut: number) {
+  passwordChanged(mailer: Mailer, to: string, where: Where, signedOut: number) {
     send(mailer, to, "your password was changed", [
       `The password of your account was changed.${signedOut ? ` ${signedOut} other ${signedOut === 1 ? "session was" : "sessions were"} signed out.` : ""}`,
       details(where),

@@ -3,6 +3,7 @@ import { AuthError, isErrorNamed } from "~/server/platform/errors";
 import type { AdmissionFullError } from "~/server/platform/hash-pool";
 import { admitPasswordCheck } from "~/server/platform/password";
 import { randomToken, sha256 } from "~/server/platform/crypto";
+import { THROTTLE_BASE_DELAY_MS, THROTTLE_FORGET_AFTER_MS, THROTTLE_IN_FLIGHT_MAX_MS } from "~/server/policy";
 
 // Account throttling instead of lockout (a lockout would let anyone lock a victim out): after
 // `after` password attempts for one account without a success, each further attempt must wait a
@@ -13,11 +14,6 @@ import { randomToken, sha256 } from "~/server/platform/crypto";
 // A success sets the count back to the attempts still in flight. Keys are per normalized email
 // (hashed), whether or not an account exists, so the answer reveals nothing about existence.
 // Counters are forgotten a day after the last attempt.
-
-const BASE_DELAY_MS = 1000;
-const FORGET_AFTER_MS = 86_400_000;
-/** An attempt in flight longer than this was lost (its process died): it no longer counts as in flight. */
-const IN_FLIGHT_MAX_MS = 60_000;
 
 export type ThrottleReason = "too_many_failures" | "attempts_in_flight";
 
@@ -98,11 +94,11 @@ export class AccountThrottle {
     const [allowed, wait, third] = (await this.begin.exec(this.keys(email), [
       String(this.now()),
       String(this.policy.after),
-      String(BASE_DELAY_MS),
+      String(THROTTLE_BASE_DELAY_MS),
       String(this.policy.maxDelayMs),
-      String(FORGET_AFTER_MS),
+      String(THROTTLE_FORGET_AFTER_MS),
       id,
-      String(IN_FLIGHT_MAX_MS),
+      String(THROTTLE_IN_FLIGHT_MAX_MS),
     ])) as unknown as [unknown, unknown, unknown];
     if (Number(allowed) !== 1)
       return { allowed: false, retryAfterMs: Number(wait), reason: third === "too_many_failures" ? "too_many_failures" : "attempts_in_flight" };
@@ -168,9 +164,9 @@ export interface PasswordCheck {
  * TOO_MANY_REQUESTS (data.reason too_many_failures | attempts_in_flight | network_busy) when it
  * must wait.
  */
-export async function checkPassword(throttle: AccountThrottle | undefined, check: PasswordCheck): Promise<boolean> {
+export async function checkPassword(throttle: AccountThrottle, check: PasswordCheck): Promise<boolean> {
   let attempt: Attempt | null = null;
-  if (throttle && !check.exempt) {
+  if (!check.exempt) {
     attempt = await throttle.beginAttempt(check.throttleKey ?? check.email);
     if (!attempt.allowed) {
       const retryAfter = Math.max(1, Math.ceil(attempt.retryAfterMs / 1000));
@@ -195,6 +191,6 @@ export async function checkPassword(throttle: AccountThrottle | undefined, check
     }
     return right;
   } finally {
-    if (throttle && attempt?.allowed) await throttle.finishAttempt(check.throttleKey ?? check.email, attempt.id, right);
+    if (attempt?.allowed) await throttle.finishAttempt(check.throttleKey ?? check.email, attempt.id, right);
   }
 }

@@ -1,10 +1,12 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices } from "~/test/harness";
-import { SessionLimitError, sessionKey, userSessionsKey, type NewSession } from "~/server/sessions/store";
+import { SessionLimitError, sessionKey, userSessionsKey, type NewSession, type SessionCap } from "~/server/sessions/store";
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
+/** The store tests that are not about the cap create sessions without one. */
+const UNCAPPED: SessionCap = { limit: 0, policy: "evict-oldest" };
 
 describe.each([
   ["real Redis", process.env.TEST_REDIS_URL ?? ""],
@@ -25,7 +27,7 @@ describe.each([
   afterAll(() => t.close());
 
   it("creates a session with a 128+ bit id and a 256-bit secret, and validates it", async () => {
-    const { token, session } = await t.services.sessions.createSession(newSession());
+    const { token, session } = await t.services.sessions.createSession(newSession(), UNCAPPED);
     const [id, secret] = token.split(".");
     expect(Buffer.from(id!, "base64url").length).toBeGreaterThanOrEqual(16);
     expect(Buffer.from(secret!, "base64url").length).toBe(32);
@@ -34,7 +36,7 @@ describe.each([
   });
 
   it("never stores the secret: a dump of Redis yields no usable token", async () => {
-    const { token, session } = await t.services.sessions.createSession(newSession());
+    const { token, session } = await t.services.sessions.createSession(newSession(), UNCAPPED);
     const secret = token.split(".")[1]!;
     const stored = await t.services.redis.redis.hgetall<Record<string, unknown>>(sessionKey(t.env.REDIS_PREFIX, session.id));
     expect(stored).toBeTruthy();
@@ -55,7 +57,7 @@ describe.each([
   it("slides the idle timeout on use, in Redis as well as in the answer", async () => {
     const start = Date.now();
     t.clock.now = start;
-    const { token, session } = await t.services.sessions.createSession(newSession());
+    const { token, session } = await t.services.sessions.createSession(newSession(), UNCAPPED);
     expect(session.idleExpiresAt.getTime()).toBe(start + 60 * MINUTE);
 
     t.clock.now = start + 50 * MINUTE;
@@ -76,7 +78,7 @@ describe.each([
     const start = Date.now();
     t.clock.now = start;
     const userId = crypto.randomUUID();
-    const { token, session } = await t.services.sessions.createSession(newSession(userId));
+    const { token, session } = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
     expect(await t.services.redis.redis.zrange(userSessionsKey(t.env.REDIS_PREFIX, userId), 0, -1)).toEqual([session.id]);
 
     t.clock.now = start + 60 * MINUTE; // exactly the idle timeout
@@ -89,7 +91,7 @@ describe.each([
   it("ends a session at its absolute lifetime even when used all along", async () => {
     const start = Date.now();
     t.clock.now = start;
-    const { token, session } = await t.services.sessions.createSession(newSession());
+    const { token, session } = await t.services.sessions.createSession(newSession(), UNCAPPED);
     expect(session.absoluteExpiresAt.getTime()).toBe(start + 30 * DAY);
     // Used every 45 minutes (inside the 60-minute idle timeout) for 30 days.
     for (let at = start + 45 * MINUTE; at < start + 30 * DAY; at += 45 * MINUTE) {
@@ -105,7 +107,7 @@ describe.each([
 
   it("deletes a session at once; the token is useless on the very next check", async () => {
     const userId = crypto.randomUUID();
-    const { token, session } = await t.services.sessions.createSession(newSession(userId));
+    const { token, session } = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
     expect(await t.services.sessions.deleteSession(session.id, crypto.randomUUID())).toBe(false); // not that user's
     expect(await t.services.sessions.validateSessionToken(token)).not.toBeNull();
     expect(await t.services.sessions.deleteSession(session.id, userId)).toBe(true);
@@ -115,10 +117,10 @@ describe.each([
 
   it("prunes index entries of sessions that expired in Redis when the next one is created", async () => {
     const userId = crypto.randomUUID();
-    const first = await t.services.sessions.createSession(newSession(userId));
+    const first = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
     // Simulate Redis expiring the key on its own.
     await t.services.redis.redis.del(sessionKey(t.env.REDIS_PREFIX, first.session.id));
-    const second = await t.services.sessions.createSession(newSession(userId));
+    const second = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
     expect(await t.services.redis.redis.zrange(userSessionsKey(t.env.REDIS_PREFIX, userId), 0, -1)).toEqual([second.session.id]);
   });
 
@@ -126,12 +128,12 @@ describe.each([
     const start = Date.now();
     t.clock.now = start;
     const userId = crypto.randomUUID();
-    const a = await t.services.sessions.createSession(newSession(userId));
+    const a = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
     t.clock.now = start + 1_000;
-    const b = await t.services.sessions.createSession(newSession(userId));
+    const b = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
     t.clock.now = start + 2_000;
     await t.services.sessions.validateSessionToken(a.token); // a is now the most recent
-    await t.services.sessions.createSession(newSession()); // someone else's
+    await t.services.sessions.createSession(newSession(), UNCAPPED); // someone else's
     expect((await t.services.sessions.listUserSessions(userId)).map((s) => s.id)).toEqual([a.session.id, b.session.id]);
 
     t.clock.now = start + 1_000 + 60 * MINUTE; // b idle for an hour, a for 59 minutes
@@ -144,10 +146,10 @@ describe.each([
   it("ends all, all but one, or one device's sessions of a user, and nobody else's", async () => {
     const userId = crypto.randomUUID();
     const phone = crypto.randomUUID();
-    const keep = await t.services.sessions.createSession(newSession(userId));
-    const onPhone = await t.services.sessions.createSession({ ...newSession(userId), deviceId: phone });
-    const other = await t.services.sessions.createSession(newSession(userId));
-    const stranger = await t.services.sessions.createSession(newSession());
+    const keep = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
+    const onPhone = await t.services.sessions.createSession({ ...newSession(userId), deviceId: phone }, UNCAPPED);
+    const other = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
+    const stranger = await t.services.sessions.createSession(newSession(), UNCAPPED);
     expect(await t.services.sessions.deleteUserSessions(userId, { deviceId: phone })).toEqual([onPhone.session.id]);
     expect(await t.services.sessions.deleteUserSessions(userId, { except: keep.session.id })).toEqual([other.session.id]);
     expect(await t.services.sessions.validateSessionToken(keep.token)).not.toBeNull();
@@ -207,7 +209,7 @@ describe.each([
     const tokenSession = (userId = crypto.randomUUID()): NewSession => ({ ...newSession(userId), method: "token" });
 
     it("rotates the refresh token atomically: the new one works, the old one is reuse and ends the session", async () => {
-      const { token, session } = await t.services.sessions.createSession(tokenSession());
+      const { token, session } = await t.services.sessions.createSession(tokenSession(), UNCAPPED);
       // A token session is never a cookie session.
       expect(await t.services.sessions.validateSessionToken(token)).toBeNull();
       const jti = crypto.randomUUID();
@@ -223,21 +225,21 @@ describe.each([
     });
 
     it("a cookie session's token is not a refresh token, and its id is not a bearer session", async () => {
-      const { token, session } = await t.services.sessions.createSession(newSession());
+      const { token, session } = await t.services.sessions.createSession(newSession(), UNCAPPED);
       expect(await t.services.sessions.rotateRefreshToken(token)).toEqual({ outcome: "invalid" });
       expect(await t.services.sessions.validateTokenSession(session.id, "jti")).toBeNull();
       expect(await t.services.sessions.validateSessionToken(token)).not.toBeNull();
     });
 
     it("a denied jti is refused until its expiry; the session stays", async () => {
-      const { session } = await t.services.sessions.createSession(tokenSession());
+      const { session } = await t.services.sessions.createSession(tokenSession(), UNCAPPED);
       await t.services.sessions.denyAccessToken("jti-1", Date.now() + 60_000);
       expect(await t.services.sessions.validateTokenSession(session.id, "jti-1")).toBeNull();
       expect(await t.services.sessions.validateTokenSession(session.id, "jti-2")).not.toBeNull();
     });
 
     it("30 concurrent rotations of one refresh token: exactly one succeeds", async () => {
-      const { token } = await t.services.sessions.createSession(tokenSession());
+      const { token } = await t.services.sessions.createSession(tokenSession(), UNCAPPED);
       const results = await Promise.all(Array.from({ length: 30 }, () => t.services.sessions.rotateRefreshToken(token)));
       expect(results.filter((r) => r.outcome === "ok")).toHaveLength(1);
       expect(results.filter((r) => r.outcome === "reused")).toHaveLength(1);

@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
 import { randomToken, sha256, splitToken } from "~/server/platform/crypto";
+import { REFRESH_REUSE_HISTORY, type SessionCap } from "~/server/policy";
 
 // A session lives in Redis as a hash under <prefix>session:<id>, with only the SHA-256 of its
 // secret; the user's sessions are indexed in a sorted set <prefix>user:<userId>:sessions (score =
@@ -16,13 +17,12 @@ export interface SessionPolicy {
   absoluteLifetimeMs: number;
   /**
    * Bearer-token sessions (method "token") end after this long without an access-token use or a
-   * refresh: the refresh token's lifetime. Defaults to idleTimeoutMs.
+   * refresh: the refresh token's lifetime.
    */
-  tokenIdleTimeoutMs?: number;
+  tokenIdleTimeoutMs: number;
 }
 
-const idleFor = (policy: SessionPolicy, method: SessionMethod) =>
-  method === "token" ? (policy.tokenIdleTimeoutMs ?? policy.idleTimeoutMs) : policy.idleTimeoutMs;
+const idleFor = (policy: SessionPolicy, method: SessionMethod) => (method === "token" ? policy.tokenIdleTimeoutMs : policy.idleTimeoutMs);
 
 export interface Session {
   id: string;
@@ -41,7 +41,7 @@ export type NewSession = Pick<Session, "userId" | "email" | "deviceId" | "ip" | 
 
 export const sessionKey = (prefix: string, sessionId: string) => `${prefix}session:${sessionId}`;
 export const userSessionsKey = (prefix: string, userId: string) => `${prefix}user:${userId}:sessions`;
-/** Hashes of a token session's rotated refresh tokens (newest first, the last 100), for reuse detection. */
+/** Hashes of a token session's rotated refresh tokens (newest first, the last REFRESH_REUSE_HISTORY), for reuse detection. */
 export const rotatedRefreshKey = (prefix: string, sessionId: string) => `${prefix}refresh-rotated:${sessionId}`;
 /** Present while a session's password entry is recent enough for sensitive actions (REAUTH_MINUTES). */
 export const recentAuthKey = (prefix: string, sessionId: string) => `${prefix}reauth:${sessionId}`;
@@ -190,7 +190,7 @@ if current == ARGV[4] then
   redis.call('HSET', key, 'secretHash', ARGV[5])
   slide(key, values, ARGV[1], idle)
   redis.call('LPUSH', rotated, ARGV[4])
-  redis.call('LTRIM', rotated, 0, 99)
+  redis.call('LTRIM', rotated, 0, ${REFRESH_REUSE_HISTORY - 1})
   redis.call('PEXPIREAT', rotated, tonumber(values[${ABSOLUTE}]))
   values[1] = 'ok'
   return reply(values)
@@ -282,12 +282,7 @@ function toSession(id: string, values: unknown[], policy: SessionPolicy): Sessio
   };
 }
 
-export type SessionLimitPolicy = "reject" | "evict-oldest";
-
-export interface SessionCap {
-  limit: number;
-  policy: SessionLimitPolicy;
-}
+export type { SessionCap, SessionCapPolicy as SessionLimitPolicy } from "~/server/policy";
 
 /** The user already has as many sessions as the cap allows (policy "reject"). */
 export class SessionLimitError extends Error {
@@ -359,7 +354,7 @@ export class SessionStore {
    */
   async createSession(
     input: NewSession,
-    cap?: SessionCap,
+    cap: SessionCap,
     conditions: CreateConditions = {},
   ): Promise<{ token: string; session: Session; evicted: string[]; evictedDevices: string[] }> {
     const id = randomToken(16);
@@ -383,8 +378,8 @@ export class SessionStore {
         String(idleFor(this.policy, input.method)),
         String(absolute),
         this.prefix,
-        String(cap?.limit ?? 0),
-        cap?.policy ?? "evict-oldest",
+        String(cap.limit),
+        cap.policy,
         sha256(secret),
         conditions.parentSessionId ?? "",
         conditions.epoch === undefined ? "" : String(conditions.epoch),
@@ -393,7 +388,7 @@ export class SessionStore {
     )) as unknown as [unknown, unknown, ...unknown[]];
     if (Number(created) === -1) throw new ParentSessionEndedError();
     if (Number(created) === -2) throw new SessionEpochChangedError();
-    if (Number(created) !== 1) throw new SessionLimitError(Number(active), cap?.limit ?? 0);
+    if (Number(created) !== 1) throw new SessionLimitError(Number(active), cap.limit);
     return {
       token: `${id}.${secret}`,
       session: toSession(
@@ -449,13 +444,13 @@ export class SessionStore {
     return { outcome: "invalid" };
   }
 
-  /** The password was just entered in this session: sensitive actions are allowed for `forMs`. */
-  async markAuthenticated(sessionId: string, forMs = 10 * 60_000): Promise<void> {
+  /** The password was just entered in this session: sensitive actions are allowed for `forMs` (the re-auth window). */
+  async markAuthenticated(sessionId: string, forMs: number): Promise<void> {
     await this.redis.set(recentAuthKey(this.prefix, sessionId), String(this.now()), { px: forMs });
   }
 
   /** True when the password was entered in this session less than `withinMs` ago (by this store's clock). */
-  async recentlyAuthenticated(sessionId: string, withinMs = 10 * 60_000): Promise<boolean> {
+  async recentlyAuthenticated(sessionId: string, withinMs: number): Promise<boolean> {
     const at = Number(await this.redis.get(recentAuthKey(this.prefix, sessionId)));
     return Number.isFinite(at) && at > 0 && this.now() - at < withinMs;
   }

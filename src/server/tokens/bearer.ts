@@ -7,6 +7,7 @@ import { enforceRateLimit } from "~/server/platform/rate-limit";
 import { requireRecentAuth } from "~/server/account/reauth";
 import { recordSecurityEvent } from "~/server/security/security-events";
 import type { Session } from "~/server/sessions/store";
+import type { AccountThrottle } from "~/server/security/throttle";
 import { startSession } from "~/server/auth/start-session";
 import { randomToken } from "~/server/platform/crypto";
 import type { ApprovalDeps, ClientInfo, SignedIn } from "~/server/auth/types";
@@ -19,6 +20,7 @@ import type { ApprovalDeps, ClientInfo, SignedIn } from "~/server/auth/types";
 
 export interface TokenDeps extends ApprovalDeps {
   jwt: AccessTokenSigner;
+  throttle: AccountThrottle;
   rateLimits: { signInPerIp: Ratelimit; approvalPerUser: Ratelimit; tokensFromSessionPerUser: Ratelimit };
 }
 
@@ -105,13 +107,8 @@ export async function completeTokenApproval(deps: TokenDeps, input: { requestId:
  * recently (data.reason "reauth_required"), a few per user an hour, and the new session exists
  * only while the minting session still does (checked atomically as it is created).
  */
-export async function issueTokensFromSession(
-  deps: TokenDeps & { config: { reauthMs?: number } },
-  session: Session,
-  input: { deviceName: string },
-  client: TokenClient,
-) {
-  if (deps.config.reauthMs) await requireRecentAuth(deps.sessions, session.id, deps.config.reauthMs);
+export async function issueTokensFromSession(deps: TokenDeps, session: Session, input: { deviceName: string }, client: TokenClient) {
+  await requireRecentAuth(deps.sessions, session.id, deps.config.reauthMs);
   await enforceRateLimit(deps.rateLimits.tokensFromSessionPerUser, session.userId, "Too many app sign-ins created from your sessions.");
   const deviceKey = client.deviceKey ?? randomToken(32);
   const signedIn = await startSession(deps, { id: session.userId, email: session.email }, clientInfo(client, deviceKey), "token", {

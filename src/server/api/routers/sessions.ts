@@ -9,6 +9,7 @@ import { listSessions, revokeOtherSessions, revokeSession } from "~/server/sessi
 import { sessionCapStatus } from "~/server/sessions/cap";
 import { clearSessionCookie } from "~/server/platform/cookies";
 import type { UserEvent } from "~/server/live/events";
+import { LIVE_LATE_EVENT_WAIT_MS } from "~/server/policy";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 
 const id = z.string({ message: "An id is required" }).min(1, { message: "An id is required" }).max(128, { message: "That id is too long" });
@@ -84,7 +85,7 @@ export const sessionsRouter = createTRPCRouter({
         if (!told) {
           // Services end sessions first and tell the feed right after: give that event a moment
           // to arrive, so the page says "revoked" (or why) rather than "expired".
-          await sleep(Math.min(config.livePollMs, 300), signal);
+          await sleep(Math.min(config.livePollMs, LIVE_LATE_EVENT_WAIT_MS), signal);
           const late = await events.poll(ctx.user.id, own, seq);
           for (const event of late.events) yield tracked(String(event.seq), event as UserEvent);
           seq = late.seq;

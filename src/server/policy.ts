@@ -1,0 +1,116 @@
+import type { Env } from "~/env";
+
+// Every number the app's rules run on has its one home here. src/env.ts reads and validates the
+// variables (and holds their defaults); policyFrom turns them, once, into named values in the units
+// the code uses (ms, counts). Numbers fixed by design (not configurable) are the constants below.
+// Nothing else in src/server has a default of its own for any of these.
+
+// --- Fixed by design ---
+
+/** Wrong 6-digit codes after which a new-device approval request is blocked. */
+export const APPROVAL_CODE_ATTEMPTS = 5;
+
+/** Rotated refresh tokens remembered per token session, for reuse (theft) detection. */
+export const REFRESH_REUSE_HISTORY = 100;
+
+/** Events kept per user in the live feed, and how long a quiet feed is kept. */
+export const LIVE_FEED_LENGTH = 100;
+export const LIVE_FEED_TTL_MS = 24 * 60 * 60 * 1000;
+/** Longest wait, when a page's session ended, for the event that says why (capped by the live poll interval). */
+export const LIVE_LATE_EVENT_WAIT_MS = 300;
+
+/** How long concurrent sign-ins of one browser share the cookie it is trusted under. */
+export const TRUST_NONCE_MS = 60_000;
+/** How long an unused cached device list stays; every read extends it. */
+export const DEVICE_CACHE_TTL_MS = 3_600_000;
+
+/** Account throttle: the first wait once throttling starts (it doubles up to the configured maximum). */
+export const THROTTLE_BASE_DELAY_MS = 1000;
+/** Account throttle: counters are forgotten this long after the last attempt. */
+export const THROTTLE_FORGET_AFTER_MS = 86_400_000;
+/** Account throttle: an attempt in flight longer than this was lost (its process died). */
+export const THROTTLE_IN_FLIGHT_MAX_MS = 60_000;
+
+/** Password checks admitted at once per account and per IP, and how many more may wait before further ones are refused. */
+export const PASSWORD_CHECKS_PER_ACCOUNT = 2;
+export const PASSWORD_CHECKS_PER_IP = 4;
+export const PASSWORD_CHECKS_WAITING_PER_KEY = 64;
+/** The password-hashing threads' nice value when PASSWORD_HASH_NICE is not set. */
+export const PASSWORD_HASH_NICE_DEFAULT = 10;
+
+/** Largest request body /api/trpc reads; our biggest legitimate input is a few KB. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Most calls one batched request may carry (the client's batch link sends at most this many). */
+export const MAX_BATCH_SIZE = 10;
+
+// --- From the environment ---
+
+export interface RateLimit {
+  /** Requests allowed per window. */
+  count: number;
+  windowSeconds: number;
+}
+
+export type SessionCapPolicy = "reject" | "evict-oldest";
+
+/** How many sessions one user may have at once (0 = no limit), and what a sign-in over it does. */
+export interface SessionCap {
+  limit: number;
+  policy: SessionCapPolicy;
+}
+
+export interface Policy {
+  session: {
+    idleTimeoutMs: number;
+    absoluteLifetimeMs: number;
+    /** Bearer-token sessions end after this long without a use or a refresh: the refresh token's lifetime. */
+    tokenIdleTimeoutMs: number;
+    cap: SessionCap;
+  };
+  accessTokenTtlMs: number;
+  handoffTtlMs: number;
+  approvalTtlMs: number;
+  newDeviceApproval: boolean;
+  /** How long after entering the password a session may do sensitive actions. */
+  reauthMs: number;
+  rateLimits: {
+    signInPerIp: RateLimit;
+    registerPerIp: RateLimit;
+    /** QR codes per IP, and per user for offers and claims. */
+    handoff: RateLimit;
+    /** New-device approval requests per account. */
+    approvalPerUser: RateLimit;
+    tokensFromSessionPerUser: RateLimit;
+  };
+  /** Account throttle: waits start after `after` attempts without a success, doubling from THROTTLE_BASE_DELAY_MS up to maxDelayMs. */
+  throttle: { after: number; maxDelayMs: number };
+  /** How often open pages poll Redis: a QR handoff or approval being watched, and the live session feed. */
+  pollMs: { handoff: number; live: number };
+}
+
+const perMinute = (count: number): RateLimit => ({ count, windowSeconds: 60 });
+
+export function policyFrom(e: Env): Policy {
+  return {
+    session: {
+      idleTimeoutMs: e.SESSION_IDLE_MINUTES * 60_000,
+      absoluteLifetimeMs: e.SESSION_MAX_DAYS * 86_400_000,
+      tokenIdleTimeoutMs: e.REFRESH_TOKEN_DAYS * 86_400_000,
+      cap: { limit: e.SESSION_LIMIT, policy: e.SESSION_LIMIT_POLICY },
+    },
+    accessTokenTtlMs: e.ACCESS_TOKEN_MINUTES * 60_000,
+    handoffTtlMs: e.HANDOFF_TTL_SECONDS * 1000,
+    approvalTtlMs: e.APPROVAL_TTL_SECONDS * 1000,
+    newDeviceApproval: e.NEW_DEVICE_APPROVAL,
+    reauthMs: e.REAUTH_MINUTES * 60_000,
+    rateLimits: {
+      signInPerIp: perMinute(e.SIGN_IN_RATE_LIMIT),
+      registerPerIp: perMinute(e.REGISTER_RATE_LIMIT),
+      handoff: perMinute(e.HANDOFF_RATE_LIMIT),
+      approvalPerUser: perMinute(e.APPROVAL_RATE_LIMIT),
+      tokensFromSessionPerUser: { count: e.TOKENS_FROM_SESSION_RATE_LIMIT, windowSeconds: 3600 },
+    },
+    throttle: { after: e.ACCOUNT_THROTTLE_AFTER, maxDelayMs: e.ACCOUNT_THROTTLE_MAX_SECONDS * 1000 },
+    pollMs: { handoff: e.HANDOFF_POLL_MS, live: e.LIVE_POLL_MS },
+  };
+}
