@@ -1,7 +1,10 @@
-import { initTRPC, TRPCError } from "@trpc/server";
+import { experimental_standaloneMiddleware, initTRPC, TRPCError } from "@trpc/server";
+import type { Ratelimit } from "@upstash/ratelimit";
 import { ZodError } from "zod";
 import { unsealSessionCookie } from "~/server/platform/cookies";
 import { isAuthError } from "~/server/platform/errors";
+import { enforceRateLimit } from "~/server/platform/rate-limit";
+import { requireRecentAuth } from "~/server/account/reauth";
 import { authenticateBearer } from "~/server/tokens/bearer";
 import type { AccessTokenClaims } from "~/server/tokens/jwt";
 import type { Session } from "~/server/sessions/store";
@@ -136,3 +139,28 @@ export const protectedProcedure = base.use(async ({ ctx, next }) => {
   const { session, accessToken } = found;
   return next({ ctx: { session, accessToken, user: { id: session.userId, email: session.email } } });
 });
+
+/**
+ * A protected procedure for sensitive actions: the password must have been entered in this
+ * session within REAUTH_MINUTES, else FORBIDDEN with data.reason "reauth_required".
+ */
+export const recentAuthProcedure = protectedProcedure.use(async ({ ctx, next }) => {
+  await requireRecentAuth(ctx.services.sessions, ctx.session.id, ctx.services.config.reauthMs);
+  return next();
+});
+
+/** One sliding-window limit and the key (IP or user id) counted against it. */
+export type RateLimitRule = readonly [limiter: Ratelimit, key: string];
+
+/**
+ * Counts the request against each limit in order (after its input is validated, when placed after
+ * `.input()`); over one, TOO_MANY_REQUESTS "<message> Try again in N s." with data.retryAfter and
+ * a Retry-After header (set by the base middleware).
+ */
+export function rateLimited<TContext extends { services: Services; ip(): string }>(rules: (ctx: TContext) => RateLimitRule[], message: string) {
+  return experimental_standaloneMiddleware<{ ctx: TContext }>().create(async ({ ctx, next }) => {
+    // tRPC hands the middleware a Simplify<> copy of TContext's type: the same object.
+    for (const [limiter, key] of rules(ctx as TContext)) await enforceRateLimit(limiter, key, message);
+    return next();
+  });
+}

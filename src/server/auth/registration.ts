@@ -1,16 +1,9 @@
-import type { Ratelimit } from "@upstash/ratelimit";
 import { AuthError } from "~/server/platform/errors";
 import { hashPassword } from "~/server/platform/password";
-import { enforceRateLimit } from "~/server/platform/rate-limit";
 import { startSession } from "~/server/auth/start-session";
 import type { AuthDeps, ClientInfo, SignedIn } from "~/server/auth/types";
 
-export async function register(
-  deps: AuthDeps & { rateLimits: { registerPerIp: Ratelimit } },
-  input: { email: string; password: string },
-  client: ClientInfo,
-): Promise<SignedIn> {
-  await enforceRateLimit(deps.rateLimits.registerPerIp, client.ip, "Too many accounts created from your network.");
+export async function register(deps: AuthDeps, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
   const passwordHash = await hashPassword(input.password);
   let user: { id: string; email: string };
   try {

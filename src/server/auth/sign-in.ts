@@ -1,9 +1,7 @@
-import type { Ratelimit } from "@upstash/ratelimit";
 import { approvalIfNeeded } from "~/server/approvals/new-device";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { recordLoginEvent } from "~/server/auth/login-events";
-import { enforceRateLimit } from "~/server/platform/rate-limit";
 import { checkPassword, SIGN_IN_WORDING, type AccountThrottle } from "~/server/security/throttle";
 import { sha256 } from "~/server/platform/crypto";
 import { notify } from "~/server/security/notify";
@@ -25,16 +23,16 @@ async function tellThrottlingStarts(deps: ApprovalDeps, user: { id: string; emai
 
 /**
  * Password sign-in. With new-device approval on, a correct password from an unknown browser while
- * the user is signed in elsewhere returns an approval request instead of a session.
+ * the user is signed in elsewhere returns an approval request instead of a session. The per-IP
+ * limit is declared on its procedures (auth.login, tokens.issue).
  */
 export async function login(
-  deps: ApprovalDeps & { rateLimits: { signInPerIp: Ratelimit }; throttle: AccountThrottle },
+  deps: ApprovalDeps & { throttle: AccountThrottle },
   input: { email: string; password: string },
   client: ClientInfo,
   // Bearer-token clients sign in the same way and get a session of method "token".
   as: { method: "password" | "token"; deviceName?: string } = { method: "password" },
 ): Promise<SignedIn | ApprovalRequired> {
-  await enforceRateLimit(deps.rateLimits.signInPerIp, client.ip, "Too many sign-in attempts from your network.");
   // The account and, in the same query, whether this browser (or app) is one of its devices.
   const found = await deps.db.user.findUnique({
     where: { email: input.email },

@@ -3,7 +3,6 @@ import type { UserDevices } from "~/server/devices/device-cache";
 import { AuthError } from "~/server/platform/errors";
 import { cancelApprovals } from "~/server/approvals/new-device";
 import { locateAll } from "~/server/platform/geo";
-import { requireRecentAuth } from "~/server/account/reauth";
 import { recordSecurityEvent } from "~/server/security/security-events";
 import type { Session } from "~/server/sessions/store";
 import type { Actor, OwnRecordsDeps } from "~/server/auth/types";
@@ -87,9 +86,8 @@ export async function renameDevice(deps: OwnRecordsDeps, actor: Actor, deviceId:
   return { id: deviceId, name };
 }
 
-/** Ends the device's sessions and removes it; its next sign-in counts as a new device. */
+/** Ends the device's sessions and removes it; its next sign-in counts as a new device. Its procedure needs fresh authentication. */
 export async function forgetDevice(deps: OwnRecordsDeps, actor: Actor, deviceId: string) {
-  await requireRecentAuth(deps.sessions, actor.sessionId, deps.config.reauthMs);
   const device = await deps.db.device.findFirst({ where: { id: deviceId, userId: actor.userId, forgottenAt: null }, select: { cookieHash: true } });
   if (!device) throw new AuthError("NOT_FOUND", "No such device.");
   // Rewriting the cookie hash first means a sign-in racing with this one already gets a new device.

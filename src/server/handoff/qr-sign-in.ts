@@ -1,12 +1,9 @@
 import { isIP } from "node:net";
-import type { Ratelimit } from "@upstash/ratelimit";
 import { parseUserAgent } from "~/server/devices/device";
 import { AuthError, isErrorNamed } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { type HandoffInvalidError, type HandoffRecord, type HandoffStore, type Party } from "~/server/handoff/store";
 import { recordLoginEvent } from "~/server/auth/login-events";
-import { enforceRateLimit } from "~/server/platform/rate-limit";
-import { requireRecentAuth } from "~/server/account/reauth";
 import { recordSecurityEvent } from "~/server/security/security-events";
 import { sessionCapStatus } from "~/server/sessions/cap";
 import { startSession } from "~/server/auth/start-session";
@@ -14,14 +11,11 @@ import type { Actor, AuthDeps, ClientInfo, SignedIn } from "~/server/auth/types"
 
 export interface HandoffDeps extends AuthDeps {
   handoffs: HandoffStore;
-  rateLimits: { handoffPerIp: Ratelimit; handoffPerUser: Ratelimit };
   config: AuthDeps["config"] & { appOrigin: string };
 }
 
 /** The QR points at a page of this app: /handoff/<token> approves a new device, /continue/<token> claims an offer. */
 export const qrUrl = (origin: string, kind: HandoffRecord["kind"], token: string) => `${origin}/${kind === "signin" ? "handoff" : "continue"}/${token}`;
-
-const rateLimit = (limiter: Ratelimit, key: string) => enforceRateLimit(limiter, key, "Too many QR codes requested.");
 
 const invalid = () => new AuthError("BAD_REQUEST", "This QR code is no longer valid");
 
@@ -82,17 +76,14 @@ async function describe(record: HandoffRecord, viewerIp: string, viewer: "owner"
   return { id: record.id, kind: record.kind, status: record.status, createdAt: record.createdAt, expiresAt: record.expiresAt, recipient, owner, warnings };
 }
 
-/** Flow A, on the new device: a QR to scan with a signed-in phone. */
+/** Flow A, on the new device: a QR to scan with a signed-in phone (rate-limited per IP by its procedure). */
 export async function startSignIn(deps: HandoffDeps, client: ClientInfo) {
-  await rateLimit(deps.rateLimits.handoffPerIp, client.ip);
   const created = await deps.handoffs.create("signin", { ip: client.ip, userAgent: client.userAgent });
   return { id: created.id, qrUrl: qrUrl(deps.config.appOrigin, "signin", created.token), expiresAt: created.expiresAt, browserSecret: created.browserSecret! };
 }
 
-/** Flow B, on the signed-in device: a QR another device scans to continue there. */
+/** Flow B, on the signed-in device: a QR another device scans to continue there (rate-limited per user and IP by its procedure). */
 export async function offer(deps: HandoffDeps, actor: Actor, userAgent: string) {
-  await rateLimit(deps.rateLimits.handoffPerUser, actor.userId);
-  await rateLimit(deps.rateLimits.handoffPerIp, actor.ip);
   const created = await deps.handoffs.create("offer", { ip: actor.ip, userAgent, userId: actor.userId, sessionId: actor.sessionId });
   return { id: created.id, qrUrl: qrUrl(deps.config.appOrigin, "offer", created.token), expiresAt: created.expiresAt };
 }
@@ -105,16 +96,14 @@ export async function inspect(deps: HandoffDeps, actor: Actor, token: string, us
   return { ...described, wouldSignOut: cap.wouldSignOut };
 }
 
-/** Flow B, on the other device: claims the offer for this browser. */
+/** Flow B, on the other device: claims the offer for this browser (rate-limited per IP by its procedure). */
 export async function claim(deps: HandoffDeps, token: string, client: ClientInfo, existingSecret?: string) {
-  await rateLimit(deps.rateLimits.handoffPerIp, client.ip);
   const { record, browserSecret } = await guard(deps.handoffs.bindRecipient(token, { ip: client.ip, userAgent: client.userAgent }, existingSecret));
   return { ...(await describe(record, client.ip, "recipient")), browserSecret };
 }
 
+/** Approving hands a session to another device: its procedure needs fresh authentication. Denying never does. */
 export async function decide(deps: HandoffDeps, actor: Actor, token: string, decision: "approved" | "denied") {
-  // Approving hands a session to another device: a sensitive action. Denying never needs it.
-  if (decision === "approved") await requireRecentAuth(deps.sessions, actor.sessionId, deps.config.reauthMs);
   const record = await guard(deps.handoffs.decide(token, actor, decision));
   await recordSecurityEvent(deps.db, {
     type: decision === "approved" ? "handoff_approved" : "handoff_denied",

@@ -3,8 +3,6 @@ import { login } from "~/server/auth/sign-in";
 import { type ApprovalPendingError, completeApproval } from "~/server/approvals/new-device";
 import { AuthError, isErrorNamed } from "~/server/platform/errors";
 import type { AccessTokenClaims, AccessTokenSigner } from "~/server/tokens/jwt";
-import { enforceRateLimit } from "~/server/platform/rate-limit";
-import { requireRecentAuth } from "~/server/account/reauth";
 import { recordSecurityEvent } from "~/server/security/security-events";
 import type { Session } from "~/server/sessions/store";
 import type { AccountThrottle } from "~/server/security/throttle";
@@ -21,7 +19,7 @@ import type { ApprovalDeps, ClientInfo, SignedIn } from "~/server/auth/types";
 export interface TokenDeps extends ApprovalDeps {
   jwt: AccessTokenSigner;
   throttle: AccountThrottle;
-  rateLimits: { signInPerIp: Ratelimit; approvalPerUser: Ratelimit; tokensFromSessionPerUser: Ratelimit };
+  rateLimits: { approvalPerUser: Ratelimit };
 }
 
 export interface TokenPair {
@@ -104,12 +102,11 @@ export async function completeTokenApproval(deps: TokenDeps, input: { requestId:
 /**
  * A signed-in browser mints tokens for a companion app: a new device and session of its own.
  * A session that can mint week-long sessions is worth stealing: it needs the password entered
- * recently (data.reason "reauth_required"), a few per user an hour, and the new session exists
+ * recently (data.reason "reauth_required") and a few per user an hour (both declared on its
+ * procedure, tokens.issueFromSession), and the new session exists
  * only while the minting session still does (checked atomically as it is created).
  */
 export async function issueTokensFromSession(deps: TokenDeps, session: Session, input: { deviceName: string }, client: TokenClient) {
-  await requireRecentAuth(deps.sessions, session.id, deps.config.reauthMs);
-  await enforceRateLimit(deps.rateLimits.tokensFromSessionPerUser, session.userId, "Too many app sign-ins created from your sessions.");
   const deviceKey = client.deviceKey ?? randomToken(32);
   const signedIn = await startSession(deps, { id: session.userId, email: session.email }, clientInfo(client, deviceKey), "token", {
     deviceName: input.deviceName,

@@ -6,9 +6,12 @@ import { approvalCookie, clearSessionCookie } from "~/server/platform/cookies";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
 import type { Session } from "~/server/sessions/store";
 import { endCookieSession, replaceSession } from "../session-cookie";
-import { createTRPCRouter, protectedProcedure, publicProcedure } from "../trpc";
+import { createTRPCRouter, protectedProcedure, publicProcedure, rateLimited } from "../trpc";
 
 const credentials = z.object({ email: emailInput, password: passwordInput });
+
+/** Password sign-ins per client IP, by cookie (auth.login) or for tokens (tokens.issue). */
+export const signInPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.signInPerIp, ctx.ip()]], "Too many sign-in attempts from your network.");
 
 export const publicSession = (s: Session) => ({
   id: s.id,
@@ -21,29 +24,38 @@ export const publicSession = (s: Session) => ({
 });
 
 export const authRouter = createTRPCRouter({
-  register: publicProcedure.input(z.object({ email: emailInput, password: newPasswordInput })).mutation(async ({ ctx, input }) => {
-    const signedIn = await register(ctx.services, input, ctx.client());
-    await replaceSession(ctx, signedIn);
-    return { user: signedIn.user };
-  }),
+  register: publicProcedure
+    .input(z.object({ email: emailInput, password: newPasswordInput }))
+    .use(rateLimited((ctx) => [[ctx.services.rateLimits.registerPerIp, ctx.ip()]], "Too many accounts created from your network."))
+    .mutation(async ({ ctx, input }) => {
+      const signedIn = await register(ctx.services, input, ctx.client());
+      await replaceSession(ctx, signedIn);
+      return { user: signedIn.user };
+    }),
 
   /**
    * `{ status: "signed_in", user, signedOut }` (signedOut: `{ deviceName }` of the session this
    * sign-in ended to stay within the cap, or null), or for a new device while the user is signed in elsewhere
    * `{ status: "approval_required", requestId, code, expiresAt }` (see approvals.*).
    */
-  login: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
-    const result = await login(ctx.services, input, ctx.client());
-    if ("status" in result) {
-      const { browserSecret, ...approval } = result;
-      ctx.setCookie(
-        approvalCookie(approval.requestId, browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.approvalTtlSeconds }),
-      );
-      return approval;
-    }
-    await replaceSession(ctx, result);
-    return { status: "signed_in" as const, user: result.user, ...(result.warning ? { warning: result.warning } : {}), signedOut: result.signedOut };
-  }),
+  login: publicProcedure
+    .input(credentials)
+    .use(signInPerIp)
+    .mutation(async ({ ctx, input }) => {
+      const result = await login(ctx.services, input, ctx.client());
+      if ("status" in result) {
+        const { browserSecret, ...approval } = result;
+        ctx.setCookie(
+          approvalCookie(approval.requestId, browserSecret, {
+            secure: ctx.services.config.secureCookies,
+            maxAgeSeconds: ctx.services.config.approvalTtlSeconds,
+          }),
+        );
+        return approval;
+      }
+      await replaceSession(ctx, result);
+      return { status: "signed_in" as const, user: result.user, ...(result.warning ? { warning: result.warning } : {}), signedOut: result.signedOut };
+    }),
 
   /** Ends this browser's session (or the bearer token's) in Redis at once; safe to call when already signed out. */
   logout: publicProcedure.mutation(async ({ ctx }) => {

@@ -4,7 +4,7 @@ import { deviceNameInput } from "~/server/devices/device-name";
 import { actorOf } from "~/server/auth/actor";
 import { forgetDevice, listDevices, renameDevice } from "~/server/devices/user-devices";
 import { clearSessionCookie } from "~/server/platform/cookies";
-import { createTRPCRouter, protectedProcedure } from "../trpc";
+import { createTRPCRouter, protectedProcedure, recentAuthProcedure } from "../trpc";
 
 const deviceId = z.uuid({ message: "No such device." });
 
@@ -32,7 +32,7 @@ export const devicesRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => renameDevice(ctx.services, actorOf(ctx.session, ctx.ip()), input.deviceId, input.name)),
 
   /** Ends the device's sessions and removes it from the list; its next sign-in is a new device. */
-  forget: protectedProcedure.input(z.object({ deviceId })).mutation(async ({ ctx, input }) => {
+  forget: recentAuthProcedure.input(z.object({ deviceId })).mutation(async ({ ctx, input }) => {
     const result = await forgetDevice(ctx.services, actorOf(ctx.session, ctx.ip()), input.deviceId);
     if (result.current) ctx.setCookie(clearSessionCookie(ctx.services.config.secureCookies));
     return { ok: true as const, endedSessions: result.ended, current: result.current };

@@ -4,18 +4,21 @@ import { actorOf } from "~/server/auth/actor";
 import { clearHandoffCookie, handoffCookie, secretFor } from "~/server/platform/cookies";
 import { claim, complete, decide, inspect, offer, startSignIn, watchState } from "~/server/handoff/qr-sign-in";
 import { replaceSession } from "../session-cookie";
-import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure } from "../trpc";
+import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure, rateLimited, recentAuthProcedure } from "../trpc";
 
 const token = z.object({
   token: z.string({ message: "A QR token is required" }).min(1, { message: "A QR token is required" }).max(256, { message: "This QR code is no longer valid" }),
 });
 const requestId = z.object({ id: z.string({ message: "A request id is required" }).regex(/^[A-Za-z0-9_-]{16,64}$/, { message: "No such request" }) });
 
+const QR_LIMIT = "Too many QR codes requested.";
+const qrPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.handoffPerIp, ctx.ip()]], QR_LIMIT);
+
 const TERMINAL = new Set(["completed", "denied", "cancelled", "expired"]);
 
 export const handoffRouter = createTRPCRouter({
   /** Flow A (new device): a QR for a signed-in phone to scan. Binds this browser with a secret cookie. */
-  start: publicProcedure.mutation(async ({ ctx }) => {
+  start: publicProcedure.use(qrPerIp).mutation(async ({ ctx }) => {
     const created = await startSignIn(ctx.services, ctx.client());
     ctx.setCookie(
       handoffCookie(created.id, created.browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.handoffTtlSeconds }),
@@ -24,7 +27,17 @@ export const handoffRouter = createTRPCRouter({
   }),
 
   /** Flow B (signed-in device): a QR another device scans to continue there. */
-  offer: protectedProcedure.mutation(({ ctx }) => offer(ctx.services, actorOf(ctx.session, ctx.ip()), ctx.client().userAgent)),
+  offer: protectedProcedure
+    .use(
+      rateLimited(
+        (ctx) => [
+          [ctx.services.rateLimits.handoffPerUser, ctx.user.id],
+          [ctx.services.rateLimits.handoffPerIp, ctx.ip()],
+        ],
+        QR_LIMIT,
+      ),
+    )
+    .mutation(({ ctx }) => offer(ctx.services, actorOf(ctx.session, ctx.ip()), ctx.client().userAgent)),
 
   /** Flow A (phone): who is asking, with warnings; the first signed-in scanner becomes the approver. */
   inspect: protectedProcedure
@@ -32,14 +45,19 @@ export const handoffRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => inspect(ctx.services, actorOf(ctx.session, ctx.ip()), input.token, ctx.client().userAgent)),
 
   /** Flow B (other device): claims the offer for this browser, which then waits for approval. */
-  claim: publicProcedure.input(token).mutation(async ({ ctx, input }) => {
-    const id = input.token.split(".")[0] ?? "";
-    const { browserSecret, ...state } = await claim(ctx.services, input.token, ctx.client(), secretFor(ctx.handoffCookie, id));
-    ctx.setCookie(handoffCookie(state.id, browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.handoffTtlSeconds }));
-    return state;
-  }),
+  claim: publicProcedure
+    .input(token)
+    .use(qrPerIp)
+    .mutation(async ({ ctx, input }) => {
+      const id = input.token.split(".")[0] ?? "";
+      const { browserSecret, ...state } = await claim(ctx.services, input.token, ctx.client(), secretFor(ctx.handoffCookie, id));
+      ctx.setCookie(
+        handoffCookie(state.id, browserSecret, { secure: ctx.services.config.secureCookies, maxAgeSeconds: ctx.services.config.handoffTtlSeconds }),
+      );
+      return state;
+    }),
 
-  approve: protectedProcedure.input(token).mutation(({ ctx, input }) => decide(ctx.services, actorOf(ctx.session, ctx.ip()), input.token, "approved")),
+  approve: recentAuthProcedure.input(token).mutation(({ ctx, input }) => decide(ctx.services, actorOf(ctx.session, ctx.ip()), input.token, "approved")),
 
   deny: protectedProcedure.input(token).mutation(({ ctx, input }) => decide(ctx.services, actorOf(ctx.session, ctx.ip()), input.token, "denied")),
 

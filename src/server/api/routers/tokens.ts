@@ -3,7 +3,8 @@ import { z } from "zod";
 import { emailInput, passwordInput } from "~/lib/credentials";
 import { deviceNameInput } from "~/server/devices/device-name";
 import { completeTokenApproval, issueTokens, issueTokensFromSession, refreshTokens, revokeTokens, type TokenClient } from "~/server/tokens/bearer";
-import { cookielessProcedure, createTRPCRouter, protectedProcedure } from "../trpc";
+import { signInPerIp } from "./auth";
+import { cookielessProcedure, createTRPCRouter, protectedProcedure, rateLimited, recentAuthProcedure } from "../trpc";
 
 // Bearer tokens for native and CLI clients (README, "API: tokens"). Every pair belongs to a
 // device session of method "token" that the user sees and can end like any other.
@@ -35,6 +36,7 @@ export const tokensRouter = createTRPCRouter({
    */
   issue: cookielessProcedure
     .input(z.object({ email: emailInput, password: passwordInput, deviceName: deviceNameInput, deviceKey }))
+    .use(signInPerIp)
     .mutation(({ ctx, input }) => issueTokens(ctx.services, input, tokenClient(ctx, input.deviceKey))),
 
   /** After approval: the tokens (`status: "issued"`), or `{ status: "approval_pending" }` while the code is not entered yet. */
@@ -43,8 +45,9 @@ export const tokensRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => completeTokenApproval(ctx.services, input, tokenClient(ctx, input.deviceKey))),
 
   /** A signed-in browser (or token client) mints tokens for a companion app: a device and session of their own. */
-  issueFromSession: protectedProcedure
+  issueFromSession: recentAuthProcedure
     .input(z.object({ deviceName: deviceNameInput, deviceKey }))
+    .use(rateLimited((ctx) => [[ctx.services.rateLimits.tokensFromSessionPerUser, ctx.user.id]], "Too many app sign-ins created from your sessions."))
     .mutation(({ ctx, input }) => issueTokensFromSession(ctx.services, ctx.session, input, tokenClient(ctx, input.deviceKey))),
 
   /** Rotates the refresh token (the old one stops working). Reusing a rotated one ends the session. */
