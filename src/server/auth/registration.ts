@@ -15,5 +15,6 @@ export async function register(deps: AuthDeps, input: { email: string; password:
     }
     throw error;
   }
-  return startSession(deps, user, client, "password");
+  // A new account has no devices yet: no need to look the browser up.
+  return startSession(deps, user, client, "password", { knownDevice: false });
 }
