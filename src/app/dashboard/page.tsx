@@ -3,6 +3,7 @@ import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { ControlCenter } from "~/components/dashboard/control-center";
 import { sessionCookieName } from "~/server/platform/cookies";
+import { getServices } from "~/server/services";
 import { currentSession } from "~/trpc/server";
 
 export const metadata: Metadata = { title: "Dashboard" };
@@ -15,6 +16,10 @@ export default async function DashboardPage() {
     const jar = await cookies();
     redirect(jar.has(sessionCookieName(false)) || jar.has(sessionCookieName(true)) ? "/login?reason=expired" : "/login");
   }
+  // The feed's position before the page's queries run: the live subscription starts from it, so an
+  // event between those queries and the subscription's start (a sign-in waiting for approval) is
+  // replayed rather than lost.
+  const liveFrom = await (await getServices()).events.currentSeq(me.user.id);
   return (
     <>
       <noscript>
@@ -22,7 +27,7 @@ export default async function DashboardPage() {
           The dashboard needs JavaScript to show and manage your devices and sessions. Turn JavaScript on for this site and reload.
         </p>
       </noscript>
-      <ControlCenter email={me.user.email} sessionId={me.session.id} />
+      <ControlCenter email={me.user.email} sessionId={me.session.id} liveFrom={liveFrom} />
     </>
   );
 }

@@ -65,7 +65,7 @@ function useClockPassing(times: number[]) {
 
 const adding = <T,>(set: ReadonlySet<T>, item: T): ReadonlySet<T> => new Set([...set, item]);
 
-export function ControlCenter({ email, sessionId }: { email: string; sessionId: string }) {
+export function ControlCenter({ email, sessionId, liveFrom }: { email: string; sessionId: string; liveFrom: number }) {
   const router = useRouter();
   const utils = api.useUtils();
   const now = useNow();
@@ -98,44 +98,47 @@ export function ControlCenter({ email, sessionId }: { email: string; sessionId: 
     ]);
   const leave = (reason: string) => router.replace(`/login?reason=${reason}`);
 
-  api.sessions.onEvent.useSubscription(undefined, {
-    onData(tracked) {
-      const event = tracked.data as Event;
-      if (event.sessionIds?.includes(sessionId)) return leave(leaveReason(event));
-      if (event.type === "signed_in" && event.warning)
-        setAlert(`Suspicious sign-in on ${event.deviceName}: ${event.warning} If this was not you, revoke that session below, then change your password.`);
-      else if (event.type === "signed_in" && event.sessionId) {
-        const sessionId = event.sessionId;
-        setSignIns((list) => [
-          ...list.filter((n) => n.sessionId !== sessionId),
-          { sessionId, deviceName: event.deviceName ?? "", location: event.location ?? "", ip: event.ip ?? "" },
-        ]);
-      }
-      // A sign-in notice lasts as long as its session.
-      if ((event.type === "revoked" || event.type === "locked_out") && event.sessionIds) {
-        const ended = new Set(event.sessionIds);
-        setSignIns((list) => list.filter((n) => !ended.has(n.sessionId)));
-      }
-      if (event.type === "approval_resolved" && event.requestId) {
-        setResolvedRequests((set) => adding(set, event.requestId!));
-        if (event.status === "failed") setNotice(TOO_MANY_WRONG_CODES);
-      }
-      if (event.type === "sign_in_throttled") {
-        setAlert(
-          `${event.attempts} sign-ins with a wrong password for your account (latest from ${event.location}, ${event.ip}): further attempts now have to wait. If this was not you, your password is still safe; consider changing it if it is used elsewhere.`,
-        );
-      }
-      if (event.type === "revoked" && event.reason === "token_reuse") {
-        setAlert(
-          "An app's refresh token was used twice, so it may have been copied. That app session was ended: sign the app in again, and change your password if you did not expect this.",
-        );
-      }
-      void refresh();
+  api.sessions.onEvent.useSubscription(
+    { lastEventId: String(liveFrom) },
+    {
+      onData(tracked) {
+        const event = tracked.data as Event;
+        if (event.sessionIds?.includes(sessionId)) return leave(leaveReason(event));
+        if (event.type === "signed_in" && event.warning)
+          setAlert(`Suspicious sign-in on ${event.deviceName}: ${event.warning} If this was not you, revoke that session below, then change your password.`);
+        else if (event.type === "signed_in" && event.sessionId) {
+          const sessionId = event.sessionId;
+          setSignIns((list) => [
+            ...list.filter((n) => n.sessionId !== sessionId),
+            { sessionId, deviceName: event.deviceName ?? "", location: event.location ?? "", ip: event.ip ?? "" },
+          ]);
+        }
+        // A sign-in notice lasts as long as its session.
+        if ((event.type === "revoked" || event.type === "locked_out") && event.sessionIds) {
+          const ended = new Set(event.sessionIds);
+          setSignIns((list) => list.filter((n) => !ended.has(n.sessionId)));
+        }
+        if (event.type === "approval_resolved" && event.requestId) {
+          setResolvedRequests((set) => adding(set, event.requestId!));
+          if (event.status === "failed") setNotice(TOO_MANY_WRONG_CODES);
+        }
+        if (event.type === "sign_in_throttled") {
+          setAlert(
+            `${event.attempts} sign-ins with a wrong password for your account (latest from ${event.location}, ${event.ip}): further attempts now have to wait. If this was not you, your password is still safe; consider changing it if it is used elsewhere.`,
+          );
+        }
+        if (event.type === "revoked" && event.reason === "token_reuse") {
+          setAlert(
+            "An app's refresh token was used twice, so it may have been copied. That app session was ended: sign the app in again, and change your password if you did not expect this.",
+          );
+        }
+        void refresh();
+      },
+      onError(error) {
+        if (error.data?.code === "UNAUTHORIZED") leave("expired");
+      },
     },
-    onError(error) {
-      if (error.data?.code === "UNAUTHORIZED") leave("expired");
-    },
-  });
+  );
 
   const revokeOthers = api.sessions.revokeOthers.useMutation({
     onSuccess: ({ count }) => {

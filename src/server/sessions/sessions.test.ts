@@ -259,6 +259,27 @@ describe("sessions and devices (real PostgreSQL + Redis)", () => {
     await laptopEvents.return?.(undefined);
   });
 
+  it("sessions.onEvent from a page's feed position replays what happened before the stream opened", async () => {
+    const email = uniqueEmail();
+    const laptop = device("8.8.8.8");
+    const reg = await laptop.mutation<{ user: { id: string } }>("auth.register", { email, password: PASSWORD });
+    // What the dashboard reads while rendering, before its queries run and its stream opens.
+    const liveFrom = await t.services.events.currentSeq(reg.data!.user.id);
+    // A sign-in lands in the gap between the page's queries and the stream's start.
+    await device("1.1.1.1", FIREFOX_LINUX).mutation("auth.login", { email, password: PASSWORD });
+    const feed = (await (await laptop.caller()).sessions.onEvent({ lastEventId: String(liveFrom) }))[Symbol.asyncIterator]();
+    expect(await nextEvent(feed)).toMatchObject({ type: "signed_in", ip: "1.1.1.1" });
+    await feed.return?.(undefined);
+    // Without a position the stream starts at the feed's end: the same sign-in is not replayed.
+    const fromNow = (await (await laptop.caller()).sessions.onEvent())[Symbol.asyncIterator]();
+    const next = nextEvent(fromNow);
+    await new Promise((r) => setTimeout(r, 100));
+    await laptop.mutation("sessions.revokeOthers");
+    expect(await next).toMatchObject({ type: "revoked", reason: "revoked_others" });
+    await fromNow.return?.(undefined);
+    await expect((await laptop.caller()).sessions.onEvent({ lastEventId: "-1" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+  });
+
   it("sessions.onEvent needs a session", async () => {
     const anonymous = await new TestBrowser(t.services).caller();
     await expect(anonymous.sessions.onEvent()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
