@@ -27,7 +27,7 @@ export const REAUTH_REQUIRED = "reauth_required";
 
 export async function requireRecentAuth(sessions: SessionStore, sessionId: string, reauthMs: number): Promise<void> {
   if (!(await sessions.recentlyAuthenticated(sessionId, reauthMs))) {
-    throw new AuthError("FORBIDDEN", "For your security, enter your password again to do this.", undefined, REAUTH_REQUIRED);
+    throw new AuthError("FORBIDDEN", "For your security, enter your password again to do this.", { reason: REAUTH_REQUIRED });
   }
 }
 
@@ -43,7 +43,7 @@ export async function confirmPassword(
   failure: { type: "reauth_failed" | "password_change_failed" | "lockout_failed"; wrong(): AuthError },
 ) {
   const user = await deps.db.user.findUnique({ where: { id: actor.userId }, select: { email: true, passwordHash: true } });
-  if (!user) throw new AuthError("UNAUTHORIZED", "You are not signed in, or your session has ended.");
+  if (!user) throw new AuthError("UNAUTHORIZED", "You are not signed in, or your session has ended.", { reason: "not_signed_in" });
   const right = await checkPassword(deps.throttle, {
     email: user.email,
     throttleKey: `session:${actor.sessionId}`,
@@ -59,13 +59,14 @@ export async function confirmPassword(
   return user;
 }
 
-const wrongPassword = () => new AuthError("BAD_REQUEST", "Wrong password.", undefined, "wrong_password");
+const wrongPassword = () => new AuthError("BAD_REQUEST", "Wrong password.", { reason: "wrong_password" });
 
 /** A new password by the registration rules, different from the current one: its hash. */
 export async function hashNewPassword(currentPassword: string, newPassword: string): Promise<string> {
   const parsed = newPasswordInput.safeParse(newPassword);
-  if (!parsed.success) throw new AuthError("BAD_REQUEST", parsed.error.issues[0]!.message);
-  if (newPassword === currentPassword) throw new AuthError("BAD_REQUEST", "The new password must differ from the current one.");
+  if (!parsed.success) throw new AuthError("BAD_REQUEST", parsed.error.issues[0]!.message, { reason: "password_rejected" });
+  if (newPassword === currentPassword)
+    throw new AuthError("BAD_REQUEST", "The new password must differ from the current one.", { reason: "password_unchanged" });
   return hashPassword(newPassword);
 }
 

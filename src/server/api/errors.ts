@@ -1,5 +1,5 @@
 import { TRPCError } from "@trpc/server";
-import { isAuthError } from "~/server/platform/errors";
+import { isAuthError, type ErrorReason } from "~/server/platform/errors";
 import { isRedisUnavailable } from "~/server/platform/redis/errors";
 
 // Recognised by code or name, never by message text (messages change between versions and
@@ -61,4 +61,13 @@ export function toTRPCError(error: unknown): TRPCError {
     return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "The service is temporarily unavailable. Please try again in a moment.", cause });
   }
   return error instanceof TRPCError ? error : new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Something went wrong.", cause });
+}
+
+/** The `data.reason` of an error a client receives: the domain's own, else one by what went wrong. */
+export function reasonOf(error: TRPCError): ErrorReason {
+  if (isAuthError(error.cause)) return error.cause.reason;
+  if (error.code === "SERVICE_UNAVAILABLE") return "service_unavailable";
+  if (error.code === "INTERNAL_SERVER_ERROR") return "internal";
+  // What tRPC itself refuses before a procedure runs (unknown path, wrong method, bad batch).
+  return "protocol_error";
 }

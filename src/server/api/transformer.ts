@@ -142,7 +142,7 @@ const MAX_PATH_LENGTH = 512;
 
 const MALFORMED_INPUT = "The request's input is malformed.";
 const malformedInput = () =>
-  new TRPCError({ code: "BAD_REQUEST", message: MALFORMED_INPUT, cause: new AuthError("BAD_REQUEST", MALFORMED_INPUT, undefined, "malformed_input") });
+  new TRPCError({ code: "BAD_REQUEST", message: MALFORMED_INPUT, cause: new AuthError("BAD_REQUEST", MALFORMED_INPUT, { reason: "malformed_input" }) });
 
 const isAnnotation = (value: unknown) => Array.isArray(value) && value.length === 1 && typeof value[0] === "string" && INPUT_ANNOTATIONS.has(value[0]);
 

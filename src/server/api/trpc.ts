@@ -1,8 +1,8 @@
-import { experimental_standaloneMiddleware, initTRPC, TRPCError } from "@trpc/server";
+import { experimental_standaloneMiddleware, initTRPC } from "@trpc/server";
 import type { Ratelimit } from "@upstash/ratelimit";
 import { ZodError } from "zod";
 import { unsealSessionCookie } from "~/server/platform/cookies";
-import { isAuthError } from "~/server/platform/errors";
+import { AuthError, isAuthError, type ErrorReason } from "~/server/platform/errors";
 import { enforceRateLimit } from "~/server/platform/rate-limit";
 import { requireRecentAuth } from "~/server/account/reauth";
 import { authenticateBearer } from "~/server/tokens/bearer";
@@ -10,7 +10,7 @@ import type { AccessTokenClaims } from "~/server/tokens/jwt";
 import type { Session } from "~/server/sessions/store";
 import type { Services } from "~/server/services";
 import { requestHelpers, type Context } from "./context";
-import { toTRPCError } from "./errors";
+import { reasonOf, toTRPCError } from "./errors";
 import { transformer } from "./transformer";
 
 export interface Meta {
@@ -32,12 +32,11 @@ const t = initTRPC
       const { stack: _stack, ...data } = shape.data;
       // TOO_MANY_REQUESTS carries the seconds to wait, for the UI ("Try again in 40 s").
       const retryAfter = isAuthError(error.cause) ? error.cause.retryAfterSeconds : undefined;
-      const reason = isAuthError(error.cause) ? error.cause.reason : undefined;
-      if (!zodError) return { ...shape, data: { ...data, ...(retryAfter ? { retryAfter } : {}), ...(reason ? { reason } : {}) } };
+      if (!zodError) return { ...shape, data: { ...data, ...(retryAfter ? { retryAfter } : {}), reason: reasonOf(error) } };
       const fieldErrors: Record<string, string[]> = {};
       for (const issue of zodError.issues) (fieldErrors[issue.path.join(".") || "input"] ??= []).push(issue.message);
       // Bad input: the first problem as the message, and every field's messages for forms.
-      return { ...shape, message: zodError.issues[0]?.message ?? shape.message, data: { ...data, fieldErrors } };
+      return { ...shape, message: zodError.issues[0]?.message ?? shape.message, data: { ...data, reason: "invalid_input" satisfies ErrorReason, fieldErrors } };
     },
   });
 
@@ -69,12 +68,15 @@ const base = t.procedure.use(async ({ ctx, type, meta, next }) => {
     // CSRF: a browser always sends Origin on cross-site POSTs; API clients must send it too.
     const origin = ctx.headers.get("origin");
     if (origin !== services.config.appOrigin) {
-      throw new TRPCError({
-        code: "FORBIDDEN",
-        message: origin
-          ? `Cross-site request rejected: Origin ${origin} is not ${services.config.appOrigin}`
-          : `Missing Origin header: send Origin: ${services.config.appOrigin}`,
-      });
+      throw toTRPCError(
+        new AuthError(
+          "FORBIDDEN",
+          origin
+            ? `Cross-site request rejected: Origin ${origin} is not ${services.config.appOrigin}`
+            : `Missing Origin header: send Origin: ${services.config.appOrigin}`,
+          { reason: "origin_mismatch" },
+        ),
+      );
     }
   }
   const result = await next({ ctx: { services, bearerToken, ...requestHelpers(ctx.headers, ctx.resHeaders, services.config, { ignoreCookies: cookieless }) } });
@@ -134,7 +136,7 @@ export const protectedProcedure = base.use(async ({ ctx, next }) => {
   if (!found) {
     const message =
       ctx.bearerToken !== null ? "This access token is not valid, has expired, or its session has ended." : "You are not signed in, or your session has ended.";
-    throw new TRPCError({ code: "UNAUTHORIZED", message });
+    throw toTRPCError(new AuthError("UNAUTHORIZED", message, { reason: "not_signed_in" }));
   }
   const { session, accessToken } = found;
   return next({ ctx: { session, accessToken, user: { id: session.userId, email: session.email } } });

@@ -15,12 +15,13 @@ import type { Actor, ApprovalDeps, ApprovalRequired, ClientInfo, SignedIn } from
 /** The request is still waiting for its code: a token client keeps polling. */
 export class ApprovalPendingError extends AuthError {
   constructor() {
-    super("BAD_REQUEST", "Not approved yet: enter the code on one of your signed-in devices.");
+    super("BAD_REQUEST", "Not approved yet: enter the code on one of your signed-in devices.", { reason: "approval_pending" });
     this.name = "ApprovalPendingError";
   }
 }
 
-const noLongerValid = () => new AuthError("BAD_REQUEST", "This sign-in request is no longer valid. Sign in again on the new device.");
+const noLongerValid = () =>
+  new AuthError("BAD_REQUEST", "This sign-in request is no longer valid. Sign in again on the new device.", { reason: "approval_invalid" });
 
 /**
  * After a correct password: a browser this user has never signed in from (or forgot), while the
@@ -44,7 +45,7 @@ export async function approvalIfNeeded(
     const error = new SessionLimitError(active, cap.limit);
     await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "blocked", reason: "session_limit" });
     await recordSecurityEvent(deps.db, { type: "session_limit_rejected", userId: user.id, ip: client.ip, detail: { active, limit: cap.limit } });
-    throw new AuthError("TOO_MANY_REQUESTS", error.message);
+    throw new AuthError("TOO_MANY_REQUESTS", error.message, { reason: "session_limit" });
   }
 
   await enforceRateLimit(deps.rateLimits.approvalPerUser, user.id, "Too many sign-in requests for this account.");
@@ -133,10 +134,14 @@ export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestI
   if (result.outcome === "failed") {
     await logOutcome(deps, request, "approval_code_attempts");
     await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "failed" });
-    throw new AuthError("BAD_REQUEST", `Wrong code. After ${APPROVAL_CODE_ATTEMPTS} wrong codes this request is blocked; the new device has to sign in again.`);
+    throw new AuthError(
+      "BAD_REQUEST",
+      `Wrong code. After ${APPROVAL_CODE_ATTEMPTS} wrong codes this request is blocked; the new device has to sign in again.`,
+      { reason: "too_many_wrong_codes" },
+    );
   }
   const left = APPROVAL_CODE_ATTEMPTS - request.attempts;
-  throw new AuthError("BAD_REQUEST", `Wrong code. ${left} ${left === 1 ? "attempt" : "attempts"} left.`);
+  throw new AuthError("BAD_REQUEST", `Wrong code. ${left} ${left === 1 ? "attempt" : "attempts"} left.`, { reason: "wrong_code" });
 }
 
 export async function denyApproval(deps: ApprovalDeps, actor: Actor, requestId: string) {
@@ -178,7 +183,7 @@ export async function completeApproval(
 /** The state the waiting device (by its cookie) or the user's other pages see. */
 export async function approvalState(deps: ApprovalDeps, requestId: string, viewer: { browserSecret?: string | null; userId?: string | null }) {
   const request = await deps.approvals.watch(requestId, viewer);
-  if (request === "forbidden") throw new AuthError("NOT_FOUND", "No such request.");
+  if (request === "forbidden") throw new AuthError("NOT_FOUND", "No such request.", { reason: "request_not_found" });
   if (request === "gone") return { requestId, status: "expired" as const };
   return describe(request);
 }

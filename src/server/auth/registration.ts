@@ -11,7 +11,7 @@ export async function register(deps: AuthDeps, input: { email: string; password:
   } catch (error) {
     // By code, not class: the client may have been built by another server bundle.
     if ((error as { code?: unknown } | null)?.code === "P2002") {
-      throw new AuthError("CONFLICT", "An account with this email already exists. Sign in instead.");
+      throw new AuthError("CONFLICT", "An account with this email already exists. Sign in instead.", { reason: "email_taken" });
     }
     throw error;
   }

@@ -70,7 +70,7 @@ export async function login(
       outcome: "failure",
       reason: user ? "wrong_password" : "unknown_email",
     });
-    throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS);
+    throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
   }
   const epoch = await epochBehindPassword(deps, user);
   const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email, knownDevice: user.knownDevice }, client, as.method, as.deviceName);
@@ -87,6 +87,6 @@ export async function login(
 async function epochBehindPassword(deps: AuthDeps, user: { id: string; passwordHash: string }): Promise<number> {
   const epoch = await deps.sessions.currentEpoch(user.id);
   const now = await deps.db.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
-  if (now?.passwordHash !== user.passwordHash) throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS);
+  if (now?.passwordHash !== user.passwordHash) throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
   return epoch;
 }

@@ -72,7 +72,7 @@ export async function startSession(
       ip: client.ip,
       detail: { active: error.active, limit: error.limit },
     });
-    throw new AuthError("TOO_MANY_REQUESTS", error.message);
+    throw new AuthError("TOO_MANY_REQUESTS", error.message, { reason: "session_limit" });
   }
   const { token, session, evicted, evictedDevices } = created;
   const place = await locate(client.ip);
@@ -138,10 +138,10 @@ export async function startSession(
 /** A session that may no longer be created (see CreateConditions), as the caller's answer. */
 function refusedBecause(error: unknown): AuthError | null {
   if (isErrorNamed<ParentSessionEndedError>(error, "ParentSessionEndedError")) {
-    return new AuthError("UNAUTHORIZED", "The session that allowed this sign-in has ended. Sign in again.", undefined, "parent_session_ended");
+    return new AuthError("UNAUTHORIZED", "The session that allowed this sign-in has ended. Sign in again.", { reason: "parent_session_ended" });
   }
   if (isErrorNamed<SessionEpochChangedError>(error, "SessionEpochChangedError")) {
-    return new AuthError("UNAUTHORIZED", "Every session of this account was just ended. Sign in again.", undefined, "sessions_ended");
+    return new AuthError("UNAUTHORIZED", "Every session of this account was just ended. Sign in again.", { reason: "sessions_ended" });
   }
   return null;
 }

@@ -79,7 +79,7 @@ export async function listDevices(deps: OwnRecordsDeps, actor: Actor) {
 
 export async function renameDevice(deps: OwnRecordsDeps, actor: Actor, deviceId: string, name: string) {
   const { count } = await deps.db.device.updateMany({ where: { id: deviceId, userId: actor.userId, forgottenAt: null }, data: { name } });
-  if (count === 0) throw new AuthError("NOT_FOUND", "No such device.");
+  if (count === 0) throw new AuthError("NOT_FOUND", "No such device.", { reason: "device_not_found" });
   await deps.deviceCache.invalidate(actor.userId);
   await recordSecurityEvent(deps.db, { type: "device_renamed", userId: actor.userId, deviceId, ip: actor.ip, detail: { name } });
   await deps.events.publish(actor.userId, { type: "device_updated", deviceId });
@@ -89,13 +89,13 @@ export async function renameDevice(deps: OwnRecordsDeps, actor: Actor, deviceId:
 /** Ends the device's sessions and removes it; its next sign-in counts as a new device. Its procedure needs fresh authentication. */
 export async function forgetDevice(deps: OwnRecordsDeps, actor: Actor, deviceId: string) {
   const device = await deps.db.device.findFirst({ where: { id: deviceId, userId: actor.userId, forgottenAt: null }, select: { cookieHash: true } });
-  if (!device) throw new AuthError("NOT_FOUND", "No such device.");
+  if (!device) throw new AuthError("NOT_FOUND", "No such device.", { reason: "device_not_found" });
   // Rewriting the cookie hash first means a sign-in racing with this one already gets a new device.
   const { count } = await deps.db.device.updateMany({
     where: { id: deviceId, userId: actor.userId, forgottenAt: null },
     data: { forgottenAt: new Date(), cookieHash: `forgotten:${deviceId}` },
   });
-  if (count === 0) throw new AuthError("NOT_FOUND", "No such device.");
+  if (count === 0) throw new AuthError("NOT_FOUND", "No such device.", { reason: "device_not_found" });
   await deps.deviceCache.invalidate(actor.userId);
   const ended = await deps.sessions.deleteUserSessions(actor.userId, { deviceId });
   await cancelApprovals(deps, actor.userId, device.cookieHash);

@@ -17,7 +17,7 @@ export interface HandoffDeps extends AuthDeps {
 /** The QR points at a page of this app: /handoff/<token> approves a new device, /continue/<token> claims an offer. */
 export const qrUrl = (origin: string, kind: HandoffRecord["kind"], token: string) => `${origin}/${kind === "signin" ? "handoff" : "continue"}/${token}`;
 
-const invalid = () => new AuthError("BAD_REQUEST", "This QR code is no longer valid");
+const invalid = () => new AuthError("BAD_REQUEST", "This QR code is no longer valid", { reason: "qr_invalid" });
 
 async function guard<T>(work: Promise<T>): Promise<T> {
   try {
@@ -131,7 +131,8 @@ export async function complete(deps: HandoffDeps, id: string, browserSecret: str
   if (!browserSecret) throw invalid();
   const result = await deps.handoffs.complete(id, browserSecret);
   if (!result.ok) {
-    if (result.status === "pending" || result.status === "scanned") throw new AuthError("BAD_REQUEST", "Not approved yet: approve on your other device first.");
+    if (result.status === "pending" || result.status === "scanned")
+      throw new AuthError("BAD_REQUEST", "Not approved yet: approve on your other device first.", { reason: "not_approved_yet" });
     throw invalid();
   }
   const { record } = result;
@@ -153,7 +154,7 @@ export async function complete(deps: HandoffDeps, id: string, browserSecret: str
 /** The state a waiting page sees; `expired` once the request is gone from Redis. */
 export async function watchState(deps: HandoffDeps, id: string, viewer: { browserSecret?: string | null; userId?: string | null; ip: string }) {
   const record = await deps.handoffs.watch(id, viewer);
-  if (record === "forbidden") throw new AuthError("NOT_FOUND", "No such request.");
+  if (record === "forbidden") throw new AuthError("NOT_FOUND", "No such request.", { reason: "request_not_found" });
   if (record === "gone") return { status: "expired" as const };
   return describe(record, viewer.ip, viewer.userId && viewer.userId === record.ownerUserId ? "owner" : "recipient");
 }

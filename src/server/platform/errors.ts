@@ -8,20 +8,68 @@ const AUTH_ERROR = Symbol.for("handoff.AuthError");
 
 export type AuthErrorCode = "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "TOO_MANY_REQUESTS";
 
+/**
+ * Every `data.reason` a client can receive, with what it means: the public list (the README's API
+ * section shows the same, a test keeps them equal). Clients branch on these, never on messages.
+ */
+export const ERROR_REASONS = {
+  invalid_input: "An input failed validation; data.fieldErrors says which field and why.",
+  malformed_input: "The request body or its superjson meta could not be read.",
+  not_signed_in: "No session, or the session has ended or expired.",
+  invalid_credentials: "Wrong email or password (the same answer for an unknown address).",
+  email_taken: "Registration with an address that already has an account.",
+  wrong_password: "The current password given for a sensitive action is wrong.",
+  reauth_required: "A sensitive action needs the password again (older than REAUTH_MINUTES).",
+  password_rejected: "A new password breaks the password rules (length, weak).",
+  password_unchanged: "The new password equals the current one.",
+  too_many_failures: "Too many wrong passwords for the account: wait data.retryAfter seconds.",
+  attempts_in_flight: "Too many password checks at once for the account: wait and retry.",
+  network_busy: "Too many password checks at once from this network: wait and retry.",
+  rate_limited: "A per-IP or per-user request limit: wait data.retryAfter seconds.",
+  session_limit: "The account already has SESSION_LIMIT sessions and the policy is reject.",
+  parent_session_ended: "The session that approved or handed off this sign-in has ended.",
+  sessions_ended: "Every session of the account was ended (lockout, password change) meanwhile.",
+  session_not_found: "No such session of this user (ended already, or not theirs).",
+  device_not_found: "No such device of this user.",
+  approval_invalid: "The new-device approval request expired, was used, denied or cancelled.",
+  approval_pending: "The approval request still waits for its code (token clients poll again).",
+  wrong_code: "Wrong approval code; the message says how many attempts are left.",
+  too_many_wrong_codes: "The approval request was blocked after too many wrong codes.",
+  qr_invalid: "The QR token is unknown, expired, used or forged.",
+  not_approved_yet: "The QR handoff has not been approved on the other device yet.",
+  request_not_found: "No such approval or QR request for this viewer.",
+  refresh_invalid: "The refresh token is unknown, expired, used or revoked.",
+  origin_mismatch: "A browser mutation came from another site (Origin check).",
+  service_unavailable: "Redis or PostgreSQL is unreachable: retry shortly.",
+  bearer_required: "A token-only procedure was called without Authorization: Bearer.",
+  protocol_error: "Not a valid tRPC call: unknown procedure, wrong method, batch or body too large.",
+  internal: "An unexpected server error (logged); nothing was changed by a half-done step.",
+} as const;
+
+export type ErrorReason = keyof typeof ERROR_REASONS;
+
+export interface AuthErrorOptions {
+  /** Stable and machine-readable, sent as data.reason. */
+  reason: ErrorReason;
+  /** For TOO_MANY_REQUESTS: seconds until a retry can succeed (sent as Retry-After and data.retryAfter). */
+  retryAfterSeconds?: number;
+}
+
 /** A failure the caller should see as-is; routers map `code` to the tRPC error code. */
 export class AuthError extends Error {
   readonly [AUTH_ERROR] = true;
+  readonly reason: ErrorReason;
+  readonly retryAfterSeconds?: number;
 
   constructor(
     readonly code: AuthErrorCode,
     message: string,
-    /** For TOO_MANY_REQUESTS: seconds until a retry can succeed (sent as Retry-After). */
-    readonly retryAfterSeconds?: number,
-    /** A machine-readable why, sent as data.reason (e.g. "reauth_required"). */
-    readonly reason?: string,
+    options: AuthErrorOptions,
   ) {
     super(message);
     this.name = "AuthError";
+    this.reason = options.reason;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -9,6 +9,6 @@ export async function enforceRateLimit(limiter: Ratelimit, key: string, message:
   const { success, reset } = await limiter.limit(key);
   if (!success) {
     const retryAfter = Math.max(1, Math.ceil((reset - Date.now()) / 1000));
-    throw new AuthError("TOO_MANY_REQUESTS", `${message} Try again in ${retryAfter} s.`, retryAfter);
+    throw new AuthError("TOO_MANY_REQUESTS", `${message} Try again in ${retryAfter} s.`, { reason: "rate_limited", retryAfterSeconds: retryAfter });
   }
 }

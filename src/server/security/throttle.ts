@@ -129,7 +129,7 @@ const waitError = (reason: ThrottleReason | "network_busy", retryAfter: number, 
       : reason === "attempts_in_flight"
         ? `Too many ${wording.attempts} at once for this account.`
         : "Too many password checks at once from your network.";
-  return new AuthError("TOO_MANY_REQUESTS", `${what} Try again in ${retryAfter} s.`, retryAfter, reason);
+  return new AuthError("TOO_MANY_REQUESTS", `${what} Try again in ${retryAfter} s.`, { reason, retryAfterSeconds: retryAfter });
 };
 
 export interface PasswordCheck {

@@ -18,7 +18,7 @@ import type { Actor, OwnRecordsDeps } from "~/server/auth/types";
 export async function lockout(deps: OwnRecordsDeps & { throttle: AccountThrottle }, actor: Actor, input: { password: string; newPassword?: string }) {
   const user = await confirmPassword(deps, actor, input.password, {
     type: "lockout_failed",
-    wrong: () => new AuthError("UNAUTHORIZED", "Wrong password. Nothing was changed.", undefined, "wrong_password"),
+    wrong: () => new AuthError("UNAUTHORIZED", "Wrong password. Nothing was changed.", { reason: "wrong_password" }),
   });
   if (input.newPassword !== undefined) {
     const passwordHash = await hashNewPassword(input.password, input.newPassword);

@@ -31,7 +31,7 @@ export async function listSessions(deps: OwnRecordsDeps, actor: Actor) {
 export async function revokeSession(deps: OwnRecordsDeps, actor: Actor, sessionId: string) {
   // Scoped to the actor's user inside the Redis script: another user's id is simply not found.
   if (!(await deps.sessions.deleteSession(sessionId, actor.userId))) {
-    throw new AuthError("NOT_FOUND", "No such session. It may have ended already.");
+    throw new AuthError("NOT_FOUND", "No such session. It may have ended already.", { reason: "session_not_found" });
   }
   await recordSecurityEvent(deps.db, { type: "session_revoked", userId: actor.userId, sessionId, ip: actor.ip, detail: { by: actor.sessionId } });
   await deps.events.publish(actor.userId, { type: "revoked", sessionIds: [sessionId], reason: "revoked" });

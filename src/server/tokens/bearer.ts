@@ -37,7 +37,7 @@ export interface TokenClient {
   deviceKey?: string;
 }
 
-const invalidRefresh = () => new AuthError("UNAUTHORIZED", "This refresh token is not valid. Sign in again.");
+const invalidRefresh = () => new AuthError("UNAUTHORIZED", "This refresh token is not valid. Sign in again.", { reason: "refresh_invalid" });
 
 async function pairFor(deps: TokenDeps, session: Session, refreshToken: string): Promise<TokenPair> {
   const { token, claims } = await deps.jwt.sign({ userId: session.userId, sessionId: session.id });

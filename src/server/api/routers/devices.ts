@@ -1,9 +1,9 @@
-import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { deviceNameInput } from "~/server/devices/device-name";
 import { actorOf } from "~/server/auth/actor";
 import { forgetDevice, listDevices, renameDevice } from "~/server/devices/user-devices";
 import { clearSessionCookie } from "~/server/platform/cookies";
+import { AuthError } from "~/server/platform/errors";
 import { createTRPCRouter, protectedProcedure, recentAuthProcedure } from "../trpc";
 
 const deviceId = z.uuid({ message: "No such device." });
@@ -18,7 +18,7 @@ export const devicesRouter = createTRPCRouter({
       where: { id: ctx.session.deviceId, userId: ctx.user.id },
       select: { id: true, name: true, browser: true, os: true, deviceType: true, firstSeenAt: true, lastSeenAt: true },
     });
-    if (!device) throw new TRPCError({ code: "NOT_FOUND", message: "This device is no longer known." });
+    if (!device) throw new AuthError("NOT_FOUND", "This device is no longer known.", { reason: "device_not_found" });
     return { ...device, ip: ctx.session.ip };
   }),
 

@@ -1,8 +1,8 @@
-import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { emailInput, passwordInput } from "~/lib/credentials";
 import { deviceNameInput } from "~/server/devices/device-name";
 import { completeTokenApproval, issueTokens, issueTokensFromSession, refreshTokens, revokeTokens, type TokenClient } from "~/server/tokens/bearer";
+import { AuthError } from "~/server/platform/errors";
 import { signInPerIp } from "./auth";
 import { cookielessProcedure, createTRPCRouter, protectedProcedure, rateLimited, recentAuthProcedure } from "../trpc";
 
@@ -60,9 +60,8 @@ export const tokensRouter = createTRPCRouter({
     .input(z.object({ scope: z.enum(["session", "token"], { message: "scope must be session or token" }).default("session") }).optional())
     .mutation(({ ctx, input }) => {
       if (!ctx.accessToken)
-        throw new TRPCError({
-          code: "BAD_REQUEST",
-          message: "tokens.revoke needs Authorization: Bearer <access token>; a browser signs out with auth.logout.",
+        throw new AuthError("BAD_REQUEST", "tokens.revoke needs Authorization: Bearer <access token>; a browser signs out with auth.logout.", {
+          reason: "bearer_required",
         });
       return revokeTokens(ctx.services, ctx.session, ctx.accessToken, input?.scope ?? "session", ctx.ip());
     }),
