@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { resetDatabase } from "../src/test/database";
+import { startMailSink } from "./mail";
 
 // Playwright's web server: one production build, two servers on the real PostgreSQL and Redis.
 //   E2E_PORT (3100): the default configuration.
@@ -32,4 +33,6 @@ process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 
 start(classicPort, { APP_URL: `http://localhost:${classicPort}`, PRESET: "classic", REDIS_PREFIX: `${process.env.REDIS_PREFIX ?? "handoff-e2e:"}classic:` });
-start(port, { APP_URL: `http://localhost:${port}` });
+// The default server sends its email over real SMTP to a sink the specs read (e2e/mail.ts).
+const sink = await startMailSink(port);
+start(port, { APP_URL: `http://localhost:${port}`, MAIL_ENABLED: "true", SMTP_URL: sink.url });

@@ -68,6 +68,28 @@ const schema = z
     MAIL_FROM: z.string().default("Handoff <no-reply@localhost>"),
     /** false: send no email at all (what production must say explicitly to run without SMTP). */
     MAIL_ENABLED: flag("MAIL_ENABLED", true),
+    PASSWORD_RESET_TTL_MINUTES: wholeNumber("PASSWORD_RESET_TTL_MINUTES must be a whole number of minutes from 5 to 1440", 5, 1440).default(30),
+    EMAIL_VERIFICATION_TTL_HOURS: wholeNumber("EMAIL_VERIFICATION_TTL_HOURS must be a whole number of hours from 1 to 720", 1, 720).default(24),
+    EMAIL_VERIFICATION: z.enum(["optional", "required"], { message: "EMAIL_VERIFICATION must be optional or required" }).default("optional"),
+    PASSWORD_RESET_RATE_LIMIT: wholeNumber(
+      "PASSWORD_RESET_RATE_LIMIT must be a whole number of reset requests per IP per minute from 1 to 10000",
+      1,
+      10_000,
+    ).default(5),
+    PASSWORD_RESET_ADDRESS_RATE_LIMIT: wholeNumber(
+      "PASSWORD_RESET_ADDRESS_RATE_LIMIT must be a whole number of reset requests per address per hour from 1 to 1000",
+      1,
+      1000,
+    ).default(3),
+    ACCOUNT_MAIL_RATE_LIMIT: wholeNumber(
+      "ACCOUNT_MAIL_RATE_LIMIT must be a whole number of verification and email-change links per user per hour from 1 to 1000",
+      1,
+      1000,
+    ).default(5),
+    ACCOUNT_LINK_RATE_LIMIT: wholeNumber("ACCOUNT_LINK_RATE_LIMIT must be a whole number of link uses per IP per minute from 1 to 100000", 1, 100_000).default(
+      20,
+    ),
+    DATA_EXPORT_RATE_LIMIT: wholeNumber("DATA_EXPORT_RATE_LIMIT must be a whole number of data exports per user per hour from 1 to 1000", 1, 1000).default(5),
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {

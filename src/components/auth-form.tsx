@@ -136,6 +136,13 @@ export function AuthForm({
           onBlur={() => setTouched((t) => ({ ...t, password: true }))}
           error={passwordError}
         />
+        {mode === "login" && (
+          <p className="-mt-2 text-right text-sm">
+            <Link href="/forgot" className="font-medium text-brand-700 hover:underline">
+              Forgot password?
+            </Link>
+          </p>
+        )}
         <button
           type="submit"
           disabled={pending}

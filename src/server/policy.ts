@@ -38,6 +38,15 @@ export const PASSWORD_CHECKS_WAITING_PER_KEY = 64;
 /** The password-hashing threads' nice value when PASSWORD_HASH_NICE is not set. */
 export const PASSWORD_HASH_NICE_DEFAULT = 10;
 
+/**
+ * account.requestPasswordReset answers no sooner than this, for known and unknown addresses alike:
+ * the work it does for a known one (a link, an email queued) cannot be told apart by timing.
+ */
+export const PASSWORD_RESET_MIN_ANSWER_MS = 250;
+/** Security activity page size: the default and the most one call may ask for. */
+export const SECURITY_ACTIVITY_PAGE = 20;
+export const SECURITY_ACTIVITY_PAGE_MAX = 100;
+
 /** Largest request body /api/trpc reads; our biggest legitimate input is a few KB. */
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Most calls one batched request may carry (the client's batch link sends at most this many). */
@@ -73,6 +82,10 @@ export interface Policy {
   newDeviceApproval: boolean;
   /** How long after entering the password a session may do sensitive actions. */
   reauthMs: number;
+  /** Account links sent by email: password reset (PASSWORD_RESET_TTL_MINUTES), address verification and change (EMAIL_VERIFICATION_TTL_HOURS). */
+  links: { passwordResetTtlMs: number; emailVerificationTtlMs: number };
+  /** optional: unverified accounts work fully (a banner asks); required: they reach only "check your inbox" until verified. */
+  emailVerification: "optional" | "required";
   rateLimits: {
     signInPerIp: RateLimit;
     registerPerIp: RateLimit;
@@ -81,6 +94,15 @@ export interface Policy {
     /** New-device approval requests per account. */
     approvalPerUser: RateLimit;
     tokensFromSessionPerUser: RateLimit;
+    /** account.requestPasswordReset per IP, and per address (known or not, so it tells nothing). */
+    passwordResetPerIp: RateLimit;
+    passwordResetPerAddress: RateLimit;
+    /** Verification resends and email-change links per user. */
+    accountMailPerUser: RateLimit;
+    /** Opening account links (account.resetPassword, account.verifyEmail) per IP. */
+    accountLinkPerIp: RateLimit;
+    /** account.exportData per user. */
+    dataExportPerUser: RateLimit;
   };
   /** Account throttle: waits start after `after` attempts without a success, doubling from THROTTLE_BASE_DELAY_MS up to maxDelayMs. */
   throttle: { after: number; maxDelayMs: number };
@@ -103,12 +125,19 @@ export function policyFrom(e: Env): Policy {
     approvalTtlMs: e.APPROVAL_TTL_SECONDS * 1000,
     newDeviceApproval: e.NEW_DEVICE_APPROVAL,
     reauthMs: e.REAUTH_MINUTES * 60_000,
+    links: { passwordResetTtlMs: e.PASSWORD_RESET_TTL_MINUTES * 60_000, emailVerificationTtlMs: e.EMAIL_VERIFICATION_TTL_HOURS * 3_600_000 },
+    emailVerification: e.EMAIL_VERIFICATION,
     rateLimits: {
       signInPerIp: perMinute(e.SIGN_IN_RATE_LIMIT),
       registerPerIp: perMinute(e.REGISTER_RATE_LIMIT),
       handoff: perMinute(e.HANDOFF_RATE_LIMIT),
       approvalPerUser: perMinute(e.APPROVAL_RATE_LIMIT),
       tokensFromSessionPerUser: { count: e.TOKENS_FROM_SESSION_RATE_LIMIT, windowSeconds: 3600 },
+      passwordResetPerIp: perMinute(e.PASSWORD_RESET_RATE_LIMIT),
+      passwordResetPerAddress: { count: e.PASSWORD_RESET_ADDRESS_RATE_LIMIT, windowSeconds: 3600 },
+      accountMailPerUser: { count: e.ACCOUNT_MAIL_RATE_LIMIT, windowSeconds: 3600 },
+      accountLinkPerIp: perMinute(e.ACCOUNT_LINK_RATE_LIMIT),
+      dataExportPerUser: { count: e.DATA_EXPORT_RATE_LIMIT, windowSeconds: 3600 },
     },
     throttle: { after: e.ACCOUNT_THROTTLE_AFTER, maxDelayMs: e.ACCOUNT_THROTTLE_MAX_SECONDS * 1000 },
     pollMs: { handoff: e.HANDOFF_POLL_MS, live: e.LIVE_POLL_MS },

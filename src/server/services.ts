@@ -6,6 +6,7 @@ import { UserEventFeed } from "~/server/live/events";
 import { ApprovalStore } from "~/server/approvals/store";
 import { HandoffStore } from "~/server/handoff/store";
 import { AccessTokenSigner } from "~/server/tokens/jwt";
+import { AccountLinkStore } from "~/server/account/link-store";
 import { AccountThrottle } from "~/server/security/throttle";
 import { SessionStore, type SessionCap } from "~/server/sessions/store";
 import { getDb, type Db } from "~/server/platform/db";
@@ -27,6 +28,8 @@ export interface Services {
   jwt: AccessTokenSigner;
   throttle: AccountThrottle;
   mailer: Mailer;
+  /** Password-reset, verification and change-of-address links (src/server/account/link-store.ts). */
+  links: AccountLinkStore;
   rateLimits: {
     handoffPerIp: Ratelimit;
     handoffPerUser: Ratelimit;
@@ -34,6 +37,11 @@ export interface Services {
     registerPerIp: Ratelimit;
     approvalPerUser: Ratelimit;
     tokensFromSessionPerUser: Ratelimit;
+    passwordResetPerIp: Ratelimit;
+    passwordResetPerAddress: Ratelimit;
+    accountMailPerUser: Ratelimit;
+    accountLinkPerIp: Ratelimit;
+    dataExportPerUser: Ratelimit;
   };
   /** What routers and use cases read; each value comes from `policy`. */
   config: {
@@ -85,6 +93,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
     handoffs: new HandoffStore(redis.redis, redis.prefix, policy.handoffTtlMs, now),
     approvals: new ApprovalStore(redis.redis, redis.prefix, policy.approvalTtlMs, now),
     mailer: new Mailer({ enabled: e.MAIL_ENABLED, smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, redis: redis.redis, prefix: redis.prefix }),
+    links: new AccountLinkStore(redis.redis, redis.prefix, now),
     throttle: new AccountThrottle(redis.redis, redis.prefix, policy.throttle, now),
     jwt: new AccessTokenSigner({
       signingKey: e.JWT_SIGNING_KEY,
@@ -103,6 +112,11 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
       signInPerIp: slidingWindow(redis, "signin:ip", policy.rateLimits.signInPerIp),
       handoffPerIp: slidingWindow(redis, "handoff:ip", policy.rateLimits.handoff),
       handoffPerUser: slidingWindow(redis, "handoff:user", policy.rateLimits.handoff),
+      passwordResetPerIp: slidingWindow(redis, "password-reset:ip", policy.rateLimits.passwordResetPerIp),
+      passwordResetPerAddress: slidingWindow(redis, "password-reset:address", policy.rateLimits.passwordResetPerAddress),
+      accountMailPerUser: slidingWindow(redis, "account-mail:user", policy.rateLimits.accountMailPerUser),
+      accountLinkPerIp: slidingWindow(redis, "account-link:ip", policy.rateLimits.accountLinkPerIp),
+      dataExportPerUser: slidingWindow(redis, "data-export:user", policy.rateLimits.dataExportPerUser),
     },
     config: {
       handoffPollMs: policy.pollMs.handoff,

@@ -42,6 +42,8 @@ export const PROCEDURES: ReadonlyArray<readonly [string, ProcedureType]> = [
   ["tokens.revoke", "mutation"],
   ["account.changePassword", "mutation"],
   ["account.reauthenticate", "mutation"],
+  ["account.requestPasswordReset", "mutation"],
+  ["account.resetPassword", "mutation"],
 ];
 
 /** Calls that would end or replace the caller's own session: fuzzed signed out only. */

@@ -18,6 +18,8 @@ const NOTICES: Record<string, string> = {
     "Emergency lockout: every session of your account was ended, every device must be approved again, and your password was changed. Sign in with the new password.",
   approve: "Sign in on this device first, then approve the other one.",
   password_changed: "Your password was changed on another device. Sign in with the new password.",
+  password_reset: "Your password was reset and every device was signed out. Sign in with the new password.",
+  account_deleted: "Your account was deleted.",
 };
 
 export default async function LoginPage({

@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
 import { api } from "~/trpc/react";
@@ -82,6 +83,13 @@ export function ApprovalWaiting({
           Back to sign in
         </button>
       )}
+      <p className="border-t border-slate-100 pt-4 text-sm text-slate-600">
+        Lost your other device?{" "}
+        <Link href="/forgot" className="font-medium text-brand-700 hover:underline">
+          Reset your password by email
+        </Link>
+        : it signs out every device, so this one can then sign in as the first.
+      </p>
     </div>
   );
 }

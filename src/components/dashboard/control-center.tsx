@@ -37,7 +37,7 @@ const leaveReason = (event: Event) =>
     ? event.passwordChanged
       ? "locked_out_password_changed"
       : "locked_out"
-    : event.reason && ["expired", "evicted", "signed_out", "password_changed"].includes(event.reason)
+    : event.reason && ["expired", "evicted", "signed_out", "password_changed", "password_reset", "account_deleted"].includes(event.reason)
       ? event.reason
       : "revoked";
 

@@ -43,6 +43,10 @@ export const ERROR_REASONS = {
   service_unavailable: "Redis or PostgreSQL is unreachable: retry shortly.",
   bearer_required: "A token-only procedure was called without Authorization: Bearer.",
   protocol_error: "Not a valid tRPC call: unknown procedure, wrong method, batch or body too large.",
+  reset_link_invalid: "The password-reset link is unknown, expired, already used or replaced by a newer one.",
+  verify_link_invalid: "The verification or email-change link is unknown, expired, already used or replaced by a newer one.",
+  email_unverified: "EMAIL_VERIFICATION=required and the account's address is not verified yet: open the link sent to it.",
+  email_unchanged: "account.changeEmail with the address the account already has.",
   internal: "An unexpected server error (logged); nothing was changed by a half-done step.",
 } as const;
 

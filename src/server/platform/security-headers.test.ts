@@ -23,6 +23,9 @@ describe("page security headers", () => {
     expect(headers("/handoff/tok")["referrer-policy"]).toBe("no-referrer");
     expect(headers("/continue/tok")["referrer-policy"]).toBe("no-referrer");
     expect(headers("/dashboard")["referrer-policy"]).toBe("strict-origin-when-cross-origin");
+    // Account-link pages: no Referer to other sites, yet their no-JavaScript form posts keep a real Origin.
+    expect(headers("/reset/tok")["referrer-policy"]).toBe("same-origin");
+    expect(headers("/verify/tok")["referrer-policy"]).toBe("same-origin");
     expect(headers("/scan")["permissions-policy"]).toMatch(/^camera=\(self\)/);
     for (const path of ["/", "/dashboard", "/handoff/tok", "/scanner"]) expect(headers(path)["permissions-policy"]).toMatch(/^camera=\(\)/);
   });

@@ -4,6 +4,13 @@
 
 /** Pages whose URL carries a QR token: never leak it in a Referer. */
 const TOKEN_PAGES = /^\/(handoff|continue)\//;
+/**
+ * Pages whose URL carries an account-link secret (password reset, verification): no Referer to any
+ * other site either, but `same-origin` rather than `no-referrer`, because their forms post without
+ * JavaScript too, and under `no-referrer` a browser sends such a post with `Origin: null`, which the
+ * CSRF check (rightly) refuses. Our own server already knows the token.
+ */
+const ACCOUNT_LINK_PAGES = /^\/(reset|verify)\//;
 
 export function pageSecurityHeaders(input: { pathname: string; nonce: string; https: boolean; development: boolean }): Record<string, string> {
   const csp = [
@@ -25,7 +32,11 @@ export function pageSecurityHeaders(input: { pathname: string; nonce: string; ht
     "content-security-policy": csp,
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": TOKEN_PAGES.test(input.pathname) ? "no-referrer" : "strict-origin-when-cross-origin",
+    "referrer-policy": TOKEN_PAGES.test(input.pathname)
+      ? "no-referrer"
+      : ACCOUNT_LINK_PAGES.test(input.pathname)
+        ? "same-origin"
+        : "strict-origin-when-cross-origin",
     // The camera only where QR codes are scanned.
     "permissions-policy": `camera=${input.pathname === "/scan" ? "(self)" : "()"}, microphone=(), geolocation=(), payment=(), usb=()`,
     "cross-origin-opener-policy": "same-origin",

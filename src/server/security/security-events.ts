@@ -27,7 +27,13 @@ export type SecurityEventType =
   | "password_changed"
   | "password_change_failed"
   | "reauthenticated"
-  | "reauth_failed";
+  | "reauth_failed"
+  | "password_reset_requested"
+  | "password_reset"
+  | "email_verified"
+  | "email_change_requested"
+  | "email_changed"
+  | "data_exported";
 
 export async function recordSecurityEvent(
   db: Db,

@@ -70,7 +70,7 @@ export class AccountThrottle {
   private readonly finish;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly prefix: string,
     readonly policy: ThrottlePolicy,
     private readonly now: () => number = Date.now,
@@ -103,6 +103,11 @@ export class AccountThrottle {
     if (Number(allowed) !== 1)
       return { allowed: false, retryAfterMs: Number(wait), reason: third === "too_many_failures" ? "too_many_failures" : "attempts_in_flight" };
     return { allowed: true, id, attempts: Number(third), throttling: Number(third) === this.policy.after };
+  }
+
+  /** Forgets the account's failures (a password reset proved who the owner is). */
+  async clear(email: string): Promise<void> {
+    await this.redis.del(...this.keys(email));
   }
 
   /** The attempt's password was checked: right (resets the failures) or wrong (they stay counted). */

@@ -1,8 +1,17 @@
 import { z } from "zod";
-import { newPasswordInput, passwordInput } from "~/lib/credentials";
+import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
 import { actorOf } from "~/server/auth/actor";
 import { changePassword, reauthenticate } from "~/server/account/reauth";
-import { createTRPCRouter, protectedProcedure } from "../trpc";
+import { requestPasswordReset, resetPassword } from "~/server/account/password-reset";
+import { sha256 } from "~/server/platform/crypto";
+import { enforceRateLimit } from "~/server/platform/rate-limit";
+import { createTRPCRouter, protectedProcedure, publicProcedure, rateLimited } from "../trpc";
+
+/** A link's secret as it arrives from a URL: validated by the store (anything malformed is simply not a valid link). */
+const linkToken = z.string({ message: "token is required" }).max(200, { message: "token is too long" });
+
+/** Opening account links (reset, verification) per IP: each costs a lookup, a reset also a password hash. */
+const accountLinkPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.accountLinkPerIp, ctx.ip()]], "Too many links opened from your network.");
 
 export const accountRouter = createTRPCRouter({
   /**
@@ -23,4 +32,25 @@ export const accountRouter = createTRPCRouter({
   reauthenticate: protectedProcedure
     .input(z.object({ password: passwordInput }))
     .mutation(({ ctx, input }) => reauthenticate(ctx.services, actorOf(ctx.session, ctx.ip()), input.password)),
+
+  /**
+   * Emails a password-reset link when the address has an account. Always `{ ok: true }`, answered
+   * no sooner than a fixed minimum either way (no enumeration). Limited per IP and per address.
+   */
+  requestPasswordReset: publicProcedure
+    .input(z.object({ email: emailInput }))
+    .use(rateLimited((ctx) => [[ctx.services.rateLimits.passwordResetPerIp, ctx.ip()]], "Too many password-reset requests from your network."))
+    .mutation(async ({ ctx, input }) => {
+      await enforceRateLimit(ctx.services.rateLimits.passwordResetPerAddress, sha256(input.email), "Too many password-reset emails for this address.");
+      return requestPasswordReset(ctx.services, input.email, ctx.ip());
+    }),
+
+  /**
+   * The link's token and a new password -> `{ ok: true, email }`: every session ends; sign in with the
+   * new password. Expired, used, replaced or forged: BAD_REQUEST, data.reason "reset_link_invalid".
+   */
+  resetPassword: publicProcedure
+    .input(z.object({ token: linkToken, newPassword: newPasswordInput }))
+    .use(accountLinkPerIp)
+    .mutation(({ ctx, input }) => resetPassword(ctx.services, input, ctx.ip())),
 });

@@ -1,0 +1,93 @@
+import { expect, test, type Page } from "@playwright/test";
+import { fillCredentials, newEmail, PASSWORD, register } from "./helpers";
+import { linkPath, mailTo } from "./mail";
+
+const NEW_PASSWORD = "a fresh passphrase from the mail";
+const PHONE = { width: 393, height: 851 };
+
+/** A full-page screenshot at desktop and at phone size (the page is looked at, see the report). */
+async function screenshots(page: Page, name: string, outputPath: (name: string) => string) {
+  await page.screenshot({ path: outputPath(`${name}-desktop.png`), fullPage: true });
+  const before = page.viewportSize();
+  await page.setViewportSize(PHONE);
+  await page.screenshot({ path: outputPath(`${name}-phone.png`), fullPage: true });
+  if (before) await page.setViewportSize(before);
+}
+
+test("forgot password from a device waiting for approval: mail, reset, every device out, sign in as the first", async ({ page, browser }, testInfo) => {
+  const email = newEmail("forgot");
+  await register(page, email);
+
+  // A new device: the password is right, but approval needs the other device, which is "lost".
+  const stuck = await (await browser.newContext()).newPage();
+  await stuck.goto("/login");
+  await fillCredentials(stuck, email);
+  await stuck.getByRole("button", { name: "Sign in" }).click();
+  await expect(stuck.getByTestId("approval-code")).toBeVisible();
+  await stuck.getByRole("link", { name: "Reset your password by email" }).click();
+  await expect(stuck).toHaveURL(/\/forgot$/);
+  await screenshots(stuck, "forgot", (n) => testInfo.outputPath(n));
+
+  await stuck.getByLabel("Email").fill(email);
+  await stuck.getByRole("button", { name: "Email me a reset link" }).click();
+  await expect(stuck.getByTestId("reset-requested")).toContainText("If an account uses this address");
+
+  const mail = await mailTo(email, /reset your password/);
+  const path = linkPath(mail, "reset");
+  const reset = stuck.waitForResponse((r) => r.url().endsWith(path));
+  await stuck.goto(path);
+  // The token page sends no Referer to other sites.
+  expect((await reset).headers()["referrer-policy"]).toBe("same-origin");
+  await screenshots(stuck, "reset", (n) => testInfo.outputPath(n));
+  await stuck.getByRole("textbox", { name: "New password", exact: true }).fill(NEW_PASSWORD);
+  await stuck.getByRole("textbox", { name: "New password again" }).fill(`${NEW_PASSWORD}!`);
+  await stuck.getByRole("button", { name: "Set new password" }).click();
+  await expect(stuck.getByRole("main").getByText("The two passwords differ.")).toBeVisible();
+  await stuck.getByRole("textbox", { name: "New password", exact: true }).fill(NEW_PASSWORD);
+  await stuck.getByRole("textbox", { name: "New password again" }).fill(NEW_PASSWORD);
+  await stuck.getByRole("button", { name: "Set new password" }).click();
+  await expect(stuck).toHaveURL(/\/login\?reason=password_reset$/);
+  await expect(stuck.getByRole("main")).toContainText("Your password was reset");
+
+  // The other device's open dashboard leaves by itself; its session is over.
+  await expect(page).toHaveURL(/\/login\?reason=password_reset$/);
+
+  // The link worked once.
+  await stuck.goto(path);
+  await expect(stuck.getByTestId("link-invalid")).toContainText("does not work");
+
+  // No session anywhere: this device signs in with the new password as the first one, no approval.
+  await stuck.goto("/login");
+  await fillCredentials(stuck, email, NEW_PASSWORD);
+  await stuck.getByRole("button", { name: "Sign in" }).click();
+  await expect(stuck).toHaveURL(/\/dashboard$/);
+  expect((await mailTo(email, /your password was reset/)).text).toContain("1 session was signed out");
+});
+
+test("the forms post without JavaScript too, and nothing lands in the URL", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const email = newEmail("nojs");
+  // Register through the API-less form post.
+  await page.goto("/register");
+  await fillCredentials(page, email);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await context.clearCookies();
+
+  await page.goto("/forgot");
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Email me a reset link" }).click();
+  await expect(page.getByTestId("reset-requested")).toBeVisible();
+  expect(page.url()).not.toContain(encodeURIComponent(email));
+  const path = linkPath(await mailTo(email, /reset your password/), "reset");
+  await page.goto(path);
+  await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
+  await page.getByLabel("New password again").fill(NEW_PASSWORD);
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await expect(page).toHaveURL(/\/login\?reason=password_reset$/);
+  expect(page.url()).not.toContain("passphrase");
+  await fillCredentials(page, email, PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("main").getByRole("alert")).toContainText("Invalid email or password");
+});
