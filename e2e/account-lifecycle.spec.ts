@@ -91,3 +91,34 @@ test("the forms post without JavaScript too, and nothing lands in the URL", asyn
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("main").getByRole("alert")).toContainText("Invalid email or password");
 });
+
+test("verify the address from the dashboard's banner: a new link, the mail, the button; the banner goes", async ({ page }, testInfo) => {
+  const email = newEmail("verify");
+  await register(page, email);
+  const banner = page.getByTestId("verify-banner");
+  await expect(banner).toContainText(`We sent a link to ${email}`);
+  const first = linkPath(await mailTo(email, /confirm your email address/), "verify");
+  await screenshots(page, "dashboard-unverified", (n) => testInfo.outputPath(n));
+
+  // "Check your inbox" (where EMAIL_VERIFICATION=required keeps an unverified account).
+  await page.goto("/verify");
+  await expect(page.getByTestId("check-inbox")).toContainText(email);
+  await screenshots(page, "check-inbox", (n) => testInfo.outputPath(n));
+  await page.goto("/dashboard");
+
+  await banner.getByRole("button", { name: "Send a new link" }).click();
+  await expect(banner.getByRole("status")).toHaveText(`Sent to ${email}. The previous link no longer works.`);
+  let second = first;
+  await expect.poll(async () => (second = linkPath(await mailTo(email, /confirm your email address/), "verify"))).not.toBe(first);
+
+  await page.goto(first);
+  await expect(page.getByTestId("link-invalid")).toBeVisible();
+  await page.goto(second);
+  await screenshots(page, "verify", (n) => testInfo.outputPath(n));
+  await page.getByRole("button", { name: "Verify my address" }).click();
+  await expect(page.getByTestId("verify-done")).toHaveText(`${email} is verified.Go to your dashboard`);
+  await page.getByRole("link", { name: "Go to your dashboard" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId("user-email")).toHaveText(email);
+  await expect(page.getByTestId("verify-banner")).toHaveCount(0);
+});

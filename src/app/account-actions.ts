@@ -49,3 +49,13 @@ export async function resetPasswordAction(_: FormState, form: FormData): Promise
   }
   redirect("/login?reason=password_reset");
 }
+
+/** /verify/<token>: the button that uses the link (opening the page alone changes nothing: mail scanners follow links). */
+export async function verifyEmailAction(_: FormState, form: FormData): Promise<FormState> {
+  try {
+    const result = await (await serverApi()).account.verifyEmail({ token: text(form, "token") });
+    return { status: "done", message: `${result.email} is verified.` };
+  } catch (error) {
+    return failure(error);
+  }
+}

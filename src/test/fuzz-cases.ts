@@ -44,6 +44,8 @@ export const PROCEDURES: ReadonlyArray<readonly [string, ProcedureType]> = [
   ["account.reauthenticate", "mutation"],
   ["account.requestPasswordReset", "mutation"],
   ["account.resetPassword", "mutation"],
+  ["account.verifyEmail", "mutation"],
+  ["account.resendVerification", "mutation"],
 ];
 
 /** Calls that would end or replace the caller's own session: fuzzed signed out only. */

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { ControlCenter } from "~/components/dashboard/control-center";
+import { VerifyBanner } from "~/components/account/verify-forms";
 import { sessionCookieName } from "~/server/platform/cookies";
 import { getServices } from "~/server/services";
 import { currentSession } from "~/trpc/server";
@@ -19,7 +20,10 @@ export default async function DashboardPage() {
   // The feed's position before the page's queries run: the live subscription starts from it, so an
   // event between those queries and the subscription's start (a sign-in waiting for approval) is
   // replayed rather than lost.
-  const liveFrom = await (await getServices()).events.currentSeq(me.user.id);
+  const services = await getServices();
+  // EMAIL_VERIFICATION=required: an unverified account reaches only "check your inbox".
+  if (!me.user.emailVerified && services.policy.emailVerification === "required") redirect("/verify");
+  const liveFrom = await services.events.currentSeq(me.user.id);
   return (
     <>
       <noscript>
@@ -27,6 +31,11 @@ export default async function DashboardPage() {
           The dashboard needs JavaScript to show and manage your devices and sessions. Turn JavaScript on for this site and reload.
         </p>
       </noscript>
+      {!me.user.emailVerified && (
+        <div className="mb-6">
+          <VerifyBanner email={me.user.email} />
+        </div>
+      )}
       <ControlCenter email={me.user.email} sessionId={me.session.id} liveFrom={liveFrom} />
     </>
   );

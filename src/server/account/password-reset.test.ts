@@ -26,6 +26,7 @@ describe("password reset by email (real PostgreSQL, Redis and SMTP)", () => {
     });
   });
   afterAll(async () => {
+    await t.services.mailer.flush();
     await t.close();
     await smtp.close();
   });
@@ -176,6 +177,7 @@ describe("password reset by email (real PostgreSQL, Redis and SMTP)", () => {
       const signedIn = await newDevice.mutation<{ status: string }>("auth.login", { email, password: NEW_PASSWORD });
       expect(signedIn.data?.status).toBe("signed_in");
     } finally {
+      await approvals.services.mailer.flush();
       await approvals.close();
     }
   });
@@ -203,6 +205,7 @@ describe("password reset by email (real PostgreSQL, Redis and SMTP)", () => {
       expect(perIp.map((r) => r.status)).toEqual([200, 200, 200, 429]);
       expect(perIp[3]!.headers.get("retry-after")).toMatch(/^\d+$/);
     } finally {
+      await limited.services.mailer.flush();
       await limited.close();
     }
   });

@@ -5,6 +5,7 @@ import { unsealSessionCookie } from "~/server/platform/cookies";
 import { AuthError, isAuthError, type ErrorReason } from "~/server/platform/errors";
 import { enforceRateLimit } from "~/server/platform/rate-limit";
 import { requireRecentAuth } from "~/server/account/reauth";
+import { requireVerifiedEmail } from "~/server/account/email-verification";
 import { authenticateBearer } from "~/server/tokens/bearer";
 import type { AccessTokenClaims } from "~/server/tokens/jwt";
 import type { Session } from "~/server/sessions/store";
@@ -143,13 +144,30 @@ export const protectedProcedure = base.use(async ({ ctx, next }) => {
 });
 
 /**
- * A protected procedure for sensitive actions: the password must have been entered in this
- * session within REAUTH_MINUTES, else FORBIDDEN with data.reason "reauth_required".
+ * A protected procedure for security-sensitive actions: with EMAIL_VERIFICATION=required, the
+ * account's address must be verified, else FORBIDDEN with data.reason "email_unverified".
  */
-export const recentAuthProcedure = protectedProcedure.use(async ({ ctx, next }) => {
+export const verifiedProcedure = protectedProcedure.use(async ({ ctx, next }) => {
+  await requireVerifiedEmail(ctx.services, ctx.session.userId);
+  return next();
+});
+
+const recentAuth = experimental_standaloneMiddleware<{ ctx: { services: Services; session: Session } }>().create(async ({ ctx, next }) => {
   await requireRecentAuth(ctx.services.sessions, ctx.session.id, ctx.services.config.reauthMs);
   return next();
 });
+
+/**
+ * A verified procedure for sensitive actions: the password must have been entered in this
+ * session within REAUTH_MINUTES, else FORBIDDEN with data.reason "reauth_required".
+ */
+export const recentAuthProcedure = verifiedProcedure.use(recentAuth);
+
+/**
+ * Fresh authentication without the verified address: what an unverified account must still be
+ * able to do under EMAIL_VERIFICATION=required (fix a mistyped address, leave).
+ */
+export const recentAuthAnyAddressProcedure = protectedProcedure.use(recentAuth);
 
 /** One sliding-window limit and the key (IP or user id) counted against it. */
 export type RateLimitRule = readonly [limiter: Ratelimit, key: string];

@@ -23,7 +23,7 @@ describe("auth over HTTP (tRPC handler, real PostgreSQL + Redis)", () => {
 
     const me = await b.query<{ user: { id: string; email: string }; session: Record<string, unknown> }>("auth.me");
     expect(me.status).toBe(200);
-    expect(me.data!.user).toEqual(reg.data!.user);
+    expect(me.data!.user).toEqual({ ...reg.data!.user, emailVerified: false });
     expect(Object.keys(me.data!.session).sort()).toEqual(["absoluteExpiresAt", "createdAt", "deviceId", "id", "idleExpiresAt", "lastSeenAt", "method"].sort());
 
     const stolenCookies = new Map(b.cookies);

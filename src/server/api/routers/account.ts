@@ -3,9 +3,10 @@ import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
 import { actorOf } from "~/server/auth/actor";
 import { changePassword, reauthenticate } from "~/server/account/reauth";
 import { requestPasswordReset, resetPassword } from "~/server/account/password-reset";
+import { resendVerification, verifyEmail } from "~/server/account/email-verification";
 import { sha256 } from "~/server/platform/crypto";
 import { enforceRateLimit } from "~/server/platform/rate-limit";
-import { createTRPCRouter, protectedProcedure, publicProcedure, rateLimited } from "../trpc";
+import { createTRPCRouter, protectedProcedure, publicProcedure, rateLimited, verifiedProcedure } from "../trpc";
 
 /** A link's secret as it arrives from a URL: validated by the store (anything malformed is simply not a valid link). */
 const linkToken = z.string({ message: "token is required" }).max(200, { message: "token is too long" });
@@ -18,7 +19,7 @@ export const accountRouter = createTRPCRouter({
    * The current password, a new one (8 to 256 characters), and whether to end every other session.
    * -> `{ ok: true, signedOutSessions }`. A wrong current password: BAD_REQUEST "Wrong password."
    */
-  changePassword: protectedProcedure
+  changePassword: verifiedProcedure
     .input(
       z.object({
         currentPassword: passwordInput,
@@ -53,4 +54,18 @@ export const accountRouter = createTRPCRouter({
     .input(z.object({ token: linkToken, newPassword: newPasswordInput }))
     .use(accountLinkPerIp)
     .mutation(({ ctx, input }) => resetPassword(ctx.services, input, ctx.ip())),
+
+  /**
+   * The token of a `/verify/<token>` link -> `{ ok: true, kind: "verified", email }`; signed in or not
+   * (the link is the proof). Expired, used, replaced or forged: BAD_REQUEST "verify_link_invalid".
+   */
+  verifyEmail: publicProcedure
+    .input(z.object({ token: linkToken }))
+    .use(accountLinkPerIp)
+    .mutation(({ ctx, input }) => verifyEmail(ctx.services, input.token, ctx.ip())),
+
+  /** A new verification link (the previous one stops working) -> `{ ok: true, alreadyVerified, sentTo }`. Limited per user. */
+  resendVerification: protectedProcedure
+    .use(rateLimited((ctx) => [[ctx.services.rateLimits.accountMailPerUser, ctx.session.userId]], "Too many emails asked for."))
+    .mutation(({ ctx }) => resendVerification(ctx.services, actorOf(ctx.session, ctx.ip()))),
 });

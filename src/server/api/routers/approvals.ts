@@ -5,7 +5,7 @@ import { actorOf } from "~/server/auth/actor";
 import { clearApprovalCookie, secretFor } from "~/server/platform/cookies";
 import type { UserEvent } from "~/server/live/events";
 import { replaceSession } from "../session-cookie";
-import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure } from "../trpc";
+import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure, verifiedProcedure } from "../trpc";
 
 const requestId = z.string({ message: "A request id is required" }).regex(/^[A-Za-z0-9_-]{16,64}$/, { message: "No such request" });
 const TERMINAL = new Set(["completed", "denied", "failed", "cancelled", "expired"]);
@@ -34,7 +34,7 @@ export const approvalsRouter = createTRPCRouter({
   }),
 
   /** Right code: approved. Wrong: BAD_REQUEST with the attempts left; the 5th wrong code kills the request. */
-  confirm: protectedProcedure
+  confirm: verifiedProcedure
     .input(
       z.object({
         requestId,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { register } from "~/server/auth/registration";
+import { accountStatus, sendVerificationLink } from "~/server/account/email-verification";
 import { login } from "~/server/auth/sign-in";
 import { endBearerSession } from "~/server/tokens/bearer";
 import { approvalCookie, clearSessionCookie } from "~/server/platform/cookies";
@@ -30,6 +31,7 @@ export const authRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       const signedIn = await register(ctx.services, input, ctx.client());
       await replaceSession(ctx, signedIn);
+      await sendVerificationLink(ctx.services, signedIn.user);
       return { user: signedIn.user };
     }),
 
@@ -68,5 +70,12 @@ export const authRouter = createTRPCRouter({
     return { ok: true as const };
   }),
 
-  me: protectedProcedure.query(({ ctx }) => ({ user: ctx.user, session: publicSession(ctx.session) })),
+  /** The account's address is read from the database (a session keeps the one it was opened with), with whether it is verified. */
+  me: protectedProcedure.query(async ({ ctx }) => {
+    const account = await accountStatus(ctx.services.db, ctx.user.id);
+    return {
+      user: { id: ctx.user.id, email: account?.email ?? ctx.user.email, emailVerified: account?.emailVerified ?? false },
+      session: publicSession(ctx.session),
+    };
+  }),
 });

@@ -4,7 +4,7 @@ import { actorOf } from "~/server/auth/actor";
 import { clearHandoffCookie, handoffCookie, secretFor } from "~/server/platform/cookies";
 import { claim, complete, decide, inspect, offer, startSignIn, watchState } from "~/server/handoff/qr-sign-in";
 import { replaceSession } from "../session-cookie";
-import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure, rateLimited, recentAuthProcedure } from "../trpc";
+import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure, rateLimited, recentAuthProcedure, verifiedProcedure } from "../trpc";
 
 const token = z.object({
   token: z.string({ message: "A QR token is required" }).min(1, { message: "A QR token is required" }).max(256, { message: "This QR code is no longer valid" }),
@@ -27,7 +27,7 @@ export const handoffRouter = createTRPCRouter({
   }),
 
   /** Flow B (signed-in device): a QR another device scans to continue there. */
-  offer: protectedProcedure
+  offer: verifiedProcedure
     .use(
       rateLimited(
         (ctx) => [
