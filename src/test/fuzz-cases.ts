@@ -46,10 +46,14 @@ export const PROCEDURES: ReadonlyArray<readonly [string, ProcedureType]> = [
   ["account.resetPassword", "mutation"],
   ["account.verifyEmail", "mutation"],
   ["account.resendVerification", "mutation"],
+  ["account.changeEmail", "mutation"],
+  ["account.securityActivity", "query"],
+  ["account.exportData", "mutation"],
+  ["account.delete", "mutation"],
 ];
 
 /** Calls that would end or replace the caller's own session: fuzzed signed out only. */
-export const ENDS_OWN_SESSION = new Set(["auth.logout", "auth.login", "auth.register"]);
+export const ENDS_OWN_SESSION = new Set(["auth.logout", "auth.login", "auth.register", "account.delete"]);
 
 /** Every error code a bad input may answer with: anything else (a 500 above all) is a defect. */
 export const ALLOWED_ERRORS = new Set([

@@ -1,5 +1,6 @@
 import { accountMail } from "~/server/account/account-mail";
 import type { AccountDeps } from "~/server/account/deps";
+import { completeEmailChange } from "~/server/account/email-change";
 import type { Actor } from "~/server/auth/types";
 import type { Db } from "~/server/platform/db";
 import { AuthError } from "~/server/platform/errors";
@@ -59,7 +60,7 @@ export async function checkVerifyLink(
   deps: Pick<AccountDeps, "links">,
   token: string,
 ): Promise<{ ok: true; kind: "verify" | "email_change"; sentTo: string } | { ok: false; why: "invalid" | "expired" }> {
-  const found = await deps.links.peek(token, ["email_verification"]);
+  const found = await deps.links.peek(token, ["email_verification", "email_change"]);
   if (!found.ok) return found;
   return { ok: true, kind: found.link.purpose === "email_change" ? "email_change" : "verify", sentTo: found.link.sentTo };
 }
@@ -68,10 +69,11 @@ export async function checkVerifyLink(
  * account.verifyEmail: uses the link up (atomically) and marks the address verified, or, for a
  * change-of-address link, switches the account to the new address. `kind` says which.
  */
-export async function verifyEmail(deps: AccountDeps, token: string, ip: string): Promise<{ ok: true; kind: "verified"; email: string }> {
-  const taken = await deps.links.take(token, ["email_verification"]);
+export async function verifyEmail(deps: AccountDeps, token: string, ip: string): Promise<{ ok: true; kind: "verified" | "email_changed"; email: string }> {
+  const taken = await deps.links.take(token, ["email_verification", "email_change"]);
   if (!taken.ok) throw verifyLinkInvalid(taken.why);
   const link = taken.link;
+  if (link.purpose === "email_change") return completeEmailChange(deps, link, ip);
   // Only while the account still has the address the link was sent to.
   const rows = await deps.db.$queryRaw<{ email: string }[]>`
     UPDATE "User" SET "emailVerifiedAt" = COALESCE("emailVerifiedAt", now()), "updatedAt" = now()

@@ -4,14 +4,27 @@ import { actorOf } from "~/server/auth/actor";
 import { changePassword, reauthenticate } from "~/server/account/reauth";
 import { requestPasswordReset, resetPassword } from "~/server/account/password-reset";
 import { resendVerification, verifyEmail } from "~/server/account/email-verification";
+import { requestEmailChange } from "~/server/account/email-change";
+import { securityActivity } from "~/server/account/security-activity";
+import { exportData } from "~/server/account/data-export";
+import { deleteAccount } from "~/server/account/account-deletion";
+import { clearSessionCookie } from "~/server/platform/cookies";
+import { SECURITY_ACTIVITY_PAGE, SECURITY_ACTIVITY_PAGE_MAX } from "~/server/policy";
 import { sha256 } from "~/server/platform/crypto";
 import { enforceRateLimit } from "~/server/platform/rate-limit";
-import { createTRPCRouter, protectedProcedure, publicProcedure, rateLimited, verifiedProcedure } from "../trpc";
+import type { Services } from "~/server/services";
+import { createTRPCRouter, protectedProcedure, publicProcedure, rateLimited, recentAuthAnyAddressProcedure, verifiedProcedure } from "../trpc";
 
 /** A link's secret as it arrives from a URL: validated by the store (anything malformed is simply not a valid link). */
 const linkToken = z.string({ message: "token is required" }).max(200, { message: "token is too long" });
 
 /** Opening account links (reset, verification) per IP: each costs a lookup, a reset also a password hash. */
+/** Emails to addresses a user asks for (verification resends, change-of-address links), per user. */
+const accountMailPerUser = rateLimited(
+  (ctx: { services: Services; ip(): string; session: { userId: string } }) => [[ctx.services.rateLimits.accountMailPerUser, ctx.session.userId]],
+  "Too many emails asked for.",
+);
+
 const accountLinkPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.accountLinkPerIp, ctx.ip()]], "Too many links opened from your network.");
 
 export const accountRouter = createTRPCRouter({
@@ -65,7 +78,42 @@ export const accountRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => verifyEmail(ctx.services, input.token, ctx.ip())),
 
   /** A new verification link (the previous one stops working) -> `{ ok: true, alreadyVerified, sentTo }`. Limited per user. */
-  resendVerification: protectedProcedure
-    .use(rateLimited((ctx) => [[ctx.services.rateLimits.accountMailPerUser, ctx.session.userId]], "Too many emails asked for."))
-    .mutation(({ ctx }) => resendVerification(ctx.services, actorOf(ctx.session, ctx.ip()))),
+  resendVerification: protectedProcedure.use(accountMailPerUser).mutation(({ ctx }) => resendVerification(ctx.services, actorOf(ctx.session, ctx.ip()))),
+
+  /**
+   * Fresh authentication. Mails a link to `newEmail` and tells the current address (the new one masked)
+   * -> `{ ok: true, pendingEmail, expiresAt }`; the address changes when the link is opened (account.verifyEmail).
+   * Same address: BAD_REQUEST "email_unchanged"; one with an account: CONFLICT "email_taken". Limited per user.
+   */
+  changeEmail: recentAuthAnyAddressProcedure
+    .input(z.object({ newEmail: emailInput }))
+    .use(accountMailPerUser)
+    .mutation(({ ctx, input }) => requestEmailChange(ctx.services, actorOf(ctx.session, ctx.ip()), input.newEmail)),
+
+  /** The user's own security events, newest first -> `{ items: [{ id, type, title, createdAt, ip, location, deviceName }], nextCursor }`. */
+  securityActivity: protectedProcedure
+    .input(
+      z
+        .object({
+          cursor: z.uuid({ message: "cursor must be a nextCursor from an earlier page" }).nullish(),
+          limit: z.number().int().min(1).max(SECURITY_ACTIVITY_PAGE_MAX).default(SECURITY_ACTIVITY_PAGE),
+        })
+        .default({ limit: SECURITY_ACTIVITY_PAGE }),
+    )
+    .query(({ ctx, input }) => securityActivity(ctx.services, ctx.session.userId, { cursor: input.cursor ?? undefined, limit: input.limit })),
+
+  /** Everything stored about the user as one JSON document (see data-export.ts). Limited per user. */
+  exportData: verifiedProcedure
+    .use(rateLimited((ctx) => [[ctx.services.rateLimits.dataExportPerUser, ctx.session.userId]], "Too many data exports."))
+    .mutation(({ ctx }) => exportData(ctx.services, actorOf(ctx.session, ctx.ip()))),
+
+  /**
+   * With the password (the fresh authentication): every session ends, every row and Redis key of
+   * the user goes, a goodbye email. -> `{ ok: true }`. A wrong password: BAD_REQUEST "wrong_password".
+   */
+  delete: protectedProcedure.input(z.object({ password: passwordInput })).mutation(async ({ ctx, input }) => {
+    const result = await deleteAccount(ctx.services, actorOf(ctx.session, ctx.ip()), input.password);
+    ctx.setCookie(clearSessionCookie(ctx.services.config.secureCookies));
+    return result;
+  }),
 });

@@ -1,0 +1,62 @@
+import { accountMail } from "~/server/account/account-mail";
+import type { AccountDeps } from "~/server/account/deps";
+import { confirmPassword } from "~/server/account/reauth";
+import { cancelApprovals } from "~/server/approvals/new-device";
+import type { Actor } from "~/server/auth/types";
+import { AuthError } from "~/server/platform/errors";
+import { locate } from "~/server/platform/geo";
+import { userEpochKey } from "~/server/sessions/store";
+
+// account.delete: with the password (throttled like every password check), the account goes.
+// Order matters against a sign-in running at the same moment:
+//  1. the rows go first (User, and by cascade its devices, addresses, history and security events;
+//     sign-in rows of the address without a user too): a sign-in that has not looked the user up
+//     yet finds no account;
+//  2. then every session ends with a new epoch (sessions/store.ts): a sign-in that found the user
+//     before (1) read its epoch before this bump (it reads the epoch, then the user again), so its
+//     session is either refused when created or already exists and is ended here;
+//  3. then the user's Redis keys (links, device cache and trust nonces, live feed, throttling,
+//     re-authentication marks) except the epoch,
+//     which must outlive every sign-in in flight (it expires by itself), and the feed's sequence;
+//     open pages get one last event (reason "account_deleted") and leave for the sign-in page.
+// Left to expire by themselves: per-user rate-limit counters (within their window; deleting them
+// would let deletion reset a limit) and cancelled QR/approval records (minutes).
+// A goodbye email goes to the address, which can register again at once.
+
+/** Keys under <prefix>user:<id>: that stay (each expires by itself). */
+const KEPT_KEYS = (prefix: string, userId: string) => new Set([userEpochKey(prefix, userId), `${prefix}user:${userId}:events:seq`]);
+
+async function deleteUserKeys(deps: Pick<AccountDeps, "redis">, userId: string, sessionIds: string[]): Promise<number> {
+  const { redis, prefix } = deps.redis;
+  const kept = KEPT_KEYS(prefix, userId);
+  const doomed = sessionIds.flatMap((id) => [`${prefix}reauth:${id}`, `${prefix}refresh-rotated:${id}`]);
+  for (const match of [`${prefix}user:${userId}:*`, `${prefix}device-trust:${userId}:*`]) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, { match, count: 1000 });
+      doomed.push(...keys.filter((k) => !kept.has(k)));
+      cursor = String(next);
+    } while (cursor !== "0");
+  }
+  return doomed.length ? redis.del(...doomed) : 0;
+}
+
+export async function deleteAccount(deps: AccountDeps, actor: Actor, password: string): Promise<{ ok: true }> {
+  const user = await confirmPassword(deps, actor, password, {
+    type: "reauth_failed",
+    wrong: () => new AuthError("BAD_REQUEST", "Wrong password. Your account was not deleted.", { reason: "wrong_password" }),
+  });
+  await deps.db.$transaction([
+    deps.db.loginEvent.deleteMany({ where: { OR: [{ userId: actor.userId }, { email: user.email }] } }),
+    deps.db.user.delete({ where: { id: actor.userId } }),
+  ]);
+  const ended = await deps.sessions.deleteUserSessions(actor.userId, { newEpoch: true });
+  await deps.handoffs.cancelForUser(actor.userId);
+  await cancelApprovals(deps, actor.userId);
+  await deps.links.voidLinks(actor.userId);
+  await deps.throttle.clear(user.email);
+  await deleteUserKeys(deps, actor.userId, [...ended, actor.sessionId]);
+  await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "account_deleted" });
+  accountMail.goodbye(deps.mailer, user.email, { ip: actor.ip, place: await locate(actor.ip) });
+  return { ok: true };
+}

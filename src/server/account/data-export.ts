@@ -1,0 +1,69 @@
+import type { AccountDeps } from "~/server/account/deps";
+import type { Actor } from "~/server/auth/types";
+import { AuthError } from "~/server/platform/errors";
+import { recordSecurityEvent } from "~/server/security/security-events";
+
+// account.exportData ("Download my data"): everything stored about the user, as one JSON document:
+// profile, devices (forgotten ones too), the addresses they signed in from, live sessions, the
+// whole sign-in history and every security event. Secrets and their digests (password hash,
+// device-cookie hashes, session secrets) are not data about the person and stay out.
+
+export const EXPORT_FORMAT = "handoff-export/1";
+
+export async function exportData(deps: AccountDeps, actor: Actor) {
+  // Written first, so the export includes its own record.
+  await recordSecurityEvent(deps.db, { type: "data_exported", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
+  const { userId } = actor;
+  const [user, devices, addresses, signIns, securityEvents, sessions] = await Promise.all([
+    deps.db.user.findUnique({ where: { id: userId }, select: { id: true, email: true, emailVerifiedAt: true, createdAt: true, updatedAt: true } }),
+    deps.db.device.findMany({
+      where: { userId },
+      orderBy: { firstSeenAt: "asc" },
+      select: { id: true, name: true, userAgent: true, browser: true, os: true, deviceType: true, firstSeenAt: true, lastSeenAt: true, forgottenAt: true },
+    }),
+    deps.db.ipAddress.findMany({ where: { userId }, orderBy: { firstSeenAt: "asc" }, select: { address: true, firstSeenAt: true, lastSeenAt: true } }),
+    deps.db.loginEvent.findMany({
+      where: { userId },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      select: {
+        id: true,
+        createdAt: true,
+        email: true,
+        method: true,
+        outcome: true,
+        reason: true,
+        suspicious: true,
+        ip: true,
+        userAgent: true,
+        deviceId: true,
+      },
+    }),
+    deps.db.securityEvent.findMany({
+      where: { userId },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      select: { id: true, createdAt: true, type: true, ip: true, sessionId: true, deviceId: true, detail: true },
+    }),
+    deps.sessions.listUserSessions(userId),
+  ]);
+  if (!user) throw new AuthError("UNAUTHORIZED", "You are not signed in, or your session has ended.", { reason: "not_signed_in" });
+  return {
+    format: EXPORT_FORMAT,
+    exportedAt: new Date(),
+    profile: user,
+    devices,
+    addresses,
+    sessions: sessions.map((s) => ({
+      id: s.id,
+      current: s.id === actor.sessionId,
+      method: s.method,
+      deviceId: s.deviceId,
+      ip: s.ip,
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
+      idleExpiresAt: s.idleExpiresAt,
+      absoluteExpiresAt: s.absoluteExpiresAt,
+    })),
+    signInHistory: signIns,
+    securityEvents,
+  };
+}
