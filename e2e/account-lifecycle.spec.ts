@@ -1,5 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
-import { fillCredentials, newEmail, PASSWORD, register } from "./helpers";
+import fs from "node:fs";
+import { fillCredentials, newEmail, PASSWORD, register, signInWithApproval } from "./helpers";
 import { linkPath, mailTo } from "./mail";
 
 const NEW_PASSWORD = "a fresh passphrase from the mail";
@@ -121,4 +122,82 @@ test("verify the address from the dashboard's banner: a new link, the mail, the 
   await expect(page).toHaveURL(/\/dashboard$/);
   await expect(page.getByTestId("user-email")).toHaveText(email);
   await expect(page.getByTestId("verify-banner")).toHaveCount(0);
+});
+
+test("change the address from the Account section: a link to the new one, the switch when it is opened", async ({ page }, testInfo) => {
+  const email = newEmail("old");
+  const next = newEmail("new");
+  await register(page, email);
+  const account = page.getByRole("region", { name: "Account" });
+  await expect(account.getByTestId("account-email")).toHaveText(email);
+  await expect(account.getByTestId("email-badge")).toHaveText("Not verified");
+  await account.getByLabel("New address").fill(next);
+  await account.getByRole("button", { name: "Change address" }).click();
+  await expect(account.getByRole("status")).toContainText(`We sent a link to ${next}`);
+  await account.scrollIntoViewIfNeeded();
+  await screenshots(page, "account-section", (n) => testInfo.outputPath(n));
+  expect((await mailTo(email, /change of your email address was requested/)).text).not.toContain(next);
+
+  await page.goto(linkPath(await mailTo(next, /confirm your new email address/), "verify"));
+  await page.getByRole("button", { name: "Switch to this address" }).click();
+  await expect(page.getByTestId("verify-done")).toContainText(`${next} is verified.`);
+  await page.goto("/dashboard");
+  await expect(page.getByTestId("user-email")).toHaveText(next);
+  await expect(account.getByTestId("account-email")).toHaveText(next);
+  await expect(account.getByTestId("email-badge")).toHaveText("Verified");
+  await expect(account.getByTestId("security-event").first()).toHaveText(/Email address changed/);
+  await expect(mailTo(email, /your email address was changed/)).resolves.toBeTruthy();
+});
+
+test("download my data: one JSON file with the profile, devices, sessions, history and security events", async ({ page }) => {
+  const email = newEmail("export");
+  await register(page, email);
+  const account = page.getByRole("region", { name: "Account" });
+  const downloading = page.waitForEvent("download");
+  await account.getByRole("button", { name: "Download my data" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toMatch(/^handoff-data-\d{4}-\d{2}-\d{2}\.json$/);
+  const data = JSON.parse(fs.readFileSync((await download.path())!, "utf8")) as {
+    format: string;
+    profile: { email: string };
+    devices: unknown[];
+    sessions: { current: boolean }[];
+    signInHistory: unknown[];
+    securityEvents: { type: string }[];
+  };
+  expect(data.format).toBe("handoff-export/1");
+  expect(data.profile.email).toBe(email);
+  expect(data.devices).toHaveLength(1);
+  expect(data.sessions).toEqual([expect.objectContaining({ current: true })]);
+  expect(data.signInHistory).toHaveLength(1);
+  expect(data.securityEvents.map((e) => e.type)).toContain("data_exported");
+  // The download shows up in the security activity.
+  await expect(account.getByTestId("security-event").first()).toHaveText(/Your data was downloaded/);
+});
+
+test("delete the account: password asked, every device leaves, a goodbye mail, the address is free again", async ({ page, browser }, testInfo) => {
+  const email = newEmail("delete");
+  await register(page, email);
+  const other = await (await browser.newContext()).newPage();
+  await signInWithApproval(other, email, page);
+
+  const account = page.getByRole("region", { name: "Account" });
+  await account.getByRole("button", { name: "Delete my account" }).click();
+  const dialog = page.getByRole("dialog", { name: "Delete your account?" });
+  await dialog.getByLabel("Your password").fill("not my password");
+  await dialog.getByRole("button", { name: "Delete account" }).click();
+  await expect(dialog.getByRole("alert")).toHaveText("Wrong password. Your account was not deleted.");
+  await screenshots(page, "delete-dialog", (n) => testInfo.outputPath(n));
+  await dialog.getByLabel("Your password").fill(PASSWORD);
+  await dialog.getByRole("button", { name: "Delete account" }).click();
+  await expect(page).toHaveURL(/\/login\?reason=account_deleted$/);
+  await expect(page.getByRole("main")).toContainText("Your account was deleted.");
+  await expect(other).toHaveURL(/\/login\?reason=account_deleted$/);
+  expect((await mailTo(email, /your account was deleted/)).text).toContain("can be used to create a new account");
+
+  await page.goto("/login");
+  await fillCredentials(page, email);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("main").getByRole("alert")).toContainText("Invalid email or password");
+  await register(page, email);
 });

@@ -136,13 +136,6 @@ export function AuthForm({
           onBlur={() => setTouched((t) => ({ ...t, password: true }))}
           error={passwordError}
         />
-        {mode === "login" && (
-          <p className="-mt-2 text-right text-sm">
-            <Link href="/forgot" className="font-medium text-brand-700 hover:underline">
-              Forgot password?
-            </Link>
-          </p>
-        )}
         <button
           type="submit"
           disabled={pending}
@@ -151,6 +144,14 @@ export function AuthForm({
           {pending ? text.busy : text.action}
         </button>
       </form>
+      {/* After the form, so Tab still goes Email → Password → Show → Sign in. */}
+      {mode === "login" && (
+        <p className="mt-3 text-center text-sm">
+          <Link href="/forgot" className="font-medium text-brand-700 hover:underline">
+            Forgot password?
+          </Link>
+        </p>
+      )}
       <p className="mt-4 text-center text-sm text-slate-600">
         {text.switchText}{" "}
         <Link

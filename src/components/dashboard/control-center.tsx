@@ -9,6 +9,7 @@ import { pickWouldSignOut } from "~/components/approvals/sign-out-warning";
 import { OfferDialog } from "~/components/handoff/offer-dialog";
 import { SignOutButton } from "~/components/sign-out-button";
 import { api, type RouterOutputs } from "~/trpc/react";
+import { AccountSection } from "./account-section";
 import { DeviceCard } from "./device-card";
 import { HistoryTable } from "./history-table";
 import { LockoutPanel } from "./lockout-panel";
@@ -94,6 +95,7 @@ export function ControlCenter({ email, sessionId, liveFrom }: { email: string; s
       utils.sessions.list.invalidate(),
       utils.sessions.cap.invalidate(),
       utils.sessions.history.invalidate(),
+      utils.account.securityActivity.invalidate(),
       utils.approvals.pending.invalidate(),
     ]);
   const leave = (reason: string) => router.replace(`/login?reason=${reason}`);
@@ -251,6 +253,8 @@ export function ControlCenter({ email, sessionId, liveFrom }: { email: string; s
       </section>
 
       <HistoryTable now={now} />
+
+      <AccountSection now={now} />
 
       <PasswordPanel onChanged={() => void refresh()} />
 
