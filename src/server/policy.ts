@@ -86,6 +86,8 @@ export interface Policy {
   throttle: { after: number; maxDelayMs: number };
   /** How often open pages poll Redis: a QR handoff or approval being watched, and the live session feed. */
   pollMs: { handoff: number; live: number };
+  /** On SIGTERM, the longest wait for in-flight requests before their connections are closed (src/server/platform/shutdown.ts). */
+  shutdownTimeoutMs: number;
 }
 
 const perMinute = (count: number): RateLimit => ({ count, windowSeconds: 60 });
@@ -112,5 +114,6 @@ export function policyFrom(e: Env): Policy {
     },
     throttle: { after: e.ACCOUNT_THROTTLE_AFTER, maxDelayMs: e.ACCOUNT_THROTTLE_MAX_SECONDS * 1000 },
     pollMs: { handoff: e.HANDOFF_POLL_MS, live: e.LIVE_POLL_MS },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }
