@@ -1,5 +1,5 @@
 import { TRPCError } from "@trpc/server";
-import { isAuthError, type ErrorReason } from "~/server/platform/errors";
+import { isAuthError, isErrorNamed, type ErrorReason } from "~/server/platform/errors";
 import { isRedisUnavailable } from "~/server/platform/redis/errors";
 
 // Recognised by code or name, never by message text (messages change between versions and
@@ -66,8 +66,12 @@ export function toTRPCError(error: unknown): TRPCError {
 /** The `data.reason` of an error a client receives: the domain's own, else one by what went wrong. */
 export function reasonOf(error: TRPCError): ErrorReason {
   if (isAuthError(error.cause)) return error.cause.reason;
+  // An input that failed its zod schema (data.fieldErrors says which field).
+  if (isErrorNamed(error.cause, "ZodError")) return "invalid_input";
   if (error.code === "SERVICE_UNAVAILABLE") return "service_unavailable";
   if (error.code === "INTERNAL_SERVER_ERROR") return "internal";
-  // What tRPC itself refuses before a procedure runs (unknown path, wrong method, bad batch).
+  // A body that is not JSON: tRPC's parser throws JSON.parse's SyntaxError (recognised by name).
+  if (error.code === "PARSE_ERROR" || (error.cause as { name?: unknown } | undefined)?.name === "SyntaxError") return "malformed_input";
+  // What tRPC itself refuses before a procedure runs (unknown path, wrong method or content type).
   return "protocol_error";
 }

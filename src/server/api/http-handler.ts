@@ -3,16 +3,35 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { MAX_BATCH_SIZE, MAX_BODY_BYTES } from "~/server/policy";
 import type { Services } from "~/server/services";
 import { createContext } from "./context";
+import { errorResponse } from "./error-response";
 import { appRouter } from "./root";
-import { serialize } from "./transformer";
 
-function payloadTooLarge(): Response {
-  const error = {
-    message: `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`,
-    code: -32600,
-    data: { code: "PAYLOAD_TOO_LARGE", httpStatus: 413, reason: "body_too_large" },
-  };
-  return new Response(JSON.stringify({ error: serialize(error) }), { status: 413, headers: { "content-type": "application/json", connection: "close" } });
+const ENDPOINT = "/api/trpc";
+const trimSlashes = (path: string) => path.replace(/^\/+|\/+$/g, "");
+
+const payloadTooLarge = () =>
+  errorResponse("PAYLOAD_TOO_LARGE", `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`, "body_too_large", { connection: "close" });
+
+/**
+ * What this handler refuses before tRPC parses the call, with a reason of its own: a path whose
+ * %-encoding is broken (tRPC would throw "URI malformed" and answer 500) and a batch of more than
+ * MAX_BATCH_SIZE calls (tRPC's own refusal could only be told apart by its message).
+ */
+function refusedCall(req: Request): Response | null {
+  const url = new URL(req.url);
+  // As tRPC's fetch adapter reads it: what follows the endpoint, without slashes around it.
+  const path = trimSlashes(trimSlashes(url.pathname).slice(trimSlashes(ENDPOINT).length));
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return errorResponse("BAD_REQUEST", "The URL's %-encoding is malformed.", "malformed_url");
+  }
+  // tRPC's own rule for a batch: `?batch=1` and the procedure names joined by commas.
+  if (url.searchParams.get("batch") === "1" && decoded.split(",").length > MAX_BATCH_SIZE) {
+    return errorResponse("BAD_REQUEST", `A batch may carry at most ${MAX_BATCH_SIZE} calls.`, "batch_too_large");
+  }
+  return null;
 }
 
 /**
@@ -32,10 +51,12 @@ export async function handleTrpcRequest(
   loadServices: () => Promise<Services>,
   onInternalError?: (path: string | undefined, error: unknown) => void,
 ): Promise<Response> {
+  const refused = refusedCall(req);
+  if (refused) return refused;
   const bounded = await boundedRequest(req);
   if (bounded instanceof Response) return bounded;
   return fetchRequestHandler({
-    endpoint: "/api/trpc",
+    endpoint: ENDPOINT,
     req: bounded,
     router: appRouter,
     maxBatchSize: MAX_BATCH_SIZE,

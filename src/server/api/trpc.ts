@@ -2,7 +2,7 @@ import { experimental_standaloneMiddleware, initTRPC } from "@trpc/server";
 import type { Ratelimit } from "@upstash/ratelimit";
 import { ZodError } from "zod";
 import { unsealSessionCookie } from "~/server/platform/cookies";
-import { AuthError, isAuthError, type ErrorReason } from "~/server/platform/errors";
+import { AuthError, isAuthError } from "~/server/platform/errors";
 import { enforceRateLimit } from "~/server/platform/rate-limit";
 import { requireRecentAuth } from "~/server/account/reauth";
 import { authenticateBearer } from "~/server/tokens/bearer";
@@ -36,7 +36,7 @@ const t = initTRPC
       const fieldErrors: Record<string, string[]> = {};
       for (const issue of zodError.issues) (fieldErrors[issue.path.join(".") || "input"] ??= []).push(issue.message);
       // Bad input: the first problem as the message, and every field's messages for forms.
-      return { ...shape, message: zodError.issues[0]?.message ?? shape.message, data: { ...data, reason: "invalid_input" satisfies ErrorReason, fieldErrors } };
+      return { ...shape, message: zodError.issues[0]?.message ?? shape.message, data: { ...data, reason: reasonOf(error), fieldErrors } };
     },
   });
 
