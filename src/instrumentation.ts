@@ -14,5 +14,9 @@ export async function register() {
     stampPeerAddress();
     const { startEventLoopMonitor } = await import("~/server/platform/metrics");
     startEventLoopMonitor();
+    if (process.env.NEXT_PHASE !== "phase-production-build") {
+      const [{ startRetentionSchedule }, { getServices }] = await Promise.all([import("~/server/security/retention"), import("~/server/services")]);
+      startRetentionSchedule(getServices);
+    }
   }
 }

@@ -3,6 +3,7 @@ import type { Ratelimit } from "@upstash/ratelimit";
 import { ZodError } from "zod";
 import { unsealSessionCookie } from "~/server/platform/cookies";
 import { AuthError, isAuthError } from "~/server/platform/errors";
+import { noteRequestUser } from "~/server/platform/logger";
 import { enforceRateLimit } from "~/server/platform/rate-limit";
 import { requireRecentAuth } from "~/server/account/reauth";
 import { authenticateBearer } from "~/server/tokens/bearer";
@@ -128,6 +129,7 @@ async function sessionOf(ctx: {
 /** A public procedure that also knows the session when the request has a valid one. */
 export const maybeSignedInProcedure = base.use(async ({ ctx, next }) => {
   const found = await sessionOf(ctx);
+  noteRequestUser(found?.session.userId);
   return next({ ctx: { session: found?.session ?? null, accessToken: found?.accessToken ?? null } });
 });
 
@@ -139,6 +141,7 @@ export const protectedProcedure = base.use(async ({ ctx, next }) => {
     throw toTRPCError(new AuthError("UNAUTHORIZED", message, { reason: "not_signed_in" }));
   }
   const { session, accessToken } = found;
+  noteRequestUser(session.userId);
   return next({ ctx: { session, accessToken, user: { id: session.userId, email: session.email } } });
 });
 

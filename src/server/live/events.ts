@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import { z } from "zod";
 import { userEvent, type UserEvent } from "~/lib/live-events";
+import { metrics } from "~/server/platform/metrics";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
 import { LIVE_FEED_LENGTH, LIVE_FEED_TTL_MS } from "~/server/policy";
 import { sessionKey } from "~/server/sessions/store";
@@ -54,6 +55,8 @@ export class UserEventFeed {
   }
 
   async publish(userId: string, event: UserEventInput): Promise<number> {
+    if (event.type === "revoked" || event.type === "locked_out")
+      metrics().revocations.inc({ reason: event.type === "revoked" ? event.reason : "lockout" }, event.sessionIds.length);
     const json = JSON.stringify({ ...event, at: new Date().toISOString() });
     return Number(await this.publishScript.exec(this.keys(userId), [json]));
   }

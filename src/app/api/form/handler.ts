@@ -9,6 +9,7 @@ import { createCaller } from "~/server/api/root";
 import { cancelApprovals } from "~/server/approvals/new-device";
 import { approvalCookieName, parseCookies, secretFor } from "~/server/platform/cookies";
 import { isAuthError } from "~/server/platform/errors";
+import { logger } from "~/server/platform/logger";
 import { sha256 } from "~/server/platform/crypto";
 import type { Services } from "~/server/services";
 
@@ -109,7 +110,7 @@ export function formPostHandler(mode: FormMode, loadServices: () => Promise<Serv
       if (!(error instanceof TRPCError)) throw error;
       // A cross-site post is not our form: no redirect that would look like a normal answer.
       if (reasonOf(error) === "origin_mismatch") return errorResponse("FORBIDDEN", error.message, "origin_mismatch");
-      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[form] ${mode}:`, error.cause ?? error);
+      if (error.code === "INTERNAL_SERVER_ERROR") logger().error({ form: mode, err: error.cause ?? error }, "unexpected error");
       const { code, retryAfter } = formErrorOf(mode, error);
       // The device cookie minted for this browser is kept, as the JavaScript form would keep it.
       return seeOther(back(code, retryAfter), resHeaders.getSetCookie());
