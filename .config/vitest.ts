@@ -13,7 +13,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["src/**/*.test.ts"],
+    include: ["src/**/*.test.ts", "scripts/**/*.test.ts"],
     globalSetup: [path.join(root, "src/test/global-setup.ts")],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -231,7 +231,7 @@ async function signIns(server: Server) {
   const deviceCookie = `handoff_device=${user.jar.get("handoff_device")}`; // a known device: no approval step
   const meCookie = user.cookieHeader();
   const idle = await cannon({ url: `${server.base}/api/trpc/auth.me`, headers: { cookie: meCookie }, connections: 8 });
-  await fetch(`${server.base}/api/metrics?reset`);
+  await fetch(`${server.base}/api/metrics/event-loop?reset`);
   const [login, meUnderLoad] = await Promise.all([
     cannon({
       url: `${server.base}/api/trpc/auth.login`,
@@ -241,7 +241,8 @@ async function signIns(server: Server) {
     }),
     cannon({ url: `${server.base}/api/trpc/auth.me`, headers: { cookie: meCookie }, connections: 8 }),
   ]);
-  const loop = ((await (await fetch(`${server.base}/api/metrics`)).json()) as { eventLoopDelayMs: { p50: number; p99: number; max: number } }).eventLoopDelayMs;
+  const loop = ((await (await fetch(`${server.base}/api/metrics/event-loop`)).json()) as { eventLoopDelayMs: { p50: number; p99: number; max: number } })
+    .eventLoopDelayMs;
   say(`| phase | req/s | p50 | p99 | non-2xx |`);
   say(`| --- | ---: | ---: | ---: | ---: |`);
   say(`| auth.login, ${CONNECTIONS} concurrent | ${login.rps.toFixed(0)} | ${ms(login.p50)} | ${ms(login.p99)} | ${login.non2xx} |`);

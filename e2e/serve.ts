@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import { resetDatabase } from "../src/test/database";
 import { startMailSink } from "./mail";
 
@@ -12,12 +13,17 @@ await resetDatabase(process.env.E2E_DATABASE_NAME ?? "handoff_e2e");
 const build = spawnSync("npx", ["next", "build"], { stdio: ["ignore", "ignore", "inherit"] });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
+// Each server's stdout (its JSON request log) goes to a file, which e2e/logs.check.ts reads after the browser tests.
+const logDir = process.env.E2E_LOG_DIR!;
+fs.rmSync(logDir, { recursive: true, force: true });
+fs.mkdirSync(logDir, { recursive: true });
+
 const children: ChildProcess[] = [];
 const start = (p: number, env: Record<string, string>) => {
   // Every e2e browser (and the black-box fuzzer) comes from 127.0.0.1: the per-IP limits are tested in the integration suite.
   const child = spawn("npx", ["next", "start", "-p", String(p)], {
     env: { SIGN_IN_RATE_LIMIT: "1000", REGISTER_RATE_LIMIT: "1000", HANDOFF_RATE_LIMIT: "1000", APPROVAL_RATE_LIMIT: "1000", ...process.env, ...env },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", fs.openSync(`${logDir}/server-${p}.log`, "w"), "inherit"],
   });
   child.on("exit", (code) => {
     console.error(`[e2e] server on ${p} exited (${code})`);

@@ -44,6 +44,15 @@ const schema = z
       10_000,
     ).default(10),
     METRICS_ENABLED: flag("METRICS_ENABLED", false),
+    /** Bearer token that /api/metrics (Prometheus) requires; without it the endpoint is off (404). */
+    METRICS_TOKEN: z.string().min(16, { message: "METRICS_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`)" }).optional(),
+    /** Read directly by src/server/platform/logger.ts (the logger must work before the configuration is valid); listed here to validate it. */
+    LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+        message: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",
+      })
+      .default("info"),
+    HISTORY_RETENTION_DAYS: wholeNumber("HISTORY_RETENTION_DAYS must be a whole number of days from 0 (keep forever) to 36500", 0, 36_500).default(365),
     /** Read directly by src/server/platform/password.ts (at load); listed here to validate it. */
     PASSWORD_HASH_CONCURRENCY: wholeNumber("PASSWORD_HASH_CONCURRENCY must be a whole number from 1 to 64", 1, 64).optional(),
     /** Read directly by src/server/platform/password.ts: the hashing threads' nice value (0 = same priority as requests). */
@@ -90,6 +99,9 @@ const schema = z
       20,
     ),
     DATA_EXPORT_RATE_LIMIT: wholeNumber("DATA_EXPORT_RATE_LIMIT must be a whole number of data exports per user per hour from 1 to 1000", 1, 1000).default(5),
+    /** true: let NODE_ENV=production run on the embedded PGlite and in-memory Redis (src/server/platform/startup-check.ts). */
+    ALLOW_EMBEDDED: flag("ALLOW_EMBEDDED", false),
+    SHUTDOWN_TIMEOUT_MS: wholeNumber("SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds from 0 to 600000", 0, 600_000).default(10_000),
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {

@@ -1,4 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { errorResponse } from "~/server/api/error-response";
 import { pageSecurityHeaders } from "~/server/platform/security-headers";
 
 // Security headers with a fresh CSP nonce for every page. Next.js reads the nonce from the
@@ -8,6 +9,8 @@ export function proxy(request: NextRequest) {
   // Next.js decodes dynamic segments (/handoff/[token], /api/trpc/[trpc]) itself and answers a
   // bare 500 when the %-encoding is broken: refuse such a URL here, before routing.
   if (!decodes(request.nextUrl.pathname)) {
+    // API clients get the API's error shape, with data.reason.
+    if (request.nextUrl.pathname.startsWith("/api/")) return errorResponse("BAD_REQUEST", "The URL's %-encoding is malformed.", "malformed_url");
     return new NextResponse("Bad request: the URL's %-encoding is malformed.", { status: 400, headers: { "content-type": "text/plain; charset=utf-8" } });
   }
   if (request.nextUrl.pathname.startsWith("/api/")) return NextResponse.next();

@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useId, useState } from "react";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
+import type { ErrorReason } from "~/server/platform/errors";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { ApprovalWaiting } from "./approvals/approval-waiting";
 import { PasswordField } from "./password-field";
@@ -46,7 +47,8 @@ export function AuthForm({
     else router.replace(next);
   };
   const onError = (error: { message: string; data?: unknown }) => {
-    const fields = (error.data as { fieldErrors?: Record<string, string[] | undefined> } | null | undefined)?.fieldErrors;
+    const data = error.data as { reason?: ErrorReason; fieldErrors?: Record<string, string[] | undefined> } | null | undefined;
+    const fields = data?.reason === "invalid_input" ? data.fieldErrors : undefined;
     if (fields && (fields.email || fields.password)) {
       setServerErrors({ email: fields.email?.[0], password: fields.password?.[0] });
     } else {

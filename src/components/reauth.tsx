@@ -1,12 +1,13 @@
 "use client";
 
 import { useState } from "react";
+import type { ErrorReason } from "~/server/platform/errors";
 import { PasswordField } from "~/components/password-field";
 import { api } from "~/trpc/react";
 
 /** The server asked for the password again before a sensitive action (FORBIDDEN, reason reauth_required). */
 export function isReauthRequired(error: unknown): boolean {
-  return (error as { data?: { reason?: string } } | null)?.data?.reason === "reauth_required";
+  return (error as { data?: { reason?: ErrorReason } } | null)?.data?.reason === "reauth_required";
 }
 
 /**

@@ -52,6 +52,14 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /** Most calls one batched request may carry (the client's batch link sends at most this many). */
 export const MAX_BATCH_SIZE = 10;
 
+/** History retention: rows deleted per statement (short transactions, row locks only), and how often the app runs it. */
+export const RETENTION_BATCH_SIZE = 1000;
+export const RETENTION_EVERY_MS = 3_600_000;
+/** The first run after the server starts (a little later than startup's own work). */
+export const RETENTION_FIRST_RUN_MS = 60_000;
+/** The Redis lock that lets one instance prune at a time; it expires by itself should that instance die. */
+export const RETENTION_LOCK_MS = 10 * 60_000;
+
 // --- From the environment ---
 
 export interface RateLimit {
@@ -108,6 +116,10 @@ export interface Policy {
   throttle: { after: number; maxDelayMs: number };
   /** How often open pages poll Redis: a QR handoff or approval being watched, and the live session feed. */
   pollMs: { handoff: number; live: number };
+  /** On SIGTERM, the longest wait for in-flight requests before their connections are closed (src/server/platform/shutdown.ts). */
+  shutdownTimeoutMs: number;
+  /** Sign-in history (LoginEvent) and security events older than this are deleted; 0 = kept forever. */
+  historyRetentionMs: number;
 }
 
 const perMinute = (count: number): RateLimit => ({ count, windowSeconds: 60 });
@@ -141,5 +153,7 @@ export function policyFrom(e: Env): Policy {
     },
     throttle: { after: e.ACCOUNT_THROTTLE_AFTER, maxDelayMs: e.ACCOUNT_THROTTLE_MAX_SECONDS * 1000 },
     pollMs: { handoff: e.HANDOFF_POLL_MS, live: e.LIVE_POLL_MS },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    historyRetentionMs: e.HISTORY_RETENTION_DAYS * 86_400_000,
   };
 }

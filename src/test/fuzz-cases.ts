@@ -114,3 +114,62 @@ export const MALFORMED_BODIES: string[] = [
   '{"json":{"a":{"b":1}},"meta":{"referentialEqualities":{"a":["a.b.c.d"]}}}',
   '{"json":{"email":"a@b.co"},"meta":"x"}',
 ];
+
+/** A request the transport or a rule refuses, and the exact answer it must get (status and data.reason). */
+export interface TransportCase {
+  name: string;
+  path: string;
+  method: "GET" | "POST";
+  query?: string;
+  body?: string;
+  headers?: Record<string, string>;
+  status: number;
+  reason: string;
+}
+
+/** Sent as they are, signed out, by both suites; each must answer exactly `status` with `reason`. */
+export const TRANSPORT_CASES: TransportCase[] = [
+  {
+    name: "a batch over the limit",
+    path: Array(11).fill("auth.me").join(","),
+    method: "GET",
+    query: "batch=1&input=%7B%7D",
+    status: 400,
+    reason: "batch_too_large",
+  },
+  { name: "a broken %-escape in the path", path: "auth.me%E0%A4%A", method: "GET", status: 400, reason: "malformed_url" },
+  { name: "a broken %-escape in a batch", path: "auth.me,auth.m%E0", method: "GET", query: "batch=1", status: 400, reason: "malformed_url" },
+  { name: "an unknown procedure", path: "auth.nope", method: "GET", status: 404, reason: "protocol_error" },
+  { name: "a mutation by GET", path: "auth.login", method: "GET", status: 405, reason: "protocol_error" },
+  { name: "a query by POST", path: "auth.me", method: "POST", body: "{}", status: 405, reason: "protocol_error" },
+  {
+    name: "another content type",
+    path: "auth.login",
+    method: "POST",
+    body: "x=1",
+    headers: { "content-type": "text/plain" },
+    status: 415,
+    reason: "protocol_error",
+  },
+  { name: "a body that is not JSON", path: "auth.login", method: "POST", body: "{", status: 400, reason: "malformed_input" },
+  {
+    name: "superjson meta our inputs never carry",
+    path: "auth.login",
+    method: "POST",
+    body: '{"json":{"email":"a@b.co","password":"x"},"meta":{"values":{"email":["bigint"]}}}',
+    status: 400,
+    reason: "malformed_input",
+  },
+  { name: "an invalid input", path: "auth.login", method: "POST", body: '{"json":{"email":1}}', status: 400, reason: "invalid_input" },
+  { name: "signed out", path: "auth.me", method: "GET", status: 401, reason: "not_signed_in" },
+  {
+    name: "a cross-site mutation",
+    path: "sessions.revokeOthers",
+    method: "POST",
+    body: "{}",
+    headers: { origin: "https://evil.example" },
+    status: 403,
+    reason: "origin_mismatch",
+  },
+  { name: "an unknown refresh token", path: "tokens.refresh", method: "POST", body: '{"json":{"refreshToken":"x.y"}}', status: 401, reason: "refresh_invalid" },
+];

@@ -5,4 +5,6 @@ import { resetDatabase } from "./database";
 export default async function setup() {
   process.env.TEST_DATABASE_URL = await resetDatabase(process.env.TEST_DATABASE_NAME ?? "handoff_test");
   process.env.TEST_REDIS_URL ??= "redis://127.0.0.1:6379/1";
+  // Request lines stay out of the test output; warnings and errors (with stacks) still show.
+  process.env.LOG_LEVEL ??= "warn";
 }

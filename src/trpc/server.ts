@@ -3,6 +3,7 @@ import { TRPCError } from "@trpc/server";
 import { headers } from "next/headers";
 import { cache } from "react";
 import { createContext } from "~/server/api/context";
+import { reasonOf } from "~/server/api/errors";
 import { createCaller } from "~/server/api/root";
 import { getServices } from "~/server/services";
 
@@ -14,7 +15,7 @@ export async function currentSession() {
   try {
     return await (await serverApi()).auth.me();
   } catch (error) {
-    if (error instanceof TRPCError && error.code === "UNAUTHORIZED") return null;
+    if (error instanceof TRPCError && reasonOf(error) === "not_signed_in") return null;
     throw error;
   }
 }

@@ -51,7 +51,7 @@ function RequestPrompt({ request, wouldSignOut, limit, onClose, onSettled, onEnd
   const confirm = api.approvals.confirm.useMutation({
     onSuccess: settled,
     // The server blocks the request on the last allowed wrong code: say so, not just close.
-    onError: (error) => void checkStillPending(request.attemptsLeft <= 1 && error.data?.code === "BAD_REQUEST" ? TOO_MANY_WRONG_CODES : error.message),
+    onError: (error) => void checkStillPending(error.data?.reason === "too_many_wrong_codes" ? TOO_MANY_WRONG_CODES : error.message),
   });
   const deny = api.approvals.deny.useMutation({ onSuccess: settled, onError: (error) => void checkStillPending(error.message) });
 

@@ -3,7 +3,11 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
+import type { ApprovalStatus } from "~/lib/live-events";
 import { api } from "~/trpc/react";
+
+/** The states after which this request can no longer sign the device in. */
+const ENDED: ReadonlySet<ApprovalStatus> = new Set(["denied", "failed", "cancelled", "expired"]);
 
 /** On the new device: the code to type on a signed-in device, then the session once approved. */
 export function ApprovalWaiting({
@@ -20,7 +24,7 @@ export function ApprovalWaiting({
   onRestart: () => void;
 }) {
   const router = useRouter();
-  const [status, setStatus] = useState("pending");
+  const [status, setStatus] = useState<ApprovalStatus>("pending");
   const [now, setNow] = useState(() => Date.now());
   const completing = useRef(false);
   const complete = api.approvals.complete.useMutation({ onSuccess: () => router.replace(next) });
@@ -44,7 +48,7 @@ export function ApprovalWaiting({
   );
 
   const seconds = Math.max(0, Math.round((expiresAt.getTime() - now) / 1000));
-  const ended = ["denied", "failed", "cancelled", "expired"].includes(status) || seconds === 0;
+  const ended = ENDED.has(status) || seconds === 0;
   return (
     <div className="space-y-5 rounded-2xl border border-slate-200 bg-white p-5 text-center shadow-sm sm:p-6" data-testid="approval-waiting">
       {ended ? (

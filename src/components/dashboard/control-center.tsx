@@ -8,6 +8,7 @@ import { ApprovalPrompt, TOO_MANY_WRONG_CODES } from "~/components/approvals/app
 import { pickWouldSignOut } from "~/components/approvals/sign-out-warning";
 import { OfferDialog } from "~/components/handoff/offer-dialog";
 import { SignOutButton } from "~/components/sign-out-button";
+import { endsSessions, type RevokeReason, type SessionsEndedEvent, type UserEvent } from "~/lib/live-events";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { AccountSection } from "./account-section";
 import { DeviceCard } from "./device-card";
@@ -17,28 +18,16 @@ import { Notices, type SignInNotice } from "./notices";
 import { PasswordPanel } from "./password-panel";
 import { SessionCap } from "./session-cap";
 
-type Event = {
-  type: string;
-  sessionId?: string;
-  sessionIds?: string[];
-  requestId?: string;
-  status?: string;
-  reason?: string;
-  deviceName?: string;
-  location?: string;
-  ip?: string;
-  attempts?: number;
-  warning?: string;
-  passwordChanged?: boolean;
-};
+/** The revoke reasons the sign-in page explains in their own words; any other says "revoked". */
+const TOLD_APART: ReadonlySet<RevokeReason> = new Set(["expired", "evicted", "signed_out", "password_changed", "password_reset", "account_deleted"]);
 
 /** Where a page goes when its own session ends, and what the sign-in page then says. */
-const leaveReason = (event: Event) =>
+const leaveReason = (event: SessionsEndedEvent) =>
   event.type === "locked_out"
     ? event.passwordChanged
       ? "locked_out_password_changed"
       : "locked_out"
-    : event.reason && ["expired", "evicted", "signed_out", "password_changed", "password_reset", "account_deleted"].includes(event.reason)
+    : TOLD_APART.has(event.reason)
       ? event.reason
       : "revoked";
 
@@ -104,40 +93,51 @@ export function ControlCenter({ email, sessionId, liveFrom }: { email: string; s
     { lastEventId: String(liveFrom) },
     {
       onData(tracked) {
-        const event = tracked.data as Event;
-        if (event.sessionIds?.includes(sessionId)) return leave(leaveReason(event));
-        if (event.type === "signed_in" && event.warning)
-          setAlert(`Suspicious sign-in on ${event.deviceName}: ${event.warning} If this was not you, revoke that session below, then change your password.`);
-        else if (event.type === "signed_in" && event.sessionId) {
-          const sessionId = event.sessionId;
-          setSignIns((list) => [
-            ...list.filter((n) => n.sessionId !== sessionId),
-            { sessionId, deviceName: event.deviceName ?? "", location: event.location ?? "", ip: event.ip ?? "" },
-          ]);
-        }
-        // A sign-in notice lasts as long as its session.
-        if ((event.type === "revoked" || event.type === "locked_out") && event.sessionIds) {
-          const ended = new Set(event.sessionIds);
-          setSignIns((list) => list.filter((n) => !ended.has(n.sessionId)));
-        }
-        if (event.type === "approval_resolved" && event.requestId) {
-          setResolvedRequests((set) => adding(set, event.requestId!));
-          if (event.status === "failed") setNotice(TOO_MANY_WRONG_CODES);
-        }
-        if (event.type === "sign_in_throttled") {
-          setAlert(
-            `${event.attempts} sign-ins with a wrong password for your account (latest from ${event.location}, ${event.ip}): further attempts now have to wait. If this was not you, your password is still safe; consider changing it if it is used elsewhere.`,
-          );
-        }
-        if (event.type === "revoked" && event.reason === "token_reuse") {
-          setAlert(
-            "An app's refresh token was used twice, so it may have been copied. That app session was ended: sign the app in again, and change your password if you did not expect this.",
-          );
+        const event: UserEvent = tracked.data;
+        if (endsSessions(event) && event.sessionIds.includes(sessionId)) return leave(leaveReason(event));
+        switch (event.type) {
+          case "signed_in":
+            if (event.warning)
+              setAlert(
+                `Suspicious sign-in on ${event.deviceName}: ${event.warning} If this was not you, revoke that session below, then change your password.`,
+              );
+            else
+              setSignIns((list) => [
+                ...list.filter((n) => n.sessionId !== event.sessionId),
+                { sessionId: event.sessionId, deviceName: event.deviceName, location: event.location, ip: event.ip },
+              ]);
+            break;
+          case "revoked":
+          case "locked_out": {
+            // A sign-in notice lasts as long as its session.
+            const ended = new Set(event.sessionIds);
+            setSignIns((list) => list.filter((n) => !ended.has(n.sessionId)));
+            if (event.type === "revoked" && event.reason === "token_reuse")
+              setAlert(
+                "An app's refresh token was used twice, so it may have been copied. That app session was ended: sign the app in again, and change your password if you did not expect this.",
+              );
+            break;
+          }
+          case "approval_resolved":
+            setResolvedRequests((set) => adding(set, event.requestId));
+            if (event.status === "failed") setNotice(TOO_MANY_WRONG_CODES);
+            break;
+          case "sign_in_throttled":
+            setAlert(
+              `${event.attempts} sign-ins with a wrong password for your account (latest from ${event.location}, ${event.ip}): further attempts now have to wait. If this was not you, your password is still safe; consider changing it if it is used elsewhere.`,
+            );
+            break;
+          case "device_updated":
+          case "approval_requested":
+            break; // the lists and prompts refresh below
+          default:
+            // A new event type has to be handled (or listed above) before this compiles.
+            event satisfies never;
         }
         void refresh();
       },
       onError(error) {
-        if (error.data?.code === "UNAUTHORIZED") leave("expired");
+        if (error.data?.reason === "not_signed_in") leave("expired");
       },
     },
   );

@@ -52,7 +52,7 @@ export function PhoneSignIn({ next }: { next: string }) {
     },
   });
 
-  const rateLimited = start.error?.data?.code === "TOO_MANY_REQUESTS";
+  const rateLimited = start.error?.data?.reason === "rate_limited";
   return (
     <div className="space-y-5 text-center" data-testid="phone-sign-in">
       {request && !["denied", "cancelled"].includes(status) ? (

@@ -1,5 +1,7 @@
 import { TRPCError } from "@trpc/server";
-import { isAuthError, type ErrorReason } from "~/server/platform/errors";
+import { isAuthError, isErrorNamed, type ErrorReason } from "~/server/platform/errors";
+import { logger } from "~/server/platform/logger";
+import { metrics } from "~/server/platform/metrics";
 import { isRedisUnavailable } from "~/server/platform/redis/errors";
 
 // Recognised by code or name, never by message text (messages change between versions and
@@ -39,14 +41,23 @@ export function isInfrastructureError(error: unknown): boolean {
 const REPORT_EVERY_MS = 10_000;
 const unreachableReports = { last: 0, unreported: 0 };
 
+/** Which backing service an infrastructure error came from: Redis errors are named so at the source (redis/errors.ts). */
+function serviceOf(cause: unknown): "redis" | "postgres" {
+  for (let e: unknown = cause, depth = 0; e && depth < 6; depth++, e = (e as { cause?: unknown }).cause) {
+    if (isRedisUnavailable(e) || isErrorNamed(e, "UpstashJSONParseError")) return "redis";
+  }
+  return "postgres";
+}
+
 function reportUnreachable(cause: unknown) {
+  const service = serviceOf(cause);
+  metrics().backendErrors.inc({ service });
   const now = Date.now();
   if (now - unreachableReports.last < REPORT_EVERY_MS) {
     unreachableReports.unreported++;
     return;
   }
-  const more = unreachableReports.unreported ? ` (and ${unreachableReports.unreported} more failures since the last report)` : "";
-  console.error(`[handoff] a backing service is unreachable${more}:`, cause);
+  logger().error({ service, unreported: unreachableReports.unreported, err: cause }, "a backing service is unreachable");
   unreachableReports.last = now;
   unreachableReports.unreported = 0;
 }
@@ -66,8 +77,12 @@ export function toTRPCError(error: unknown): TRPCError {
 /** The `data.reason` of an error a client receives: the domain's own, else one by what went wrong. */
 export function reasonOf(error: TRPCError): ErrorReason {
   if (isAuthError(error.cause)) return error.cause.reason;
+  // An input that failed its zod schema (data.fieldErrors says which field).
+  if (isErrorNamed(error.cause, "ZodError")) return "invalid_input";
   if (error.code === "SERVICE_UNAVAILABLE") return "service_unavailable";
   if (error.code === "INTERNAL_SERVER_ERROR") return "internal";
-  // What tRPC itself refuses before a procedure runs (unknown path, wrong method, bad batch).
+  // A body that is not JSON: tRPC's parser throws JSON.parse's SyntaxError (recognised by name).
+  if (error.code === "PARSE_ERROR" || (error.cause as { name?: unknown } | undefined)?.name === "SyntaxError") return "malformed_input";
+  // What tRPC itself refuses before a procedure runs (unknown path, wrong method or content type).
   return "protocol_error";
 }

@@ -72,6 +72,7 @@ describe("the /api/trpc transport (body limit, batches, input decoding, subscrip
     expect((await batch(MAX_BATCH_SIZE)).status).toBe(401);
     const over = await batch(MAX_BATCH_SIZE + 1);
     expect(over.status).toBe(400);
+    expect((await over.json()).error.json.data).toEqual({ code: "BAD_REQUEST", httpStatus: 400, reason: "batch_too_large" });
   });
 
   it("refuses superjson annotations our inputs never carry, with a fixed message and without recursing", async () => {

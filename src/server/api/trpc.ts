@@ -2,7 +2,8 @@ import { experimental_standaloneMiddleware, initTRPC } from "@trpc/server";
 import type { Ratelimit } from "@upstash/ratelimit";
 import { ZodError } from "zod";
 import { unsealSessionCookie } from "~/server/platform/cookies";
-import { AuthError, isAuthError, type ErrorReason } from "~/server/platform/errors";
+import { AuthError, isAuthError } from "~/server/platform/errors";
+import { noteRequestUser } from "~/server/platform/logger";
 import { enforceRateLimit } from "~/server/platform/rate-limit";
 import { requireRecentAuth } from "~/server/account/reauth";
 import { requireVerifiedEmail } from "~/server/account/email-verification";
@@ -37,7 +38,7 @@ const t = initTRPC
       const fieldErrors: Record<string, string[]> = {};
       for (const issue of zodError.issues) (fieldErrors[issue.path.join(".") || "input"] ??= []).push(issue.message);
       // Bad input: the first problem as the message, and every field's messages for forms.
-      return { ...shape, message: zodError.issues[0]?.message ?? shape.message, data: { ...data, reason: "invalid_input" satisfies ErrorReason, fieldErrors } };
+      return { ...shape, message: zodError.issues[0]?.message ?? shape.message, data: { ...data, reason: reasonOf(error), fieldErrors } };
     },
   });
 
@@ -129,6 +130,7 @@ async function sessionOf(ctx: {
 /** A public procedure that also knows the session when the request has a valid one. */
 export const maybeSignedInProcedure = base.use(async ({ ctx, next }) => {
   const found = await sessionOf(ctx);
+  noteRequestUser(found?.session.userId);
   return next({ ctx: { session: found?.session ?? null, accessToken: found?.accessToken ?? null } });
 });
 
@@ -140,6 +142,7 @@ export const protectedProcedure = base.use(async ({ ctx, next }) => {
     throw toTRPCError(new AuthError("UNAUTHORIZED", message, { reason: "not_signed_in" }));
   }
   const { session, accessToken } = found;
+  noteRequestUser(session.userId);
   return next({ ctx: { session, accessToken, user: { id: session.userId, email: session.email } } });
 });
 

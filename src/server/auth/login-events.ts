@@ -1,4 +1,6 @@
 import type { Db } from "~/server/platform/db";
+import { noteRequestUser } from "~/server/platform/logger";
+import { metrics } from "~/server/platform/metrics";
 import type { LoginMethod, LoginOutcome } from "~/generated/prisma/enums";
 import type { ClientInfo } from "./types";
 
@@ -16,6 +18,8 @@ export async function recordLoginEvent(
     suspicious?: string;
   },
 ): Promise<void> {
+  metrics().signIns.inc({ outcome: event.outcome, method: event.method });
+  noteRequestUser(event.userId);
   await db.loginEvent.create({
     data: {
       userId: event.userId,

@@ -1,5 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import { z } from "zod";
+import { userEvent, type UserEvent } from "~/lib/live-events";
+import { metrics } from "~/server/platform/metrics";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
 import { LIVE_FEED_LENGTH, LIVE_FEED_TTL_MS } from "~/server/policy";
 import { sessionKey } from "~/server/sessions/store";
@@ -9,47 +11,10 @@ import { sessionKey } from "~/server/sessions/store";
 // poll it (tRPC subscription over SSE); the same poll tells whether the page's own session is
 // still alive, so a revoked page learns it within one poll interval.
 
-export const userEvent = z.discriminatedUnion("type", [
-  z.object({
-    type: z.literal("signed_in"),
-    sessionId: z.string(),
-    deviceId: z.string(),
-    deviceName: z.string(),
-    method: z.string(),
-    ip: z.string(),
-    location: z.string(),
-    /** Set when the sign-in looked suspicious: what the other devices show as an alert. */
-    warning: z.string().optional(),
-    at: z.string(),
-  }),
-  z.object({
-    type: z.literal("revoked"),
-    sessionIds: z.array(z.string()),
-    /** revoked | revoked_others | evicted | device_forgotten | signed_out | expired | token_reuse */
-    reason: z.string(),
-    at: z.string(),
-  }),
-  /** passwordChanged: the lockout also set a new password (pages say so when they leave). */
-  z.object({ type: z.literal("locked_out"), sessionIds: z.array(z.string()), passwordChanged: z.boolean().default(false), at: z.string() }),
-  z.object({ type: z.literal("device_updated"), deviceId: z.string(), at: z.string() }),
-  z.object({
-    type: z.literal("approval_requested"),
-    requestId: z.string(),
-    deviceName: z.string(),
-    /** The requesting token client chose deviceName itself (a browser's is its parsed user agent). */
-    nameGivenByDevice: z.boolean().default(false),
-    ip: z.string(),
-    location: z.string(),
-    expiresAt: z.string(),
-    at: z.string(),
-  }),
-  /** Failed sign-ins on this account: each further attempt must now wait (account throttling). */
-  z.object({ type: z.literal("sign_in_throttled"), attempts: z.number(), ip: z.string(), location: z.string(), at: z.string() }),
-  /** status: approved | denied | failed | completed | cancelled */
-  z.object({ type: z.literal("approval_resolved"), requestId: z.string(), status: z.string(), at: z.string() }),
-]);
+// The events themselves (type, revoke reason, approval status as z.enums) are defined once for
+// server and pages in src/lib/live-events.ts.
+export { userEvent, type UserEvent } from "~/lib/live-events";
 
-export type UserEvent = z.infer<typeof userEvent>;
 export type UserEventInput = UserEvent extends infer E ? (E extends unknown ? Omit<E, "at"> : never) : never;
 
 // KEYS: feed, sequence. ARGV: event JSON without seq. Returns the new sequence number.
@@ -90,6 +55,8 @@ export class UserEventFeed {
   }
 
   async publish(userId: string, event: UserEventInput): Promise<number> {
+    if (event.type === "revoked" || event.type === "locked_out")
+      metrics().revocations.inc({ reason: event.type === "revoked" ? event.reason : "lockout" }, event.sessionIds.length);
     const json = JSON.stringify({ ...event, at: new Date().toISOString() });
     return Number(await this.publishScript.exec(this.keys(userId), [json]));
   }

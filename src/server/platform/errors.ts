@@ -14,7 +14,10 @@ export type AuthErrorCode = "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_
  */
 export const ERROR_REASONS = {
   invalid_input: "An input failed validation; data.fieldErrors says which field and why.",
-  malformed_input: "The request body or its superjson meta could not be read.",
+  malformed_input: "The request body is not JSON, or its superjson meta is not one our inputs use.",
+  malformed_url: "The URL's %-encoding is broken.",
+  body_too_large: "The request body is over the limit (64 KB for /api/trpc, 8 KB for the forms); refused unread.",
+  batch_too_large: "A batch of more calls than the limit (10).",
   not_signed_in: "No session, or the session has ended or expired.",
   invalid_credentials: "Wrong email or password (the same answer for an unknown address).",
   email_taken: "Registration with an address that already has an account.",
@@ -42,7 +45,7 @@ export const ERROR_REASONS = {
   origin_mismatch: "A browser mutation came from another site (Origin check).",
   service_unavailable: "Redis or PostgreSQL is unreachable: retry shortly.",
   bearer_required: "A token-only procedure was called without Authorization: Bearer.",
-  protocol_error: "Not a valid tRPC call: unknown procedure, wrong method, batch or body too large.",
+  protocol_error: "Not a valid call: unknown procedure, wrong HTTP method or content type.",
   reset_link_invalid: "The password-reset link is unknown, expired, already used or replaced by a newer one.",
   verify_link_invalid: "The verification or email-change link is unknown, expired, already used or replaced by a newer one.",
   email_unverified: "EMAIL_VERIFICATION=required and the account's address is not verified yet: open the link sent to it.",
@@ -51,6 +54,11 @@ export const ERROR_REASONS = {
 } as const;
 
 export type ErrorReason = keyof typeof ERROR_REASONS;
+
+/** True for a reason in the catalogue (e.g. one read back from an answer). */
+export function isErrorReason(value: unknown): value is ErrorReason {
+  return typeof value === "string" && Object.hasOwn(ERROR_REASONS, value);
+}
 
 export interface AuthErrorOptions {
   /** Stable and machine-readable, sent as data.reason. */

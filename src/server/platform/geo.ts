@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { BlockList, isIP } from "node:net";
 import path from "node:path";
 import { env } from "~/env";
+import { logger } from "~/server/platform/logger";
 
 // Offline IP geolocation: DB-IP's free "IP to City Lite" database (CC BY 4.0, attribution shown
 // in the UI), shipped as an npm package and read with `maxmind`. Nothing is fetched at run time.
@@ -78,7 +79,7 @@ function readers() {
       ]);
       return { v4: v4 as unknown as Reader, v6: v6 as unknown as Reader };
     } catch (error) {
-      console.error("[handoff] IP geolocation database unavailable; places show as unknown:", error);
+      logger().error({ err: error }, "IP geolocation database unavailable; places show as unknown");
       return null;
     }
   })();

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
+import { logger } from "~/server/platform/logger";
 
 /**
  * argon2 on a few worker threads of lower CPU priority (a higher nice value).
@@ -125,7 +126,7 @@ export class HashPool {
         } catch (error) {
           if (!(error instanceof Error) || error.name !== "HashWorkerUnavailable") throw error;
           this.workersUsable = false;
-          console.warn(`${error.message}; hashing passwords on libuv's thread pool from now on.`);
+          logger().warn({ err: error }, "hashing passwords on libuv's thread pool from now on");
         }
       }
       return await inProcess();

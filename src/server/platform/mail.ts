@@ -1,5 +1,6 @@
 import nodemailer, { type Transporter } from "nodemailer";
 import type { Redis } from "@upstash/redis";
+import { logger, maskEmail } from "~/server/platform/logger";
 
 // Security email. With SMTP_URL, real mail through nodemailer. Without it (development and tests),
 // each message goes to an outbox in Redis (the newest 50) that /dev/outbox shows. With
@@ -39,7 +40,9 @@ export class Mailer {
   /** Queues the message and returns at once; failures are logged, never thrown. */
   send(mail: Mail): void {
     if (!this.options.enabled) return;
-    const work = this.deliver(mail).catch((error: unknown) => console.error(`[handoff] could not send "${mail.subject}" to ${mail.to}:`, error));
+    const work = this.deliver(mail).catch((error: unknown) =>
+      logger().error({ subject: mail.subject, to: maskEmail(mail.to), err: error }, "could not send an email"),
+    );
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
   }

@@ -37,4 +37,49 @@ describe("configuration check at start", () => {
       }),
     ).toEqual([]);
   });
+
+  describe("no silent demo mode in production", () => {
+    const production = { NODE_ENV: "production", SESSION_SECRET: "x".repeat(40), MAIL_ENABLED: "false" };
+
+    it("refuses the in-memory Redis and the embedded database, saying exactly what to set", () => {
+      const problems = configurationProblems(production);
+      expect(problems).toEqual([
+        expect.stringMatching(/^DATABASE_URL is not set, so the embedded PGlite database would be used: set DATABASE_URL=postgresql:\/\/.*ALLOW_EMBEDDED=true/),
+        expect.stringMatching(
+          /^No Redis is configured, so sessions would live in memory .*set REDIS_URL=redis:\/\/.*UPSTASH_REDIS_REST_URL.*ALLOW_EMBEDDED=true/,
+        ),
+      ]);
+    });
+
+    it("refuses each one alone, and an empty value counts as unset", () => {
+      expect(configurationProblems({ ...production, DATABASE_URL: "postgresql://h/db", REDIS_URL: "" })).toEqual([
+        expect.stringMatching(/^No Redis is configured/),
+      ]);
+      expect(configurationProblems({ ...production, REDIS_URL: "redis://h:6379" })).toEqual([expect.stringMatching(/^DATABASE_URL is not set/)]);
+      expect(
+        configurationProblems({
+          ...production,
+          DATABASE_URL: "postgresql://h/db",
+          UPSTASH_REDIS_REST_URL: "https://x.upstash.io",
+          UPSTASH_REDIS_REST_TOKEN: "t",
+        }),
+      ).toEqual([]);
+    });
+
+    it("lists them together with every other problem", () => {
+      const problems = configurationProblems({ NODE_ENV: "production" }).join("\n");
+      expect(problems).toMatch(/SESSION_SECRET must be set in production/);
+      expect(problems).toMatch(/DATABASE_URL is not set/);
+      expect(problems).toMatch(/No Redis is configured/);
+    });
+
+    it("runs embedded with an explicit ALLOW_EMBEDDED=true", () => {
+      expect(configurationProblems({ ...production, ALLOW_EMBEDDED: "true" })).toEqual([]);
+    });
+
+    it("keeps development (npm run dev) embedded by default", () => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "handoff-config-"));
+      expect(configurationProblems({ NODE_ENV: "development", DATA_DIR: dataDir })).toEqual([]);
+    });
+  });
 });

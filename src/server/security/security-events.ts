@@ -1,4 +1,5 @@
 import type { Db } from "~/server/platform/db";
+import { countSecurityEvent } from "~/server/platform/metrics";
 import type { Prisma } from "~/generated/prisma/client";
 
 export type SecurityEventType =
@@ -39,6 +40,7 @@ export async function recordSecurityEvent(
   db: Db,
   event: { type: SecurityEventType; userId: string; ip: string; sessionId?: string | null; deviceId?: string | null; detail?: Prisma.InputJsonValue },
 ): Promise<void> {
+  countSecurityEvent(event.type);
   await db.securityEvent.create({
     data: {
       type: event.type,

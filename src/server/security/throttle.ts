@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import { AuthError, isErrorNamed } from "~/server/platform/errors";
 import type { AdmissionFullError } from "~/server/platform/hash-pool";
+import { metrics } from "~/server/platform/metrics";
 import { admitPasswordCheck } from "~/server/platform/password";
 import { randomToken, sha256 } from "~/server/platform/crypto";
 import { THROTTLE_BASE_DELAY_MS, THROTTLE_FORGET_AFTER_MS, THROTTLE_IN_FLIGHT_MAX_MS } from "~/server/policy";
@@ -128,6 +129,7 @@ export const SIGN_IN_WORDING: ThrottleWording = { failures: "failed sign-ins", a
 export const PASSWORD_WORDING: ThrottleWording = { failures: "wrong passwords", attempts: "password checks" };
 
 const waitError = (reason: ThrottleReason | "network_busy", retryAfter: number, wording: ThrottleWording) => {
+  metrics().throttleHits.inc({ reason });
   const what =
     reason === "too_many_failures"
       ? `Too many ${wording.failures} for this account.`

@@ -96,14 +96,16 @@ describe("sign-in and register forms posted without JavaScript (real PostgreSQL 
 
   it("refuses cross-site posts, other encodings and bodies over the limit", async () => {
     const email = uniqueEmail("form-refused");
+    // Answered in the API's error shape, with data.reason.
+    const refused = async (res: Response) => ({ status: res.status, ...((await res.json()) as { error: { json: { data: object } } }).error.json.data });
     const crossSite = await post("register", { email, password: PASSWORD }, { origin: "https://evil.example" });
-    expect(crossSite.status).toBe(403);
+    expect(await refused(crossSite)).toEqual({ status: 403, code: "FORBIDDEN", httpStatus: 403, reason: "origin_mismatch" });
     const noOrigin = await post("register", { email, password: PASSWORD }, { origin: "" });
-    expect(noOrigin.status).toBe(403);
+    expect(await refused(noOrigin)).toEqual({ status: 403, code: "FORBIDDEN", httpStatus: 403, reason: "origin_mismatch" });
     const json = await post("register", JSON.stringify({ email, password: PASSWORD }), { "content-type": "application/json" });
-    expect(json.status).toBe(415);
+    expect(await refused(json)).toEqual({ status: 415, code: "UNSUPPORTED_MEDIA_TYPE", httpStatus: 415, reason: "protocol_error" });
     const big = await post("register", { email, password: PASSWORD, filler: "x".repeat(MAX_FORM_BYTES) });
-    expect(big.status).toBe(413);
+    expect(await refused(big)).toEqual({ status: 413, code: "PAYLOAD_TOO_LARGE", httpStatus: 413, reason: "body_too_large" });
     // None of them created the account.
     expect((await post("register", { email, password: PASSWORD })).headers.get("location")).toBe("/dashboard");
   });
@@ -126,5 +128,35 @@ describe("sign-in and register forms posted without JavaScript (real PostgreSQL 
     const res = await formPostHandler("login", async () => t.services)(req);
     expect(res.status).toBe(413);
     expect(pulled).toBeLessThan(64 * 1024);
+  });
+});
+
+describe("the form's ?error= codes for limits (chosen by data.reason)", () => {
+  let t: Awaited<ReturnType<typeof createTestServices>>;
+  beforeAll(async () => {
+    t = await createTestServices({ NEW_DEVICE_APPROVAL: "false", SESSION_LIMIT: "1", SESSION_LIMIT_POLICY: "reject", SIGN_IN_RATE_LIMIT: "2" });
+  });
+  afterAll(() => t.close());
+
+  it("a full `reject` session cap is session_limit; the sign-in rate limit is throttled with its wait", async () => {
+    const post = (mode: FormMode, fields: Record<string, string>) =>
+      formPostHandler(
+        mode,
+        async () => t.services,
+      )(
+        new Request(`${APP_URL}/api/form/${mode}`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", origin: APP_URL, "user-agent": UA, [PEER_ADDRESS_HEADER]: "127.0.0.9" },
+          body: new URLSearchParams(fields).toString(),
+        }),
+      );
+    const email = uniqueEmail("form-limits");
+    expect((await post("register", { email, password: PASSWORD })).headers.get("location")).toBe("/dashboard");
+    expect((await post("login", { email, password: PASSWORD })).headers.get("location")).toBe("/login?error=session_limit");
+    expect((await post("login", { email, password: PASSWORD })).headers.get("location")).toBe("/login?error=session_limit");
+    const limited = new URL((await post("login", { email, password: PASSWORD })).headers.get("location")!, APP_URL);
+    expect(limited.pathname).toBe("/login");
+    expect(limited.searchParams.get("error")).toBe("throttled");
+    expect(Number(limited.searchParams.get("retry"))).toBeGreaterThan(0);
   });
 });

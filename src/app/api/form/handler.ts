@@ -3,10 +3,13 @@ import { TRPCError } from "@trpc/server";
 import type { FormErrorCode } from "~/lib/form-errors";
 import { safeNextPath } from "~/lib/next-path";
 import { createContext, requestHelpers } from "~/server/api/context";
+import { errorResponse } from "~/server/api/error-response";
+import { reasonOf } from "~/server/api/errors";
 import { createCaller } from "~/server/api/root";
 import { cancelApprovals } from "~/server/approvals/new-device";
 import { approvalCookieName, parseCookies, secretFor } from "~/server/platform/cookies";
 import { isAuthError } from "~/server/platform/errors";
+import { logger } from "~/server/platform/logger";
 import { sha256 } from "~/server/platform/crypto";
 import type { Services } from "~/server/services";
 
@@ -24,34 +27,42 @@ const seeOther = (location: string, setCookies: string[], dropCookie?: string) =
   return new Response(null, { status: 303, headers });
 };
 
-const plain = (status: number, text: string, extra: Record<string, string> = {}) =>
-  new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...extra } });
-
 /** The body as text, or null once it is over `limit` bytes (stops reading there: nothing big is buffered). */
 async function readLimited(req: Request, limit: number): Promise<string | null> {
   const body = await readLimitedBody(req, limit);
   return body && new TextDecoder().decode(body);
 }
 
-/** The short code the form page shows for what the auth router threw. */
-function errorCodeOf(mode: FormMode, error: TRPCError): { code: FormErrorCode; retryAfter?: number } {
+/**
+ * The short code the form page shows (`?error=`, a stable part of the URL) for what the auth router
+ * threw, chosen by the error's `data.reason` (the API's catalogue), never its message or class.
+ */
+function formErrorOf(mode: FormMode, error: TRPCError): { code: FormErrorCode; retryAfter?: number } {
   const cause = isAuthError(error.cause) ? error.cause : null;
-  switch (error.code) {
-    case "UNAUTHORIZED":
+  switch (reasonOf(error)) {
+    case "invalid_credentials":
+    case "sessions_ended":
+    case "not_signed_in":
       return { code: "invalid" };
-    case "CONFLICT":
+    case "email_taken":
       return { code: "exists" };
-    case "TOO_MANY_REQUESTS":
-      // Rate limits and the account throttle say when to retry; a full `reject` session cap does not.
-      return cause?.retryAfterSeconds ? { code: "throttled", retryAfter: cause.retryAfterSeconds } : { code: "session_limit" };
-    case "BAD_REQUEST": {
-      // Input validation: the first field zod complained about.
+    // Rate limits and the account throttle say when to retry.
+    case "rate_limited":
+    case "too_many_failures":
+    case "attempts_in_flight":
+    case "network_busy":
+      return { code: "throttled", retryAfter: cause?.retryAfterSeconds };
+    case "session_limit":
+      return { code: "session_limit" };
+    case "invalid_input": {
+      // The first field zod complained about.
       const issues = (error.cause as { issues?: { path?: unknown[] }[] } | undefined)?.issues;
-      const field = issues?.[0]?.path?.[0];
-      if (field === "email") return { code: "email" };
+      if (issues?.[0]?.path?.[0] === "email") return { code: "email" };
       return { code: mode === "register" ? "new_password" : "password" };
     }
-    case "SERVICE_UNAVAILABLE":
+    case "password_rejected":
+      return { code: "new_password" };
+    case "service_unavailable":
       return { code: "unavailable" };
     default:
       return { code: "failed" };
@@ -67,9 +78,10 @@ function errorCodeOf(mode: FormMode, error: TRPCError): { code: FormErrorCode; r
 export function formPostHandler(mode: FormMode, loadServices: () => Promise<Services>) {
   return async function POST(req: Request): Promise<Response> {
     const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-    if (type !== "application/x-www-form-urlencoded") return plain(415, "Send the form as application/x-www-form-urlencoded.");
+    if (type !== "application/x-www-form-urlencoded")
+      return errorResponse("UNSUPPORTED_MEDIA_TYPE", "Send the form as application/x-www-form-urlencoded.", "protocol_error");
     const body = await readLimited(req, MAX_FORM_BYTES);
-    if (body === null) return plain(413, `The form is larger than ${MAX_FORM_BYTES} bytes.`);
+    if (body === null) return errorResponse("PAYLOAD_TOO_LARGE", `The form is larger than ${MAX_FORM_BYTES} bytes.`, "body_too_large");
     const form = new URLSearchParams(body);
     const next = safeNextPath(form.get("next") ?? undefined);
     const back = (code: FormErrorCode, retryAfter?: number) => {
@@ -97,9 +109,9 @@ export function formPostHandler(mode: FormMode, loadServices: () => Promise<Serv
     } catch (error) {
       if (!(error instanceof TRPCError)) throw error;
       // A cross-site post is not our form: no redirect that would look like a normal answer.
-      if (error.code === "FORBIDDEN") return plain(403, error.message);
-      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[form] ${mode}:`, error.cause ?? error);
-      const { code, retryAfter } = errorCodeOf(mode, error);
+      if (reasonOf(error) === "origin_mismatch") return errorResponse("FORBIDDEN", error.message, "origin_mismatch");
+      if (error.code === "INTERNAL_SERVER_ERROR") logger().error({ form: mode, err: error.cause ?? error }, "unexpected error");
+      const { code, retryAfter } = formErrorOf(mode, error);
       // The device cookie minted for this browser is kept, as the JavaScript form would keep it.
       return seeOther(back(code, retryAfter), resHeaders.getSetCookie());
     }

@@ -1,4 +1,5 @@
+import { withRequestLog } from "~/server/platform/logger";
 import { getServices } from "~/server/services";
 import { formPostHandler } from "../handler";
 
-export const POST = formPostHandler("register", getServices);
+export const POST = withRequestLog("/api/form/register", formPostHandler("register", getServices));
