@@ -43,6 +43,8 @@ export const PASSWORD_HASH_NICE_DEFAULT = 10;
  * the work it does for a known one (a link, an email queued) cannot be told apart by timing.
  */
 export const PASSWORD_RESET_MIN_ANSWER_MS = 250;
+/** How long auth.me's cached copy of the account's address and verification lives (account/account-status.ts). */
+export const ACCOUNT_STATUS_CACHE_TTL_SECONDS = 600;
 /** Security activity page size: the default and the most one call may ask for. */
 export const SECURITY_ACTIVITY_PAGE = 20;
 export const SECURITY_ACTIVITY_PAGE_MAX = 100;

@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
+import { resetLinksSent } from "~/server/account/password-reset";
 import type { Mailer } from "~/server/platform/mail";
 
 export interface ReceivedMail {
@@ -33,11 +34,13 @@ export async function startSmtp() {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     /** Every mail to `to` so far (after the mailer's queue drained). */
     async mailsTo(mailer: Mailer, to: string): Promise<ReceivedMail[]> {
+      await resetLinksSent(); // issued after their request was answered
       await mailer.flush();
       return inbox.filter((m) => m.to === to);
     },
     /** The newest mail to `to` whose subject matches, waiting up to 2.5 s for it. */
     async mailTo(mailer: Mailer, to: string, subject: RegExp): Promise<ReceivedMail> {
+      await resetLinksSent(); // issued after their request was answered
       await mailer.flush();
       for (let i = 0; i < 50; i++) {
         const found = inbox.filter((m) => m.to === to && subject.test(m.subject)).at(-1);

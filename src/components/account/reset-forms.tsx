@@ -25,6 +25,8 @@ function FormError({ state, id }: { state: FormState; id: string }) {
 export function ForgotForm() {
   const id = useId();
   const [state, action, pending] = useActionState(requestPasswordResetAction, idle);
+  // Controlled, so the address stays in the field when the answer is an error.
+  const [email, setEmail] = useState("");
   if (state.status === "done") {
     return (
       <div role="status" className={cardClass} data-testid="reset-requested">
@@ -48,6 +50,8 @@ export function ForgotForm() {
           autoCapitalize="none"
           spellCheck={false}
           required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
           aria-invalid={state.status === "error" && state.field === "email" ? true : undefined}
           className={inputClass}
           placeholder="you@example.com"

@@ -1,6 +1,7 @@
 import { accountMail } from "~/server/account/account-mail";
 import type { AccountDeps } from "~/server/account/deps";
 import { completeEmailChange } from "~/server/account/email-change";
+import { loadAccountStatus, storeAccountStatus } from "~/server/account/account-status";
 import type { Actor } from "~/server/auth/types";
 import type { Db } from "~/server/platform/db";
 import { AuthError } from "~/server/platform/errors";
@@ -24,16 +25,10 @@ export async function sendVerificationLink(deps: Pick<AccountDeps, "links" | "ma
   return { expiresAt };
 }
 
-/** The account's address and whether it is verified (the database is the truth: sessions keep the address they were opened with). */
-export async function accountStatus(db: Db, userId: string): Promise<{ email: string; emailVerified: boolean } | null> {
-  const user = await db.user.findUnique({ where: { id: userId }, select: { email: true, emailVerifiedAt: true } });
-  return user && { email: user.email, emailVerified: user.emailVerifiedAt !== null };
-}
-
 /** With EMAIL_VERIFICATION=required: FORBIDDEN email_unverified until the address is verified. */
 export async function requireVerifiedEmail(deps: { db: Db; policy: Pick<Policy, "emailVerification"> }, userId: string): Promise<void> {
   if (deps.policy.emailVerification !== "required") return;
-  if ((await accountStatus(deps.db, userId))?.emailVerified) return;
+  if ((await loadAccountStatus(deps.db, userId))?.emailVerified) return;
   throw new AuthError("FORBIDDEN", "Confirm your email address first: open the link we sent to it, or ask for a new one.", { reason: EMAIL_UNVERIFIED });
 }
 
@@ -80,6 +75,7 @@ export async function verifyEmail(deps: AccountDeps, token: string, ip: string):
     WHERE "id" = ${link.userId}::uuid AND "email" = ${link.accountEmail}
     RETURNING "email"`;
   if (rows.length === 0) throw verifyLinkInvalid("invalid");
+  await storeAccountStatus(deps, link.userId, { email: link.accountEmail, emailVerified: true });
   await recordSecurityEvent(deps.db, { type: "email_verified", userId: link.userId, ip });
   return { ok: true, kind: "verified", email: link.accountEmail };
 }

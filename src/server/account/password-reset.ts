@@ -1,6 +1,7 @@
 import { sleep } from "~/lib/sleep";
 import { accountMail } from "~/server/account/account-mail";
 import type { AccountDeps } from "~/server/account/deps";
+import { storeAccountStatus } from "~/server/account/account-status";
 import { cancelApprovals } from "~/server/approvals/new-device";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
@@ -14,16 +15,34 @@ import { recordSecurityEvent } from "~/server/security/security-events";
 // than PASSWORD_RESET_MIN_ANSWER_MS, whether the address has an account or not (no enumeration);
 // the per-IP and per-address limits are declared on the procedure.
 
-/** Mails a reset link when the address has an account; always `{ ok: true }`, in about the same time. */
+/** Issues the link, mails it and records the request: off the request path (see requestPasswordReset). */
+async function sendResetLink(deps: AccountDeps, user: { id: string; email: string }, ip: string): Promise<void> {
+  const ttlMs = deps.policy.links.passwordResetTtlMs;
+  const { token } = await deps.links.issue({ purpose: "password_reset", userId: user.id, sentTo: user.email, accountEmail: user.email }, ttlMs);
+  accountMail.passwordResetLink(deps.mailer, user.email, `${deps.config.appOrigin}/reset/${token}`, ttlMs);
+  await recordSecurityEvent(deps.db, { type: "password_reset_requested", userId: user.id, ip });
+}
+
+/** Reset links being issued after their request was answered (tests wait for them). */
+const inFlight = new Set<Promise<void>>();
+export async function resetLinksSent(): Promise<void> {
+  await Promise.all([...inFlight]);
+}
+
+/**
+ * Mails a reset link when the address has an account; always `{ ok: true }`. The request path does
+ * the same work for every address (one lookup) and answers no sooner than
+ * PASSWORD_RESET_MIN_ANSWER_MS; the link, the mail and the audit row for a known address are done
+ * after the answer, so a loaded server cannot make a known address slower to answer.
+ */
 export async function requestPasswordReset(deps: AccountDeps, email: string, ip: string): Promise<{ ok: true }> {
   const started = performance.now();
   try {
     const user = await deps.db.user.findUnique({ where: { email }, select: { id: true, email: true } });
     if (user) {
-      const ttlMs = deps.policy.links.passwordResetTtlMs;
-      const { token } = await deps.links.issue({ purpose: "password_reset", userId: user.id, sentTo: user.email, accountEmail: user.email }, ttlMs);
-      accountMail.passwordResetLink(deps.mailer, user.email, `${deps.config.appOrigin}/reset/${token}`, ttlMs);
-      await recordSecurityEvent(deps.db, { type: "password_reset_requested", userId: user.id, ip });
+      const work = sendResetLink(deps, user, ip).catch((error: unknown) => console.error("[handoff] could not send a password-reset link:", error));
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
     }
   } finally {
     // Known and unknown addresses alike (and failures too) answer at the same moment.
@@ -71,6 +90,7 @@ export async function resetPassword(deps: AccountDeps, input: { token: string; n
     WHERE "id" = ${userId}::uuid AND "email" = ${accountEmail}
     RETURNING "email"`;
   if (rows.length === 0) throw resetLinkInvalid("invalid");
+  await storeAccountStatus(deps, userId, { email: accountEmail, emailVerified: true });
   // The password is written first: a sign-in that checked the old one is refused (auth/sign-in.ts epochBehindPassword).
   const ended = await deps.sessions.deleteUserSessions(userId, { newEpoch: true });
   const cancelledHandoffs = await deps.handoffs.cancelForUser(userId);

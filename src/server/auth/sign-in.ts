@@ -75,7 +75,14 @@ export async function login(
   const epoch = await epochBehindPassword(deps, user);
   const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email, knownDevice: user.knownDevice }, client, as.method, as.deviceName);
   if (approval) return approval;
-  return startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName, epoch, knownDevice: user.knownDevice });
+  try {
+    return await startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName, epoch, knownDevice: user.knownDevice });
+  } catch (error) {
+    // The account was deleted while this sign-in ran (account.delete): its rows are gone, so
+    // recording the device or the sign-in failed on a foreign key. Answer as for an unknown address.
+    if (!(await deps.db.user.count({ where: { id: user.id } }))) throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
+    throw error;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { register } from "~/server/auth/registration";
-import { accountStatus, sendVerificationLink } from "~/server/account/email-verification";
+import { sendVerificationLink } from "~/server/account/email-verification";
+import { accountStatus } from "~/server/account/account-status";
 import { login } from "~/server/auth/sign-in";
 import { endBearerSession } from "~/server/tokens/bearer";
 import { approvalCookie, clearSessionCookie } from "~/server/platform/cookies";
@@ -70,9 +71,9 @@ export const authRouter = createTRPCRouter({
     return { ok: true as const };
   }),
 
-  /** The account's address is read from the database (a session keeps the one it was opened with), with whether it is verified. */
+  /** The account's current address (a session keeps the one it was opened with) and whether it is verified (account/account-status.ts). */
   me: protectedProcedure.query(async ({ ctx }) => {
-    const account = await accountStatus(ctx.services.db, ctx.user.id);
+    const account = await accountStatus(ctx.services, ctx.user.id);
     return {
       user: { id: ctx.user.id, email: account?.email ?? ctx.user.email, emailVerified: account?.emailVerified ?? false },
       session: publicSession(ctx.session),
