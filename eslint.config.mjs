@@ -68,6 +68,18 @@ export default defineConfig(
   },
 
   {
+    // Browser code takes only types from the live-event schemas: constructing zod schemas probes
+    // `new Function`, a violation of the app's CSP (script-src without 'unsafe-eval').
+    files: ["src/components/**/*.{ts,tsx}", "src/app/**/*.tsx", "src/trpc/react.tsx"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { paths: [{ name: "~/lib/live-events", allowTypeImports: true, message: "Import types only here; value helpers live in ~/lib/live-event-guards." }] },
+      ],
+    },
+  },
+
+  {
     // Plain Node scripts (CLI example, config files).
     files: ["**/*.{js,mjs,cjs}"],
     languageOptions: { globals: globals.node },

@@ -4,6 +4,8 @@ import { z } from "zod";
 // that publishes and checks them (src/server/live/events.ts) and the pages that show them. Plain
 // zod, no server imports, so client components import it too. Adding a value is a compatible
 // change; renaming or removing one is not (open pages and the Redis feed still hold the old one).
+// Client code imports only types from here (eslint enforces it): building these schemas makes zod
+// probe `new Function`, which the app's CSP reports as a violation in the browser.
 
 /** Why sessions ended, in a `revoked` event (a page whose own session it names leaves with it). */
 export const revokeReason = z.enum([
@@ -82,4 +84,3 @@ export type UserEvent = z.infer<typeof userEvent>;
 
 /** An event that ends sessions (`revoked`, `locked_out`). */
 export type SessionsEndedEvent = Extract<UserEvent, { sessionIds: string[] }>;
-export const endsSessions = (event: UserEvent): event is SessionsEndedEvent => event.type === "revoked" || event.type === "locked_out";

@@ -8,7 +8,8 @@ import { ApprovalPrompt, TOO_MANY_WRONG_CODES } from "~/components/approvals/app
 import { pickWouldSignOut } from "~/components/approvals/sign-out-warning";
 import { OfferDialog } from "~/components/handoff/offer-dialog";
 import { SignOutButton } from "~/components/sign-out-button";
-import { endsSessions, type RevokeReason, type SessionsEndedEvent, type UserEvent } from "~/lib/live-events";
+import { endsSessions } from "~/lib/live-event-guards";
+import type { RevokeReason, SessionsEndedEvent, UserEvent } from "~/lib/live-events";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { AccountSection } from "./account-section";
 import { DeviceCard } from "./device-card";

@@ -1,5 +1,4 @@
 import { readLimitedBody } from "~/server/platform/read-limited-body";
-import { TRPCError } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { inRequestScope, logger, requestIdFrom, roundMs } from "~/server/platform/logger";
 import { metrics } from "~/server/platform/metrics";
