@@ -57,11 +57,14 @@ export function ResendVerification({ className = "" }: { className?: string }) {
       >
         {resend.isPending ? "Sending…" : "Send a new link"}
       </button>
-      <span role="status" className="text-sm">
-        {resend.data &&
-          (resend.data.alreadyVerified ? "Your address is verified already." : `Sent to ${resend.data.sentTo}. The previous link no longer works.`)}
-        {resend.error && <span className="text-red-800">{resend.error.message}</span>}
-      </span>
+      {/* Only once there is something to say: the dashboard's notices are its one standing status region. */}
+      {(resend.data ?? resend.error) && (
+        <span role="status" className="text-sm">
+          {resend.data &&
+            (resend.data.alreadyVerified ? "Your address is verified already." : `Sent to ${resend.data.sentTo}. The previous link no longer works.`)}
+          {resend.error && <span className="text-red-800">{resend.error.message}</span>}
+        </span>
+      )}
     </span>
   );
 }

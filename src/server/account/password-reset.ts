@@ -5,6 +5,7 @@ import { storeAccountStatus } from "~/server/account/account-status";
 import { cancelApprovals } from "~/server/approvals/new-device";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
+import { logger } from "~/server/platform/logger";
 import { hashPassword } from "~/server/platform/password";
 import { PASSWORD_RESET_MIN_ANSWER_MS } from "~/server/policy";
 import { recordSecurityEvent } from "~/server/security/security-events";
@@ -40,7 +41,9 @@ export async function requestPasswordReset(deps: AccountDeps, email: string, ip:
   try {
     const user = await deps.db.user.findUnique({ where: { email }, select: { id: true, email: true } });
     if (user) {
-      const work = sendResetLink(deps, user, ip).catch((error: unknown) => console.error("[handoff] could not send a password-reset link:", error));
+      const work = sendResetLink(deps, user, ip).catch((error: unknown) =>
+        logger().error({ userId: user.id, err: error }, "could not send a password-reset link"),
+      );
       inFlight.add(work);
       void work.finally(() => inFlight.delete(work));
     }
