@@ -297,9 +297,9 @@ describe.each([
       const created = await store.create({ userId: "u1", ip: "127.0.0.1", userAgent: "x", deviceCookieHash: "d" });
       expect((await store.listForUser("u1")).map((r) => r.status)).toEqual(["pending"]);
       await new Promise((r) => setTimeout(r, 400));
-      expect((await store.confirm(created.id, "u1", created.code)).outcome).toBe("invalid");
-      expect(await store.complete(created.id, created.browserSecret)).toEqual({ ok: false, status: "invalid" });
-      expect(await store.watch(created.id, { browserSecret: created.browserSecret })).toBe("gone");
+      expect(await store.confirm(created.id, "u1", created.code)).toEqual({ ok: false, why: "gone" });
+      expect(await store.complete(created.id, created.browserSecret)).toEqual({ ok: false, why: "gone" });
+      expect(await store.watch(created.id, { browserSecret: created.browserSecret })).toEqual({ ok: false, why: "gone" });
       expect(await store.listForUser("u1")).toEqual([]);
     } finally {
       await t.close();

@@ -111,9 +111,7 @@ async function logOutcome(deps: ApprovalDeps, request: ApprovalRequest, reason: 
 /** A signed-in device types the code the new device shows. */
 export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestId: string, code: string) {
   const result = await deps.approvals.confirm(requestId, actor.userId, code, actor.sessionId);
-  if (result.outcome === "invalid") throw noLongerValid();
-  const { request } = result;
-  if (result.outcome === "approved") {
+  if (result.ok) {
     await recordSecurityEvent(deps.db, {
       type: "approval_confirmed",
       userId: actor.userId,
@@ -122,8 +120,10 @@ export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestI
       detail: { request: requestId },
     });
     await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "approved" });
-    return describe(request);
+    return describe(result.record);
   }
+  if (result.why !== "wrong_code" && result.why !== "attempts_exhausted") throw noLongerValid();
+  const request = result.record;
   await recordSecurityEvent(deps.db, {
     type: "approval_code_wrong",
     userId: actor.userId,
@@ -131,7 +131,7 @@ export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestI
     ip: actor.ip,
     detail: { request: requestId, attempts: request.attempts },
   });
-  if (result.outcome === "failed") {
+  if (result.why === "attempts_exhausted") {
     await logOutcome(deps, request, "approval_code_attempts");
     await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "failed" });
     throw new AuthError(
@@ -145,8 +145,9 @@ export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestI
 }
 
 export async function denyApproval(deps: ApprovalDeps, actor: Actor, requestId: string) {
-  const request = await deps.approvals.deny(requestId, actor.userId);
-  if (!request) throw noLongerValid();
+  const result = await deps.approvals.deny(requestId, actor.userId);
+  if (!result.ok) throw noLongerValid();
+  const request = result.record;
   await logOutcome(deps, request, "approval_denied");
   await recordSecurityEvent(deps.db, {
     type: "approval_denied",
@@ -170,22 +171,24 @@ export async function completeApproval(
   if (!browserSecret) throw noLongerValid();
   const result = await deps.approvals.complete(requestId, browserSecret);
   if (!result.ok) {
-    if (result.status === "pending") throw new ApprovalPendingError();
+    if (result.why === "wrong_state" && result.record.status === "pending") throw new ApprovalPendingError();
     throw noLongerValid();
   }
-  const user = await deps.db.user.findUnique({ where: { id: result.request.userId }, select: { id: true, email: true } });
+  const user = await deps.db.user.findUnique({ where: { id: result.record.userId }, select: { id: true, email: true } });
   if (!user) throw noLongerValid();
-  const signedIn = await startSession(deps, user, client, as.method, { deviceName: as.deviceName, parentSessionId: result.request.approvedBy || undefined });
+  const signedIn = await startSession(deps, user, client, as.method, { deviceName: as.deviceName, parentSessionId: result.record.approvedBy || undefined });
   await deps.events.publish(user.id, { type: "approval_resolved", requestId, status: "completed" });
   return signedIn;
 }
 
 /** The state the waiting device (by its cookie) or the user's other pages see. */
 export async function approvalState(deps: ApprovalDeps, requestId: string, viewer: { browserSecret?: string | null; userId?: string | null }) {
-  const request = await deps.approvals.watch(requestId, viewer);
-  if (request === "forbidden") throw new AuthError("NOT_FOUND", "No such request.", { reason: "request_not_found" });
-  if (request === "gone") return { requestId, status: "expired" as const };
-  return describe(request);
+  const outcome = await deps.approvals.watch(requestId, viewer);
+  if (!outcome.ok) {
+    if (outcome.why === "gone") return { requestId, status: "expired" as const };
+    throw new AuthError("NOT_FOUND", "No such request.", { reason: "request_not_found" });
+  }
+  return describe(outcome.record);
 }
 
 /** Emergency lockout and forgetting a device: their open requests are cancelled. */
