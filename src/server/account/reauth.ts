@@ -7,7 +7,7 @@ import type { HandoffStore } from "~/server/handoff/store";
 import type { SessionStore } from "~/server/sessions/store";
 import { notify } from "~/server/security/notify";
 import { hashPassword } from "~/server/platform/password";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
 import { checkPassword, PASSWORD_WORDING, type AccountThrottle } from "~/server/security/throttle";
 import type { Actor, AuthDeps } from "~/server/auth/types";
 
@@ -37,7 +37,7 @@ export async function requireRecentAuth(sessions: SessionStore, sessionId: strin
  * `failureType` and answered with `wrong()` (each action keeps its own wording).
  */
 export async function confirmPassword(
-  deps: Pick<ReauthDeps, "db" | "throttle">,
+  deps: Pick<ReauthDeps, "db" | "events" | "mailer" | "throttle">,
   actor: Actor,
   password: string,
   failure: { type: "reauth_failed" | "password_change_failed" | "lockout_failed"; wrong(): AuthError },
@@ -53,7 +53,7 @@ export async function confirmPassword(
     wording: PASSWORD_WORDING,
   });
   if (!right) {
-    await recordSecurityEvent(deps.db, { type: failure.type, userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
+    await report(deps, { userId: actor.userId, audit: { type: failure.type, sessionId: actor.sessionId, ip: actor.ip } });
     throw failure.wrong();
   }
   return user;
@@ -74,7 +74,7 @@ export async function hashNewPassword(currentPassword: string, newPassword: stri
 export async function reauthenticate(deps: ReauthDeps, actor: Actor, password: string) {
   await confirmPassword(deps, actor, password, { type: "reauth_failed", wrong: wrongPassword });
   await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
-  await recordSecurityEvent(deps.db, { type: "reauthenticated", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
+  await report(deps, { userId: actor.userId, audit: { type: "reauthenticated", sessionId: actor.sessionId, ip: actor.ip } });
   return { ok: true as const, validUntil: new Date(Date.now() + deps.config.reauthMs) };
 }
 
@@ -91,16 +91,13 @@ export async function changePassword(deps: ReauthDeps, actor: Actor, input: { cu
     ended = await deps.sessions.deleteUserSessions(actor.userId, { except: actor.sessionId, newEpoch: true });
     await deps.handoffs.cancelForUser(actor.userId);
     await cancelApprovals(deps, actor.userId);
-    if (ended.length) await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "password_changed" });
+    await report(deps, { userId: actor.userId, live: ended.length > 0 && { type: "revoked", sessionIds: ended, reason: "password_changed" } });
   }
   await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
-  await recordSecurityEvent(deps.db, {
-    type: "password_changed",
+  await report(deps, {
     userId: actor.userId,
-    sessionId: actor.sessionId,
-    ip: actor.ip,
-    detail: { signedOut: ended },
+    audit: { type: "password_changed", sessionId: actor.sessionId, ip: actor.ip, detail: { signedOut: ended } },
+    mail: { to: user.email, message: notify.passwordChanged({ ip: actor.ip, place: await locate(actor.ip) }, ended.length) },
   });
-  notify.passwordChanged(deps.mailer, user.email, { ip: actor.ip, place: await locate(actor.ip) }, ended.length);
   return { ok: true as const, signedOutSessions: ended.length };
 }

@@ -5,7 +5,7 @@ import { locate } from "~/server/platform/geo";
 import type { HandoffOutcome, HandoffRecord, HandoffStore, Party } from "~/server/handoff/store";
 import { randomToken } from "~/server/platform/crypto";
 import { recordLoginEvent } from "~/server/auth/login-events";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
 import { sessionCapStatus } from "~/server/sessions/cap";
 import { startSession } from "~/server/auth/start-session";
 import type { Actor, AuthDeps, ClientInfo, SignedIn } from "~/server/auth/types";
@@ -105,12 +105,14 @@ export async function claim(deps: HandoffDeps, token: string, client: ClientInfo
 /** Approving hands a session to another device: its procedure needs fresh authentication. Denying never does. */
 export async function decide(deps: HandoffDeps, actor: Actor, token: string, decision: "approved" | "denied") {
   const record = await recordOf(deps.handoffs.decide(token, actor, decision));
-  await recordSecurityEvent(deps.db, {
-    type: decision === "approved" ? "handoff_approved" : "handoff_denied",
+  await report(deps, {
     userId: actor.userId,
-    sessionId: actor.sessionId,
-    ip: actor.ip,
-    detail: { handoff: record.id, kind: record.kind, recipientIp: record.recipient?.ip ?? null },
+    audit: {
+      type: decision === "approved" ? "handoff_approved" : "handoff_denied",
+      sessionId: actor.sessionId,
+      ip: actor.ip,
+      detail: { handoff: record.id, kind: record.kind, recipientIp: record.recipient?.ip ?? null },
+    },
   });
   if (decision === "denied" && record.recipient) {
     const user = await deps.db.user.findUnique({ where: { id: actor.userId }, select: { email: true } });
@@ -140,13 +142,15 @@ export async function complete(deps: HandoffDeps, id: string, browserSecret: str
   if (!user) throw invalid();
   // Created only while the session that approved still exists (a lockout may have ended it).
   const signedIn = await startSession(deps, user, client, "qr", { parentSessionId: record.ownerSessionId ?? undefined });
-  await recordSecurityEvent(deps.db, {
-    type: "handoff_completed",
+  await report(deps, {
     userId: user.id,
-    sessionId: signedIn.session.id,
-    deviceId: signedIn.session.deviceId,
-    ip: client.ip,
-    detail: { handoff: record.id, kind: record.kind, approvedBy: record.ownerSessionId },
+    audit: {
+      type: "handoff_completed",
+      sessionId: signedIn.session.id,
+      deviceId: signedIn.session.deviceId,
+      ip: client.ip,
+      detail: { handoff: record.id, kind: record.kind, approvedBy: record.ownerSessionId },
+    },
   });
   return signedIn;
 }

@@ -3,7 +3,7 @@ import { confirmPassword, hashNewPassword } from "~/server/account/reauth";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { notify } from "~/server/security/notify";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
 import type { AccountThrottle } from "~/server/security/throttle";
 import type { Actor, OwnRecordsDeps } from "~/server/auth/types";
 
@@ -29,19 +29,21 @@ export async function lockout(deps: OwnRecordsDeps & { throttle: AccountThrottle
   const cancelledHandoffs = await deps.handoffs.cancelForUser(actor.userId);
   const cancelledApprovals = await cancelApprovals(deps, actor.userId);
   const passwordChanged = input.newPassword !== undefined;
-  await recordSecurityEvent(deps.db, {
-    type: "lockout",
-    userId: actor.userId,
-    sessionId: actor.sessionId,
-    ip: actor.ip,
-    detail: { ended, cancelledHandoffs, cancelledApprovals, distrustedDevices: distrusted, passwordChanged },
-  });
-  if (passwordChanged)
-    await recordSecurityEvent(deps.db, { type: "password_changed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } });
-  await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended, passwordChanged });
   const where = { ip: actor.ip, place: await locate(actor.ip) };
-  notify.lockout(deps.mailer, user.email, where, ended.length);
-  if (passwordChanged) notify.passwordChanged(deps.mailer, user.email, where, 0);
+  await report(deps, {
+    userId: actor.userId,
+    audit: [
+      {
+        type: "lockout",
+        sessionId: actor.sessionId,
+        ip: actor.ip,
+        detail: { ended, cancelledHandoffs, cancelledApprovals, distrustedDevices: distrusted, passwordChanged },
+      },
+      passwordChanged && { type: "password_changed", sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } },
+    ],
+    live: { type: "locked_out", sessionIds: ended, passwordChanged },
+    mail: [{ to: user.email, message: notify.lockout(where, ended.length) }, passwordChanged && { to: user.email, message: notify.passwordChanged(where, 0) }],
+  });
   return { ended: ended.length, passwordChanged, distrustedDevices: distrusted.length };
 }
 
