@@ -1,5 +1,4 @@
 import { newPasswordInput } from "~/lib/credentials";
-import { cancelApprovals } from "~/server/approvals/new-device";
 import type { ApprovalStore } from "~/server/approvals/store";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
@@ -8,6 +7,7 @@ import type { SessionStore } from "~/server/sessions/store";
 import { notify } from "~/server/security/notify";
 import { hashPassword } from "~/server/platform/password";
 import { report } from "~/server/security/report";
+import { endEverything } from "~/server/sessions/end-everything";
 import { checkPassword, PASSWORD_WORDING, type AccountThrottle } from "~/server/security/throttle";
 import type { Actor, AuthDeps } from "~/server/auth/types";
 
@@ -86,13 +86,10 @@ export async function changePassword(deps: ReauthDeps, actor: Actor, input: { cu
   const user = await confirmPassword(deps, actor, input.currentPassword, { type: "password_change_failed", wrong: wrongPassword });
   const passwordHash = await hashNewPassword(input.currentPassword, input.newPassword);
   await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
-  let ended: string[] = [];
-  if (input.signOutOtherSessions) {
-    ended = await deps.sessions.deleteUserSessions(actor.userId, { except: actor.sessionId, newEpoch: true });
-    await deps.handoffs.cancelForUser(actor.userId);
-    await cancelApprovals(deps, actor.userId);
-    await report(deps, { userId: actor.userId, live: ended.length > 0 && { type: "revoked", sessionIds: ended, reason: "password_changed" } });
-  }
+  // Every other session ends, and what they could still have opened: QR handoffs and approval requests.
+  const ended = input.signOutOtherSessions
+    ? (await endEverything(deps, { userId: actor.userId, reason: "password_changed", keepSessionId: actor.sessionId, cancelPending: true })).sessions
+    : [];
   await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
   await report(deps, {
     userId: actor.userId,

@@ -1,10 +1,9 @@
-import { cancelApprovals } from "~/server/approvals/new-device";
 import { confirmPassword, hashNewPassword } from "~/server/account/reauth";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { notify } from "~/server/security/notify";
-import { report } from "~/server/security/report";
 import type { AccountThrottle } from "~/server/security/throttle";
+import { endEverything } from "~/server/sessions/end-everything";
 import type { Actor, OwnRecordsDeps } from "~/server/auth/types";
 
 /**
@@ -24,35 +23,35 @@ export async function lockout(deps: OwnRecordsDeps & { throttle: AccountThrottle
     const passwordHash = await hashNewPassword(input.password, input.newPassword);
     await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
   }
-  const distrusted = await distrustDevices(deps, actor.userId);
-  const ended = await deps.sessions.deleteUserSessions(actor.userId, { newEpoch: true });
-  const cancelledHandoffs = await deps.handoffs.cancelForUser(actor.userId);
-  const cancelledApprovals = await cancelApprovals(deps, actor.userId);
   const passwordChanged = input.newPassword !== undefined;
   const where = { ip: actor.ip, place: await locate(actor.ip) };
-  await report(deps, {
+  const ended = await endEverything(deps, {
     userId: actor.userId,
-    audit: [
-      {
-        type: "lockout",
-        sessionId: actor.sessionId,
-        ip: actor.ip,
-        detail: { ended, cancelledHandoffs, cancelledApprovals, distrustedDevices: distrusted, passwordChanged },
-      },
-      passwordChanged && { type: "password_changed", sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } },
-    ],
-    live: { type: "locked_out", sessionIds: ended, passwordChanged },
-    mail: [{ to: user.email, message: notify.lockout(where, ended.length) }, passwordChanged && { to: user.email, message: notify.passwordChanged(where, 0) }],
+    reason: "lockout",
+    passwordChanged,
+    cancelPending: true,
+    distrustDevices: true,
+    report: (ended) => ({
+      audit: [
+        {
+          type: "lockout",
+          sessionId: actor.sessionId,
+          ip: actor.ip,
+          detail: {
+            ended: ended.sessions,
+            cancelledHandoffs: ended.cancelledHandoffs,
+            cancelledApprovals: ended.cancelledApprovals,
+            distrustedDevices: ended.distrustedDevices,
+            passwordChanged,
+          },
+        },
+        passwordChanged && { type: "password_changed", sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } },
+      ],
+      mail: [
+        { to: user.email, message: notify.lockout(where, ended.sessions.length) },
+        passwordChanged && { to: user.email, message: notify.passwordChanged(where, 0) },
+      ],
+    }),
   });
-  return { ended: ended.length, passwordChanged, distrustedDevices: distrusted.length };
-}
-
-/** Forgets every device of the user (as forgetDevice does one): their cookies no longer make a known device. */
-async function distrustDevices(deps: OwnRecordsDeps, userId: string): Promise<string[]> {
-  const rows = await deps.db.$queryRaw<{ id: string }[]>`
-    UPDATE "Device" SET "forgottenAt" = now(), "cookieHash" = 'forgotten:' || "id"::text
-    WHERE "userId" = ${userId}::uuid AND "forgottenAt" IS NULL
-    RETURNING "id"::text AS "id"`;
-  await deps.deviceCache.invalidate(userId);
-  return rows.map((r) => r.id);
+  return { ended: ended.sessions.length, passwordChanged, distrustedDevices: ended.distrustedDevices.length };
 }

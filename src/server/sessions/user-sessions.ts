@@ -2,6 +2,7 @@ import { sessionsAndDevices } from "~/server/devices/user-devices";
 import { AuthError } from "~/server/platform/errors";
 import { locateAll } from "~/server/platform/geo";
 import { report } from "~/server/security/report";
+import { endEverything } from "~/server/sessions/end-everything";
 import type { Actor, OwnRecordsDeps } from "~/server/auth/types";
 
 // What a signed-in user can see and do about their own sessions. Every function takes the acting
@@ -41,12 +42,14 @@ export async function revokeSession(deps: OwnRecordsDeps, actor: Actor, sessionI
   return { current: sessionId === actor.sessionId };
 }
 
+/** Every session but this one ends (sign-ins in flight too: the epoch); QR handoffs and approval requests stay. */
 export async function revokeOtherSessions(deps: OwnRecordsDeps, actor: Actor) {
-  const ended = await deps.sessions.deleteUserSessions(actor.userId, { except: actor.sessionId, newEpoch: true });
-  await report(deps, {
+  const ended = await endEverything(deps, {
     userId: actor.userId,
-    audit: { type: "sessions_revoked_others", sessionId: actor.sessionId, ip: actor.ip, detail: { ended } },
-    live: ended.length > 0 && { type: "revoked", sessionIds: ended, reason: "revoked_others" },
+    reason: "revoked_others",
+    keepSessionId: actor.sessionId,
+    cancelPending: false,
+    report: (ended) => ({ audit: { type: "sessions_revoked_others", sessionId: actor.sessionId, ip: actor.ip, detail: { ended: ended.sessions } } }),
   });
-  return ended.length;
+  return ended.sessions.length;
 }
