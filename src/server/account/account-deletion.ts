@@ -1,10 +1,10 @@
 import { accountMail } from "~/server/account/account-mail";
 import type { AccountDeps } from "~/server/account/deps";
 import { confirmPassword } from "~/server/account/reauth";
-import { cancelApprovals } from "~/server/approvals/new-device";
 import type { Actor } from "~/server/auth/types";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
+import { endEverything } from "~/server/sessions/end-everything";
 import { userEpochKey } from "~/server/sessions/store";
 
 // account.delete: with the password (throttled like every password check), the account goes.
@@ -12,7 +12,8 @@ import { userEpochKey } from "~/server/sessions/store";
 //  1. the rows go first (User, and by cascade its devices, addresses, history and security events;
 //     sign-in rows of the address without a user too): a sign-in that has not looked the user up
 //     yet finds no account;
-//  2. then every session ends with a new epoch (sessions/store.ts): a sign-in that found the user
+//  2. then every session ends with a new epoch, QR handoffs and approvals are cancelled (the one
+//     "end everything" step, sessions/end-everything.ts): a sign-in that found the user
 //     before (1) read its epoch before this bump (it reads the epoch, then the user again), so its
 //     session is either refused when created or already exists and is ended here;
 //  3. then the user's Redis keys (links, device cache and trust nonces, live feed, throttling,
@@ -50,13 +51,13 @@ export async function deleteAccount(deps: AccountDeps, actor: Actor, password: s
     deps.db.loginEvent.deleteMany({ where: { OR: [{ userId: actor.userId }, { email: user.email }] } }),
     deps.db.user.delete({ where: { id: actor.userId } }),
   ]);
-  const ended = await deps.sessions.deleteUserSessions(actor.userId, { newEpoch: true });
-  await deps.handoffs.cancelForUser(actor.userId);
-  await cancelApprovals(deps, actor.userId);
+  // No audit row (the user's rows are gone): the live events only, and the goodbye below.
+  const ended = await endEverything(deps, { userId: actor.userId, reason: "account_deleted", cancelPending: true });
   await deps.links.voidLinks(actor.userId);
   await deps.throttle.clear(user.email);
-  await deleteUserKeys(deps, actor.userId, [...ended, actor.sessionId]);
-  await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "account_deleted" });
-  accountMail.goodbye(deps.mailer, user.email, { ip: actor.ip, place: await locate(actor.ip) });
+  await deleteUserKeys(deps, actor.userId, [...ended.sessions, actor.sessionId]);
+  // The feed was deleted with the other keys: it is left holding only this last word for open pages.
+  await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended.sessions, reason: "account_deleted" });
+  deps.mailer.send({ to: user.email, ...accountMail.goodbye({ ip: actor.ip, place: await locate(actor.ip) }) });
   return { ok: true };
 }

@@ -1,9 +1,10 @@
-import type { Mailer } from "~/server/platform/mail";
 import type { Place } from "~/server/platform/geo";
+import type { SecurityMail } from "~/server/security/notify";
 
 // The email of the account lifecycle: links (reset, verification, change of address) and what
-// happened (password reset, address changed, account deleted). Plain text, sent like the security
-// email (src/server/security/notify.ts): queued, never delaying or failing the request.
+// happened (password reset, address changed, account deleted). Plain text messages in the shape of
+// the security email (src/server/security/notify.ts); links go out with mailer.send, the rest with
+// report() beside its audit row. Either way queued, never delaying or failing the request.
 
 interface Where {
   ip: string;
@@ -13,8 +14,8 @@ interface Where {
 const where = (w: Where) => `Place: ${w.place.label} (IP ${w.ip}, estimated from the address)\nTime: ${new Date().toUTCString()}`;
 const minutes = (ms: number) => (ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)} hours` : `${Math.round(ms / 60_000)} minutes`);
 
-function send(mailer: Mailer, to: string, subject: string, paragraphs: string[]) {
-  mailer.send({ to, subject: `Handoff: ${subject}`, text: `${paragraphs.join("\n\n")}\n\n— Handoff\n` });
+function message(subject: string, paragraphs: string[]): SecurityMail {
+  return { subject: `Handoff: ${subject}`, text: `${paragraphs.join("\n\n")}\n\n— Handoff\n` };
 }
 
 /** "ann@example.com" -> "a**@e******.com": enough to recognise one's own address, not to learn someone else's. */
@@ -31,53 +32,53 @@ export function maskEmail(email: string): string {
 }
 
 export const accountMail = {
-  passwordResetLink(mailer: Mailer, to: string, url: string, ttlMs: number) {
-    send(mailer, to, "reset your password", [
+  passwordResetLink(url: string, ttlMs: number): SecurityMail {
+    return message("reset your password", [
       "Someone (hopefully you) asked to reset the password of your Handoff account. Open this link to choose a new one:",
       url,
       `The link works once, for ${minutes(ttlMs)}; asking again makes this one stop working. Resetting signs out every device.`,
       "If you did not ask for this, ignore this email: your password stays as it is.",
     ]);
   },
-  passwordWasReset(mailer: Mailer, to: string, w: Where, signedOut: number) {
-    send(mailer, to, "your password was reset", [
+  passwordWasReset(w: Where, signedOut: number): SecurityMail {
+    return message("your password was reset", [
       `The password of your account was reset with a link sent to this address.${signedOut ? ` ${signedOut} ${signedOut === 1 ? "session was" : "sessions were"} signed out.` : ""}`,
       where(w),
       "If this was not you, someone can read your email: secure your mailbox first, then reset your password again.",
     ]);
   },
-  verificationLink(mailer: Mailer, to: string, url: string, ttlMs: number) {
-    send(mailer, to, "confirm your email address", [
+  verificationLink(url: string, ttlMs: number): SecurityMail {
+    return message("confirm your email address", [
       "Confirm that this address belongs to your Handoff account, so security alerts reach you:",
       url,
       `The link works once, for ${minutes(ttlMs)}.`,
       "If you did not create an account, ignore this email.",
     ]);
   },
-  emailChangeLink(mailer: Mailer, to: string, url: string, ttlMs: number) {
-    send(mailer, to, "confirm your new email address", [
+  emailChangeLink(url: string, ttlMs: number): SecurityMail {
+    return message("confirm your new email address", [
       "You asked to use this address for your Handoff account. Open this link to switch to it:",
       url,
       `The link works once, for ${minutes(ttlMs)}. Until you open it, your account keeps its current address.`,
       "If you did not ask for this, ignore this email.",
     ]);
   },
-  emailChangeRequested(mailer: Mailer, to: string, newEmail: string, w: Where) {
-    send(mailer, to, "a change of your email address was requested", [
+  emailChangeRequested(newEmail: string, w: Where): SecurityMail {
+    return message("a change of your email address was requested", [
       `Someone signed in to your account asked to change its address to ${maskEmail(newEmail)}. Nothing changes until the link sent there is opened.`,
       where(w),
       'If this was not you, someone is in your account: use "Sign out everywhere" (emergency lockout) on a device you trust and change your password.',
     ]);
   },
-  emailChanged(mailer: Mailer, to: string, newEmail: string, w: Where) {
-    send(mailer, to, "your email address was changed", [
+  emailChanged(newEmail: string, w: Where): SecurityMail {
+    return message("your email address was changed", [
       `Your account now uses ${maskEmail(newEmail)}; this address no longer signs in or receives its security email.`,
       where(w),
       "If this was not you, contact your administrator.",
     ]);
   },
-  goodbye(mailer: Mailer, to: string, w: Where) {
-    send(mailer, to, "your account was deleted", [
+  goodbye(w: Where): SecurityMail {
+    return message("your account was deleted", [
       "Your Handoff account and everything stored about it (devices, addresses, sessions, sign-in history, security events) were deleted. This address can be used to create a new account.",
       where(w),
       "If this was not you, someone knew your password: create a new account if you want one, and change that password wherever else you use it.",

@@ -1,7 +1,7 @@
 import type { AccountDeps } from "~/server/account/deps";
 import type { Actor } from "~/server/auth/types";
 import { AuthError } from "~/server/platform/errors";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
 
 // account.exportData ("Download my data"): everything stored about the user, as one JSON document:
 // profile, devices (forgotten ones too), the addresses they signed in from, live sessions, the
@@ -12,7 +12,7 @@ export const EXPORT_FORMAT = "handoff-export/1";
 
 export async function exportData(deps: AccountDeps, actor: Actor) {
   // Written first, so the export includes its own record.
-  await recordSecurityEvent(deps.db, { type: "data_exported", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
+  await report(deps, { userId: actor.userId, audit: { type: "data_exported", sessionId: actor.sessionId, ip: actor.ip } });
   const { userId } = actor;
   const [user, devices, addresses, signIns, securityEvents, sessions] = await Promise.all([
     deps.db.user.findUnique({ where: { id: userId }, select: { id: true, email: true, emailVerifiedAt: true, createdAt: true, updatedAt: true } }),

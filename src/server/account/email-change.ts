@@ -5,7 +5,7 @@ import type { AccountLink } from "~/server/account/link-store";
 import type { Actor } from "~/server/auth/types";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
 
 // Change of address: account.changeEmail (fresh authentication, declared on the procedure) mails a
 // link to the new address and tells the old one (the new address masked); nothing changes until
@@ -23,14 +23,11 @@ export async function requestEmailChange(deps: AccountDeps, actor: Actor, newEma
   if (await deps.db.user.findUnique({ where: { email: newEmail }, select: { id: true } })) throw emailTaken();
   const ttlMs = deps.policy.links.emailVerificationTtlMs;
   const { token, expiresAt } = await deps.links.issue({ purpose: "email_change", userId: actor.userId, sentTo: newEmail, accountEmail: user.email }, ttlMs);
-  accountMail.emailChangeLink(deps.mailer, newEmail, `${deps.config.appOrigin}/verify/${token}`, ttlMs);
-  accountMail.emailChangeRequested(deps.mailer, user.email, newEmail, { ip: actor.ip, place: await locate(actor.ip) });
-  await recordSecurityEvent(deps.db, {
-    type: "email_change_requested",
+  deps.mailer.send({ to: newEmail, ...accountMail.emailChangeLink(`${deps.config.appOrigin}/verify/${token}`, ttlMs) });
+  await report(deps, {
     userId: actor.userId,
-    sessionId: actor.sessionId,
-    ip: actor.ip,
-    detail: { to: newEmail },
+    audit: { type: "email_change_requested", sessionId: actor.sessionId, ip: actor.ip, detail: { to: newEmail } },
+    mail: { to: user.email, message: accountMail.emailChangeRequested(newEmail, { ip: actor.ip, place: await locate(actor.ip) }) },
   });
   return { ok: true, pendingEmail: newEmail, expiresAt };
 }
@@ -54,7 +51,10 @@ export async function completeEmailChange(deps: AccountDeps, link: AccountLink, 
   await storeAccountStatus(deps, link.userId, { email: link.sentTo, emailVerified: true });
   // Links sent to the old address prove nothing about the account any more.
   await deps.links.voidLinks(link.userId, ["password_reset", "email_verification"]);
-  await recordSecurityEvent(deps.db, { type: "email_changed", userId: link.userId, ip, detail: { from: link.accountEmail, to: link.sentTo } });
-  accountMail.emailChanged(deps.mailer, link.accountEmail, link.sentTo, { ip, place: await locate(ip) });
+  await report(deps, {
+    userId: link.userId,
+    audit: { type: "email_changed", ip, detail: { from: link.accountEmail, to: link.sentTo } },
+    mail: { to: link.accountEmail, message: accountMail.emailChanged(link.sentTo, { ip, place: await locate(ip) }) },
+  });
   return { ok: true, kind: "email_changed", email: link.sentTo };
 }

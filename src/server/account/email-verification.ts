@@ -6,7 +6,7 @@ import type { Actor } from "~/server/auth/types";
 import type { Db } from "~/server/platform/db";
 import { AuthError } from "~/server/platform/errors";
 import type { Policy } from "~/server/policy";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
 
 // Email verification: registration mails a link /verify/<token> (EMAIL_VERIFICATION_TTL_HOURS,
 // single use, a newer one voids it; account/link-store.ts); opening it (account.verifyEmail) marks
@@ -21,7 +21,7 @@ export const EMAIL_UNVERIFIED = "email_unverified";
 export async function sendVerificationLink(deps: Pick<AccountDeps, "links" | "mailer" | "policy" | "config">, user: { id: string; email: string }) {
   const ttlMs = deps.policy.links.emailVerificationTtlMs;
   const { token, expiresAt } = await deps.links.issue({ purpose: "email_verification", userId: user.id, sentTo: user.email, accountEmail: user.email }, ttlMs);
-  accountMail.verificationLink(deps.mailer, user.email, `${deps.config.appOrigin}/verify/${token}`, ttlMs);
+  deps.mailer.send({ to: user.email, ...accountMail.verificationLink(`${deps.config.appOrigin}/verify/${token}`, ttlMs) });
   return { expiresAt };
 }
 
@@ -76,6 +76,6 @@ export async function verifyEmail(deps: AccountDeps, token: string, ip: string):
     RETURNING "email"`;
   if (rows.length === 0) throw verifyLinkInvalid("invalid");
   await storeAccountStatus(deps, link.userId, { email: link.accountEmail, emailVerified: true });
-  await recordSecurityEvent(deps.db, { type: "email_verified", userId: link.userId, ip });
+  await report(deps, { userId: link.userId, audit: { type: "email_verified", ip } });
   return { ok: true, kind: "verified", email: link.accountEmail };
 }

@@ -2,13 +2,13 @@ import { sleep } from "~/lib/sleep";
 import { accountMail } from "~/server/account/account-mail";
 import type { AccountDeps } from "~/server/account/deps";
 import { storeAccountStatus } from "~/server/account/account-status";
-import { cancelApprovals } from "~/server/approvals/new-device";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { logger } from "~/server/platform/logger";
 import { hashPassword } from "~/server/platform/password";
 import { PASSWORD_RESET_MIN_ANSWER_MS } from "~/server/policy";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
+import { endEverything } from "~/server/sessions/end-everything";
 
 // Password reset by email (ASVS 6.4): account.requestPasswordReset mails a single-use link
 // (account/link-store.ts) valid PASSWORD_RESET_TTL_MINUTES; account.resetPassword sets the new
@@ -20,8 +20,8 @@ import { recordSecurityEvent } from "~/server/security/security-events";
 async function sendResetLink(deps: AccountDeps, user: { id: string; email: string }, ip: string): Promise<void> {
   const ttlMs = deps.policy.links.passwordResetTtlMs;
   const { token } = await deps.links.issue({ purpose: "password_reset", userId: user.id, sentTo: user.email, accountEmail: user.email }, ttlMs);
-  accountMail.passwordResetLink(deps.mailer, user.email, `${deps.config.appOrigin}/reset/${token}`, ttlMs);
-  await recordSecurityEvent(deps.db, { type: "password_reset_requested", userId: user.id, ip });
+  deps.mailer.send({ to: user.email, ...accountMail.passwordResetLink(`${deps.config.appOrigin}/reset/${token}`, ttlMs) });
+  await report(deps, { userId: user.id, audit: { type: "password_reset_requested", ip } });
 }
 
 /** Reset links being issued after their request was answered (tests wait for them). */
@@ -74,10 +74,11 @@ export async function checkResetLink(
 
 /**
  * account.resetPassword: the link is used up atomically (of two concurrent uses one wins), the
- * password is set and the address counts as verified (the link proved control of it); then every
- * session and token session ends (and any sign-in in flight: the epoch), pending QR handoffs and
- * approvals are cancelled, the account's throttling is cleared, a security event is written, open
- * pages are told (they leave for /login) and the owner gets an email.
+ * password is set and the address counts as verified (the link proved control of it), and the
+ * account's throttling is cleared. Then the one "end everything" step (sessions/end-everything.ts):
+ * every session and token session ends (and any sign-in in flight: the epoch), pending QR handoffs
+ * and approvals are cancelled, and one report() writes the security event, tells open pages (they
+ * leave for /login) and emails the owner.
  */
 export async function resetPassword(deps: AccountDeps, input: { token: string; newPassword: string }, ip: string): Promise<{ ok: true; email: string }> {
   // A forged or dead link costs no password hash.
@@ -95,12 +96,20 @@ export async function resetPassword(deps: AccountDeps, input: { token: string; n
   if (rows.length === 0) throw resetLinkInvalid("invalid");
   await storeAccountStatus(deps, userId, { email: accountEmail, emailVerified: true });
   // The password is written first: a sign-in that checked the old one is refused (auth/sign-in.ts epochBehindPassword).
-  const ended = await deps.sessions.deleteUserSessions(userId, { newEpoch: true });
-  const cancelledHandoffs = await deps.handoffs.cancelForUser(userId);
-  const cancelledApprovals = await cancelApprovals(deps, userId);
   await deps.throttle.clear(accountEmail);
-  await recordSecurityEvent(deps.db, { type: "password_reset", userId, ip, detail: { ended, cancelledHandoffs, cancelledApprovals } });
-  await deps.events.publish(userId, { type: "revoked", sessionIds: ended, reason: "password_reset" });
-  accountMail.passwordWasReset(deps.mailer, accountEmail, { ip, place: await locate(ip) }, ended.length);
+  const where = { ip, place: await locate(ip) };
+  await endEverything(deps, {
+    userId,
+    reason: "password_reset",
+    cancelPending: true,
+    report: (ended) => ({
+      audit: {
+        type: "password_reset",
+        ip,
+        detail: { ended: ended.sessions, cancelledHandoffs: ended.cancelledHandoffs, cancelledApprovals: ended.cancelledApprovals },
+      },
+      mail: { to: accountEmail, message: accountMail.passwordWasReset(where, ended.sessions.length) },
+    }),
+  });
   return { ok: true, email: accountEmail };
 }

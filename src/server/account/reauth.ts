@@ -1,5 +1,4 @@
 import { newPasswordInput } from "~/lib/credentials";
-import { cancelApprovals } from "~/server/approvals/new-device";
 import type { ApprovalStore } from "~/server/approvals/store";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
@@ -7,7 +6,8 @@ import type { HandoffStore } from "~/server/handoff/store";
 import type { SessionStore } from "~/server/sessions/store";
 import { notify } from "~/server/security/notify";
 import { hashPassword } from "~/server/platform/password";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
+import { endEverything } from "~/server/sessions/end-everything";
 import { checkPassword, PASSWORD_WORDING, type AccountThrottle } from "~/server/security/throttle";
 import type { Actor, AuthDeps } from "~/server/auth/types";
 
@@ -37,7 +37,7 @@ export async function requireRecentAuth(sessions: SessionStore, sessionId: strin
  * `failureType` and answered with `wrong()` (each action keeps its own wording).
  */
 export async function confirmPassword(
-  deps: Pick<ReauthDeps, "db" | "throttle">,
+  deps: Pick<ReauthDeps, "db" | "events" | "mailer" | "throttle">,
   actor: Actor,
   password: string,
   failure: { type: "reauth_failed" | "password_change_failed" | "lockout_failed"; wrong(): AuthError },
@@ -53,7 +53,7 @@ export async function confirmPassword(
     wording: PASSWORD_WORDING,
   });
   if (!right) {
-    await recordSecurityEvent(deps.db, { type: failure.type, userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
+    await report(deps, { userId: actor.userId, audit: { type: failure.type, sessionId: actor.sessionId, ip: actor.ip } });
     throw failure.wrong();
   }
   return user;
@@ -74,7 +74,7 @@ export async function hashNewPassword(currentPassword: string, newPassword: stri
 export async function reauthenticate(deps: ReauthDeps, actor: Actor, password: string) {
   await confirmPassword(deps, actor, password, { type: "reauth_failed", wrong: wrongPassword });
   await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
-  await recordSecurityEvent(deps.db, { type: "reauthenticated", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip });
+  await report(deps, { userId: actor.userId, audit: { type: "reauthenticated", sessionId: actor.sessionId, ip: actor.ip } });
   return { ok: true as const, validUntil: new Date(Date.now() + deps.config.reauthMs) };
 }
 
@@ -86,21 +86,15 @@ export async function changePassword(deps: ReauthDeps, actor: Actor, input: { cu
   const user = await confirmPassword(deps, actor, input.currentPassword, { type: "password_change_failed", wrong: wrongPassword });
   const passwordHash = await hashNewPassword(input.currentPassword, input.newPassword);
   await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
-  let ended: string[] = [];
-  if (input.signOutOtherSessions) {
-    ended = await deps.sessions.deleteUserSessions(actor.userId, { except: actor.sessionId, newEpoch: true });
-    await deps.handoffs.cancelForUser(actor.userId);
-    await cancelApprovals(deps, actor.userId);
-    if (ended.length) await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "password_changed" });
-  }
+  // Every other session ends, and what they could still have opened: QR handoffs and approval requests.
+  const ended = input.signOutOtherSessions
+    ? (await endEverything(deps, { userId: actor.userId, reason: "password_changed", keepSessionId: actor.sessionId, cancelPending: true })).sessions
+    : [];
   await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
-  await recordSecurityEvent(deps.db, {
-    type: "password_changed",
+  await report(deps, {
     userId: actor.userId,
-    sessionId: actor.sessionId,
-    ip: actor.ip,
-    detail: { signedOut: ended },
+    audit: { type: "password_changed", sessionId: actor.sessionId, ip: actor.ip, detail: { signedOut: ended } },
+    mail: { to: user.email, message: notify.passwordChanged({ ip: actor.ip, place: await locate(actor.ip) }, ended.length) },
   });
-  notify.passwordChanged(deps.mailer, user.email, { ip: actor.ip, place: await locate(actor.ip) }, ended.length);
   return { ok: true as const, signedOutSessions: ended.length };
 }

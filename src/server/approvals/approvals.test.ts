@@ -8,9 +8,11 @@ type Login = RouterOutputs["auth"]["login"];
 type Approval = Extract<Login, { status: "approval_required" }>;
 type State = { status: string; [key: string]: unknown };
 
+/** The next event's data (a feed's events arrive tracked, as [id, data] through the caller). */
 async function next(feed: AsyncIterator<unknown>): Promise<State | undefined> {
   const { value, done } = await feed.next();
-  return done ? undefined : (value as State);
+  if (done) return undefined;
+  return (Array.isArray(value) ? value[1] : value) as State;
 }
 
 const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, "0");
@@ -93,6 +95,31 @@ describe("new-device approval (real PostgreSQL + Redis)", () => {
       await t.services.db.securityEvent.count({ where: { userId, type: { in: ["approval_requested", "approval_code_wrong", "approval_confirmed"] } } }),
     ).toBe(3);
     await prompts.return?.(undefined);
+  });
+
+  it("approvals.onRequest from a page's feed position replays a request made before the stream opened", async () => {
+    const { email, laptop, userId } = await signedIn();
+    // What a page reads while rendering, before its stream opens.
+    const liveFrom = await t.services.events.currentSeq(userId);
+    const { approval } = await requestFromNewDevice(email);
+    const replay = (await (await laptop.caller()).approvals.onRequest({ lastEventId: String(liveFrom) }))[Symbol.asyncIterator]();
+    // Tracked by its feed position (the envelope [id, data] through the caller), so a reconnecting stream resumes after it.
+    const [id, event] = (await replay.next()).value as unknown as [string, State];
+    expect(event).toMatchObject({ type: "approval_requested", requestId: approval.requestId });
+    expect(id).toMatch(/^\d+$/);
+    expect(Number(id)).toBeGreaterThan(liveFrom);
+    await replay.return?.(undefined);
+
+    // Without a position the stream starts at the feed's end: the same request is not replayed,
+    // only what happens next (other events of the feed are not sent).
+    const fromNow = (await (await laptop.caller()).approvals.onRequest())[Symbol.asyncIterator]();
+    const coming = next(fromNow);
+    await new Promise((r) => setTimeout(r, 150));
+    await laptop.mutation("devices.rename", { deviceId: (await laptop.query<{ id: string }>("devices.current")).data!.id, name: "Laptop" });
+    await laptop.mutation("approvals.deny", { requestId: approval.requestId });
+    expect(await coming).toMatchObject({ type: "approval_resolved", requestId: approval.requestId, status: "denied" });
+    await fromNow.return?.(undefined);
+    await expect((await laptop.caller()).approvals.onRequest({ lastEventId: "-1" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
   });
 
   it("the first session of a user needs no approval, and known devices skip it", async () => {
@@ -297,9 +324,9 @@ describe.each([
       const created = await store.create({ userId: "u1", ip: "127.0.0.1", userAgent: "x", deviceCookieHash: "d" });
       expect((await store.listForUser("u1")).map((r) => r.status)).toEqual(["pending"]);
       await new Promise((r) => setTimeout(r, 400));
-      expect((await store.confirm(created.id, "u1", created.code)).outcome).toBe("invalid");
-      expect(await store.complete(created.id, created.browserSecret)).toEqual({ ok: false, status: "invalid" });
-      expect(await store.watch(created.id, { browserSecret: created.browserSecret })).toBe("gone");
+      expect(await store.confirm(created.id, "u1", created.code)).toEqual({ ok: false, why: "gone" });
+      expect(await store.complete(created.id, created.browserSecret)).toEqual({ ok: false, why: "gone" });
+      expect(await store.watch(created.id, { browserSecret: created.browserSecret })).toEqual({ ok: false, why: "gone" });
       expect(await store.listForUser("u1")).toEqual([]);
     } finally {
       await t.close();

@@ -5,7 +5,7 @@ import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { recordLoginEvent } from "~/server/auth/login-events";
 import { enforceRateLimit } from "~/server/platform/rate-limit";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
 import { SessionLimitError } from "~/server/sessions/store";
 import { sessionCapStatus } from "~/server/sessions/cap";
 import { startSession } from "~/server/auth/start-session";
@@ -44,7 +44,7 @@ export async function approvalIfNeeded(
   if (cap.limit > 0 && cap.policy === "reject" && active >= cap.limit) {
     const error = new SessionLimitError(active, cap.limit);
     await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "blocked", reason: "session_limit" });
-    await recordSecurityEvent(deps.db, { type: "session_limit_rejected", userId: user.id, ip: client.ip, detail: { active, limit: cap.limit } });
+    await report(deps, { userId: user.id, audit: { type: "session_limit_rejected", ip: client.ip, detail: { active, limit: cap.limit } } });
     throw new AuthError("TOO_MANY_REQUESTS", error.message, { reason: "session_limit" });
   }
 
@@ -58,15 +58,18 @@ export async function approvalIfNeeded(
   });
   const place = await locate(client.ip);
   await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "blocked", reason: "approval_required" });
-  await recordSecurityEvent(deps.db, { type: "approval_requested", userId: user.id, ip: client.ip, detail: { request: created.id } });
-  await deps.events.publish(user.id, {
-    type: "approval_requested",
-    requestId: created.id,
-    deviceName: deviceName ?? parseUserAgent(client.userAgent).name,
-    nameGivenByDevice: deviceName !== undefined,
-    ip: client.ip,
-    location: place.label,
-    expiresAt: created.expiresAt.toISOString(),
+  await report(deps, {
+    userId: user.id,
+    audit: { type: "approval_requested", ip: client.ip, detail: { request: created.id } },
+    live: {
+      type: "approval_requested",
+      requestId: created.id,
+      deviceName: deviceName ?? parseUserAgent(client.userAgent).name,
+      nameGivenByDevice: deviceName !== undefined,
+      ip: client.ip,
+      location: place.label,
+      expiresAt: created.expiresAt.toISOString(),
+    },
   });
   return { status: "approval_required", requestId: created.id, code: created.code, expiresAt: created.expiresAt, browserSecret: created.browserSecret };
 }
@@ -111,29 +114,24 @@ async function logOutcome(deps: ApprovalDeps, request: ApprovalRequest, reason: 
 /** A signed-in device types the code the new device shows. */
 export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestId: string, code: string) {
   const result = await deps.approvals.confirm(requestId, actor.userId, code, actor.sessionId);
-  if (result.outcome === "invalid") throw noLongerValid();
-  const { request } = result;
-  if (result.outcome === "approved") {
-    await recordSecurityEvent(deps.db, {
-      type: "approval_confirmed",
+  if (result.ok) {
+    await report(deps, {
       userId: actor.userId,
-      sessionId: actor.sessionId,
-      ip: actor.ip,
-      detail: { request: requestId },
+      audit: { type: "approval_confirmed", sessionId: actor.sessionId, ip: actor.ip, detail: { request: requestId } },
+      live: { type: "approval_resolved", requestId, status: "approved" },
     });
-    await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "approved" });
-    return describe(request);
+    return describe(result.record);
   }
-  await recordSecurityEvent(deps.db, {
-    type: "approval_code_wrong",
+  if (result.why !== "wrong_code" && result.why !== "attempts_exhausted") throw noLongerValid();
+  const request = result.record;
+  const exhausted = result.why === "attempts_exhausted";
+  if (exhausted) await logOutcome(deps, request, "approval_code_attempts");
+  await report(deps, {
     userId: actor.userId,
-    sessionId: actor.sessionId,
-    ip: actor.ip,
-    detail: { request: requestId, attempts: request.attempts },
+    audit: { type: "approval_code_wrong", sessionId: actor.sessionId, ip: actor.ip, detail: { request: requestId, attempts: request.attempts } },
+    live: exhausted && { type: "approval_resolved", requestId, status: "failed" },
   });
-  if (result.outcome === "failed") {
-    await logOutcome(deps, request, "approval_code_attempts");
-    await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "failed" });
+  if (exhausted) {
     throw new AuthError(
       "BAD_REQUEST",
       `Wrong code. After ${APPROVAL_CODE_ATTEMPTS} wrong codes this request is blocked; the new device has to sign in again.`,
@@ -145,17 +143,15 @@ export async function confirmApproval(deps: ApprovalDeps, actor: Actor, requestI
 }
 
 export async function denyApproval(deps: ApprovalDeps, actor: Actor, requestId: string) {
-  const request = await deps.approvals.deny(requestId, actor.userId);
-  if (!request) throw noLongerValid();
+  const result = await deps.approvals.deny(requestId, actor.userId);
+  if (!result.ok) throw noLongerValid();
+  const request = result.record;
   await logOutcome(deps, request, "approval_denied");
-  await recordSecurityEvent(deps.db, {
-    type: "approval_denied",
+  await report(deps, {
     userId: actor.userId,
-    sessionId: actor.sessionId,
-    ip: actor.ip,
-    detail: { request: requestId },
+    audit: { type: "approval_denied", sessionId: actor.sessionId, ip: actor.ip, detail: { request: requestId } },
+    live: { type: "approval_resolved", requestId, status: "denied" },
   });
-  await deps.events.publish(actor.userId, { type: "approval_resolved", requestId, status: "denied" });
   return describe(request);
 }
 
@@ -170,27 +166,29 @@ export async function completeApproval(
   if (!browserSecret) throw noLongerValid();
   const result = await deps.approvals.complete(requestId, browserSecret);
   if (!result.ok) {
-    if (result.status === "pending") throw new ApprovalPendingError();
+    if (result.why === "wrong_state" && result.record.status === "pending") throw new ApprovalPendingError();
     throw noLongerValid();
   }
-  const user = await deps.db.user.findUnique({ where: { id: result.request.userId }, select: { id: true, email: true } });
+  const user = await deps.db.user.findUnique({ where: { id: result.record.userId }, select: { id: true, email: true } });
   if (!user) throw noLongerValid();
-  const signedIn = await startSession(deps, user, client, as.method, { deviceName: as.deviceName, parentSessionId: result.request.approvedBy || undefined });
-  await deps.events.publish(user.id, { type: "approval_resolved", requestId, status: "completed" });
+  const signedIn = await startSession(deps, user, client, as.method, { deviceName: as.deviceName, parentSessionId: result.record.approvedBy || undefined });
+  await report(deps, { userId: user.id, live: { type: "approval_resolved", requestId, status: "completed" } });
   return signedIn;
 }
 
 /** The state the waiting device (by its cookie) or the user's other pages see. */
 export async function approvalState(deps: ApprovalDeps, requestId: string, viewer: { browserSecret?: string | null; userId?: string | null }) {
-  const request = await deps.approvals.watch(requestId, viewer);
-  if (request === "forbidden") throw new AuthError("NOT_FOUND", "No such request.", { reason: "request_not_found" });
-  if (request === "gone") return { requestId, status: "expired" as const };
-  return describe(request);
+  const outcome = await deps.approvals.watch(requestId, viewer);
+  if (!outcome.ok) {
+    if (outcome.why === "gone") return { requestId, status: "expired" as const };
+    throw new AuthError("NOT_FOUND", "No such request.", { reason: "request_not_found" });
+  }
+  return describe(outcome.record);
 }
 
 /** Emergency lockout and forgetting a device: their open requests are cancelled. */
-export async function cancelApprovals(deps: Pick<ApprovalDeps, "approvals" | "events">, userId: string, deviceCookieHash?: string) {
+export async function cancelApprovals(deps: Pick<ApprovalDeps, "approvals" | "db" | "events" | "mailer">, userId: string, deviceCookieHash?: string) {
   const cancelled = await deps.approvals.cancelForUser(userId, deviceCookieHash);
-  for (const requestId of cancelled) await deps.events.publish(userId, { type: "approval_resolved", requestId, status: "cancelled" });
+  await report(deps, { userId, live: cancelled.map((requestId) => ({ type: "approval_resolved" as const, requestId, status: "cancelled" })) });
   return cancelled;
 }

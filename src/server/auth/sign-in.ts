@@ -5,7 +5,7 @@ import { recordLoginEvent } from "~/server/auth/login-events";
 import { checkPassword, SIGN_IN_WORDING, type AccountThrottle } from "~/server/security/throttle";
 import { sha256 } from "~/server/platform/crypto";
 import { notify } from "~/server/security/notify";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
 import { startSession } from "~/server/auth/start-session";
 import type { ApprovalDeps, ApprovalRequired, AuthDeps, ClientInfo, SignedIn } from "~/server/auth/types";
 
@@ -15,10 +15,13 @@ export const INVALID_CREDENTIALS = "Invalid email or password";
  * The owner is told once, when waiting starts: a security event, their open pages, an email.
  */
 async function tellThrottlingStarts(deps: ApprovalDeps, user: { id: string; email: string }, client: ClientInfo, attempts: number) {
-  await recordSecurityEvent(deps.db, { type: "account_throttled", userId: user.id, ip: client.ip, detail: { attempts } });
   const place = await locate(client.ip);
-  await deps.events.publish(user.id, { type: "sign_in_throttled", attempts, ip: client.ip, location: place.label });
-  notify.throttled(deps.mailer, user.email, { ip: client.ip, place }, attempts);
+  await report(deps, {
+    userId: user.id,
+    audit: { type: "account_throttled", ip: client.ip, detail: { attempts } },
+    live: { type: "sign_in_throttled", attempts, ip: client.ip, location: place.label },
+    mail: { to: user.email, message: notify.throttled({ ip: client.ip, place }, attempts) },
+  });
 }
 
 /**

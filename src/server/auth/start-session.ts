@@ -5,7 +5,7 @@ import { AuthError, isErrorNamed } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { recordLoginEvent } from "./login-events";
 import { notify } from "~/server/security/notify";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
 import type { CreateConditions, ParentSessionEndedError, SessionCap, SessionEpochChangedError, SessionLimitError } from "~/server/sessions/store";
 import { assessSignIn, signInHistory } from "~/server/security/suspicious";
 import { sha256 } from "~/server/platform/crypto";
@@ -65,12 +65,9 @@ export async function startSession(
     }
     if (!isErrorNamed<SessionLimitError>(error, "SessionLimitError")) throw error;
     await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "blocked", reason: "session_limit" });
-    await recordSecurityEvent(deps.db, {
-      type: "session_limit_rejected",
+    await report(deps, {
       userId: user.id,
-      deviceId: device.id,
-      ip: client.ip,
-      detail: { active: error.active, limit: error.limit },
+      audit: { type: "session_limit_rejected", deviceId: device.id, ip: client.ip, detail: { active: error.active, limit: error.limit } },
     });
     throw new AuthError("TOO_MANY_REQUESTS", error.message, { reason: "session_limit" });
   }
@@ -92,40 +89,36 @@ export async function startSession(
     await deps.deviceCache.invalidate(user.id);
   }
   if (options.freshAuthentication ?? (method === "password" || method === "token")) await deps.sessions.markAuthenticated(session.id, deps.config.reauthMs);
-  for (const sessionId of evicted) {
-    await recordSecurityEvent(deps.db, {
-      type: "session_evicted",
-      userId: user.id,
-      sessionId,
-      ip: client.ip,
-      detail: { by: session.id, limit: deps.config.sessionCap.limit },
-    });
-  }
-  if (evicted.length) await deps.events.publish(user.id, { type: "revoked", sessionIds: evicted, reason: "evicted" });
-  await deps.events.publish(user.id, {
-    type: "signed_in",
-    sessionId: session.id,
-    deviceId: device.id,
-    deviceName: device.name,
-    method,
-    ip: client.ip,
-    location: place.label,
-    ...(warning ? { warning: warning.message } : {}),
-  });
   const where = { deviceName: device.name, ip: client.ip, place, at: session.createdAt };
-  if (warning) {
-    await recordSecurityEvent(deps.db, {
-      type: "suspicious_sign_in",
-      userId: user.id,
-      sessionId: session.id,
-      deviceId: device.id,
-      ip: client.ip,
-      detail: { reason: warning.reason },
-    });
-    notify.suspiciousSignIn(deps.mailer, user.email, where, warning.message);
-  } else if (device.isNew && history.addresses.length > 0) {
-    notify.newDeviceSignIn(deps.mailer, user.email, where);
-  }
+  await report(deps, {
+    userId: user.id,
+    audit: [
+      ...evicted.map((sessionId) => ({
+        type: "session_evicted" as const,
+        sessionId,
+        ip: client.ip,
+        detail: { by: session.id, limit: deps.config.sessionCap.limit },
+      })),
+      warning && { type: "suspicious_sign_in", sessionId: session.id, deviceId: device.id, ip: client.ip, detail: { reason: warning.reason } },
+    ],
+    live: [
+      evicted.length > 0 && { type: "revoked", sessionIds: evicted, reason: "evicted" },
+      {
+        type: "signed_in",
+        sessionId: session.id,
+        deviceId: device.id,
+        deviceName: device.name,
+        method,
+        ip: client.ip,
+        location: place.label,
+        ...(warning ? { warning: warning.message } : {}),
+      },
+    ],
+    // A suspicious sign-in is told as such; otherwise a new device, unless it is the account's first.
+    mail: warning
+      ? { to: user.email, message: notify.suspiciousSignIn(where, warning.message) }
+      : device.isNew && history.addresses.length > 0 && { to: user.email, message: notify.newDeviceSignIn(where) },
+  });
   return {
     user,
     session,

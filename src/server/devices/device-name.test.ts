@@ -92,7 +92,12 @@ describe("device names a client chooses (real PostgreSQL + Redis)", () => {
     expect(asked.data).toMatchObject({ status: "approval_required" });
 
     const cleaned = "tcca peek ot evorppa :nimdA CLI";
-    expect((await prompt).value).toMatchObject({ type: "approval_requested", requestId: asked.data!.requestId, deviceName: cleaned, nameGivenByDevice: true });
+    expect(((await prompt).value as unknown as unknown[])[1]).toMatchObject({
+      type: "approval_requested",
+      requestId: asked.data!.requestId,
+      deviceName: cleaned,
+      nameGivenByDevice: true,
+    });
     const pending = (await laptop.query<RouterOutputs["approvals"]["pending"]>("approvals.pending")).data!;
     expect(pending).toEqual([
       expect.objectContaining({ requestId: asked.data!.requestId, device: expect.objectContaining({ name: cleaned, nameGivenByDevice: true }) }),

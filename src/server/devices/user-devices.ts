@@ -1,9 +1,9 @@
 import type { Db } from "~/server/platform/db";
 import type { UserDevices } from "~/server/devices/device-cache";
 import { AuthError } from "~/server/platform/errors";
-import { cancelApprovals } from "~/server/approvals/new-device";
 import { locateAll } from "~/server/platform/geo";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
+import { endEverything } from "~/server/sessions/end-everything";
 import type { Session } from "~/server/sessions/store";
 import type { Actor, OwnRecordsDeps } from "~/server/auth/types";
 
@@ -81,8 +81,11 @@ export async function renameDevice(deps: OwnRecordsDeps, actor: Actor, deviceId:
   const { count } = await deps.db.device.updateMany({ where: { id: deviceId, userId: actor.userId, forgottenAt: null }, data: { name } });
   if (count === 0) throw new AuthError("NOT_FOUND", "No such device.", { reason: "device_not_found" });
   await deps.deviceCache.invalidate(actor.userId);
-  await recordSecurityEvent(deps.db, { type: "device_renamed", userId: actor.userId, deviceId, ip: actor.ip, detail: { name } });
-  await deps.events.publish(actor.userId, { type: "device_updated", deviceId });
+  await report(deps, {
+    userId: actor.userId,
+    audit: { type: "device_renamed", deviceId, ip: actor.ip, detail: { name } },
+    live: { type: "device_updated", deviceId },
+  });
   return { id: deviceId, name };
 }
 
@@ -97,10 +100,15 @@ export async function forgetDevice(deps: OwnRecordsDeps, actor: Actor, deviceId:
   });
   if (count === 0) throw new AuthError("NOT_FOUND", "No such device.", { reason: "device_not_found" });
   await deps.deviceCache.invalidate(actor.userId);
-  const ended = await deps.sessions.deleteUserSessions(actor.userId, { deviceId });
-  await cancelApprovals(deps, actor.userId, device.cookieHash);
-  await recordSecurityEvent(deps.db, { type: "device_forgotten", userId: actor.userId, deviceId, sessionId: actor.sessionId, ip: actor.ip, detail: { ended } });
-  if (ended.length) await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "device_forgotten" });
-  await deps.events.publish(actor.userId, { type: "device_updated", deviceId });
-  return { ended: ended.length, current: deviceId === actor.deviceId };
+  const ended = await endEverything(deps, {
+    userId: actor.userId,
+    reason: "device_forgotten",
+    device: { id: deviceId, cookieHash: device.cookieHash },
+    cancelPending: true,
+    report: (ended) => ({
+      audit: { type: "device_forgotten", deviceId, sessionId: actor.sessionId, ip: actor.ip, detail: { ended: ended.sessions } },
+      live: { type: "device_updated", deviceId },
+    }),
+  });
+  return { ended: ended.sessions.length, current: deviceId === actor.deviceId };
 }

@@ -1,10 +1,11 @@
 import { isIP } from "node:net";
 import { parseUserAgent } from "~/server/devices/device";
-import { AuthError, isErrorNamed } from "~/server/platform/errors";
+import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
-import { type HandoffInvalidError, type HandoffRecord, type HandoffStore, type Party } from "~/server/handoff/store";
+import type { HandoffOutcome, HandoffRecord, HandoffStore, Party } from "~/server/handoff/store";
+import { randomToken } from "~/server/platform/crypto";
 import { recordLoginEvent } from "~/server/auth/login-events";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
 import { sessionCapStatus } from "~/server/sessions/cap";
 import { startSession } from "~/server/auth/start-session";
 import type { Actor, AuthDeps, ClientInfo, SignedIn } from "~/server/auth/types";
@@ -19,13 +20,11 @@ export const qrUrl = (origin: string, kind: HandoffRecord["kind"], token: string
 
 const invalid = () => new AuthError("BAD_REQUEST", "This QR code is no longer valid", { reason: "qr_invalid" });
 
-async function guard<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    if (isErrorNamed<HandoffInvalidError>(error, "HandoffInvalidError")) throw invalid();
-    throw error;
-  }
+/** The record, or "This QR code is no longer valid" whatever the reason (expired, used, someone else's, wrong state). */
+async function recordOf(work: Promise<HandoffOutcome>): Promise<HandoffRecord> {
+  const outcome = await work;
+  if (!outcome.ok) throw invalid();
+  return outcome.record;
 }
 
 /** Same network: the same IPv4 /24 or IPv6 /64. */
@@ -90,7 +89,7 @@ export async function offer(deps: HandoffDeps, actor: Actor, userAgent: string) 
 
 /** Flow A, on the phone: who is asking. The first signed-in scanner becomes the one who decides. */
 export async function inspect(deps: HandoffDeps, actor: Actor, token: string, userAgent: string) {
-  const record = await guard(deps.handoffs.bindOwner(token, "signin", { userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, userAgent }));
+  const record = await recordOf(deps.handoffs.bindOwner(token, "signin", { userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, userAgent }));
   // Approving signs this device out (evict-oldest at the cap): said before approving.
   const [described, cap] = await Promise.all([describe(record, actor.ip, "owner"), sessionCapStatus(deps, actor.userId)]);
   return { ...described, wouldSignOut: cap.wouldSignOut };
@@ -98,19 +97,22 @@ export async function inspect(deps: HandoffDeps, actor: Actor, token: string, us
 
 /** Flow B, on the other device: claims the offer for this browser (rate-limited per IP by its procedure). */
 export async function claim(deps: HandoffDeps, token: string, client: ClientInfo, existingSecret?: string) {
-  const { record, browserSecret } = await guard(deps.handoffs.bindRecipient(token, { ip: client.ip, userAgent: client.userAgent }, existingSecret));
+  const browserSecret = existingSecret ?? randomToken(32);
+  const record = await recordOf(deps.handoffs.bindRecipient(token, { ip: client.ip, userAgent: client.userAgent }, browserSecret));
   return { ...(await describe(record, client.ip, "recipient")), browserSecret };
 }
 
 /** Approving hands a session to another device: its procedure needs fresh authentication. Denying never does. */
 export async function decide(deps: HandoffDeps, actor: Actor, token: string, decision: "approved" | "denied") {
-  const record = await guard(deps.handoffs.decide(token, actor, decision));
-  await recordSecurityEvent(deps.db, {
-    type: decision === "approved" ? "handoff_approved" : "handoff_denied",
+  const record = await recordOf(deps.handoffs.decide(token, actor, decision));
+  await report(deps, {
     userId: actor.userId,
-    sessionId: actor.sessionId,
-    ip: actor.ip,
-    detail: { handoff: record.id, kind: record.kind, recipientIp: record.recipient?.ip ?? null },
+    audit: {
+      type: decision === "approved" ? "handoff_approved" : "handoff_denied",
+      sessionId: actor.sessionId,
+      ip: actor.ip,
+      detail: { handoff: record.id, kind: record.kind, recipientIp: record.recipient?.ip ?? null },
+    },
   });
   if (decision === "denied" && record.recipient) {
     const user = await deps.db.user.findUnique({ where: { id: actor.userId }, select: { email: true } });
@@ -131,7 +133,7 @@ export async function complete(deps: HandoffDeps, id: string, browserSecret: str
   if (!browserSecret) throw invalid();
   const result = await deps.handoffs.complete(id, browserSecret);
   if (!result.ok) {
-    if (result.status === "pending" || result.status === "scanned")
+    if (result.why === "wrong_state" && (result.record.status === "pending" || result.record.status === "scanned"))
       throw new AuthError("BAD_REQUEST", "Not approved yet: approve on your other device first.", { reason: "not_approved_yet" });
     throw invalid();
   }
@@ -140,21 +142,26 @@ export async function complete(deps: HandoffDeps, id: string, browserSecret: str
   if (!user) throw invalid();
   // Created only while the session that approved still exists (a lockout may have ended it).
   const signedIn = await startSession(deps, user, client, "qr", { parentSessionId: record.ownerSessionId ?? undefined });
-  await recordSecurityEvent(deps.db, {
-    type: "handoff_completed",
+  await report(deps, {
     userId: user.id,
-    sessionId: signedIn.session.id,
-    deviceId: signedIn.session.deviceId,
-    ip: client.ip,
-    detail: { handoff: record.id, kind: record.kind, approvedBy: record.ownerSessionId },
+    audit: {
+      type: "handoff_completed",
+      sessionId: signedIn.session.id,
+      deviceId: signedIn.session.deviceId,
+      ip: client.ip,
+      detail: { handoff: record.id, kind: record.kind, approvedBy: record.ownerSessionId },
+    },
   });
   return signedIn;
 }
 
 /** The state a waiting page sees; `expired` once the request is gone from Redis. */
 export async function watchState(deps: HandoffDeps, id: string, viewer: { browserSecret?: string | null; userId?: string | null; ip: string }) {
-  const record = await deps.handoffs.watch(id, viewer);
-  if (record === "forbidden") throw new AuthError("NOT_FOUND", "No such request.", { reason: "request_not_found" });
-  if (record === "gone") return { status: "expired" as const };
+  const outcome = await deps.handoffs.watch(id, viewer);
+  if (!outcome.ok) {
+    if (outcome.why === "gone") return { status: "expired" as const };
+    throw new AuthError("NOT_FOUND", "No such request.", { reason: "request_not_found" });
+  }
+  const record = outcome.record;
   return describe(record, viewer.ip, viewer.userId && viewer.userId === record.ownerUserId ? "owner" : "recipient");
 }

@@ -205,7 +205,7 @@ describe("hardening: fresh auth, throttled password checks, lockout, cap (real P
     expect((await laptop.mutation("handoff.inspect", { token: tokenOf(older.qrUrl) })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 400));
     expect((await laptop.mutation("sessions.lockout", { password: PASSWORD })).status).toBe(200);
-    expect(await t.services.handoffs.watch(offer.id, { userId })).toMatchObject({ status: "cancelled" });
+    expect(await t.services.handoffs.watch(offer.id, { userId })).toMatchObject({ ok: true, record: { status: "cancelled" } });
     expect((await recipient.mutation("handoff.complete", { id: offer.id })).status).toBe(400);
   });
 });

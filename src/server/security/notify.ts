@@ -1,10 +1,10 @@
-import type { Mailer } from "~/server/platform/mail";
 import type { Place } from "~/server/platform/geo";
 
 // The security email a user gets. Plain text: every mail says what happened, from which device
-// and place, when, and what to do if it was not them.
+// and place, when, and what to do if it was not them. These build the message; report()
+// (security/report.ts) sends it with the audit row and the live event it goes with.
 
-interface Where {
+export interface Where {
   deviceName?: string;
   ip: string;
   place: Place;
@@ -22,37 +22,39 @@ function details(where: Where): string {
   return lines.join("\n");
 }
 
-function send(mailer: Mailer, to: string, subject: string, paragraphs: string[]) {
-  mailer.send({ to, subject: `Handoff: ${subject}`, text: `${paragraphs.join("\n\n")}\n\n— Handoff\n` });
+/** A security email's subject and text (the recipient is the account's address). */
+export interface SecurityMail {
+  subject: string;
+  text: string;
+}
+
+function message(subject: string, paragraphs: string[]): SecurityMail {
+  return { subject: `Handoff: ${subject}`, text: `${paragraphs.join("\n\n")}\n\n— Handoff\n` };
 }
 
 export const notify = {
-  newDeviceSignIn(mailer: Mailer, to: string, where: Where) {
-    send(mailer, to, "new sign-in on a new device", [
-      `Your account was just signed in on a device it has not been used on before.`,
-      details(where),
-      IF_NOT_YOU,
-    ]);
+  newDeviceSignIn(where: Where): SecurityMail {
+    return message("new sign-in on a new device", [`Your account was just signed in on a device it has not been used on before.`, details(where), IF_NOT_YOU]);
   },
-  suspiciousSignIn(mailer: Mailer, to: string, where: Where, message: string) {
-    send(mailer, to, "suspicious sign-in", [`A sign-in to your account looked unusual. ${message}`, details(where), IF_NOT_YOU]);
+  suspiciousSignIn(where: Where, why: string): SecurityMail {
+    return message("suspicious sign-in", [`A sign-in to your account looked unusual. ${why}`, details(where), IF_NOT_YOU]);
   },
-  throttled(mailer: Mailer, to: string, where: Where, attempts: number) {
-    send(mailer, to, "failed sign-ins on your account", [
+  throttled(where: Where, attempts: number): SecurityMail {
+    return message("failed sign-ins on your account", [
       `There were ${attempts} sign-in attempts with a wrong password on your account. Further attempts now have to wait longer and longer, so guessing is slowed down; your own signed-in devices are not affected.`,
       details(where),
       "If this was not you, your password has not been given away by these attempts. If you use it anywhere else, change it.",
     ]);
   },
-  lockout(mailer: Mailer, to: string, where: Where, ended: number) {
-    send(mailer, to, "all sessions signed out", [
+  lockout(where: Where, ended: number): SecurityMail {
+    return message("all sessions signed out", [
       `Emergency lockout: ${ended} ${ended === 1 ? "session was" : "sessions were"} signed out on every device, at your request.`,
       details(where),
       "If this was not you, someone knows your password: sign in and change it now.",
     ]);
   },
-  passwordChanged(mailer: Mailer, to: string, where: Where, signedOut: number) {
-    send(mailer, to, "your password was changed", [
+  passwordChanged(where: Where, signedOut: number): SecurityMail {
+    return message("your password was changed", [
       `The password of your account was changed.${signedOut ? ` ${signedOut} other ${signedOut === 1 ? "session was" : "sessions were"} signed out.` : ""}`,
       details(where),
       'If this was not you, someone has access to your account: use emergency lockout ("Sign out everywhere") on a device you trust and contact your administrator.',

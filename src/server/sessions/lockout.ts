@@ -1,10 +1,9 @@
-import { cancelApprovals } from "~/server/approvals/new-device";
 import { confirmPassword, hashNewPassword } from "~/server/account/reauth";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { notify } from "~/server/security/notify";
-import { recordSecurityEvent } from "~/server/security/security-events";
 import type { AccountThrottle } from "~/server/security/throttle";
+import { endEverything } from "~/server/sessions/end-everything";
 import type { Actor, OwnRecordsDeps } from "~/server/auth/types";
 
 /**
@@ -24,33 +23,35 @@ export async function lockout(deps: OwnRecordsDeps & { throttle: AccountThrottle
     const passwordHash = await hashNewPassword(input.password, input.newPassword);
     await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
   }
-  const distrusted = await distrustDevices(deps, actor.userId);
-  const ended = await deps.sessions.deleteUserSessions(actor.userId, { newEpoch: true });
-  const cancelledHandoffs = await deps.handoffs.cancelForUser(actor.userId);
-  const cancelledApprovals = await cancelApprovals(deps, actor.userId);
   const passwordChanged = input.newPassword !== undefined;
-  await recordSecurityEvent(deps.db, {
-    type: "lockout",
-    userId: actor.userId,
-    sessionId: actor.sessionId,
-    ip: actor.ip,
-    detail: { ended, cancelledHandoffs, cancelledApprovals, distrustedDevices: distrusted, passwordChanged },
-  });
-  if (passwordChanged)
-    await recordSecurityEvent(deps.db, { type: "password_changed", userId: actor.userId, sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } });
-  await deps.events.publish(actor.userId, { type: "locked_out", sessionIds: ended, passwordChanged });
   const where = { ip: actor.ip, place: await locate(actor.ip) };
-  notify.lockout(deps.mailer, user.email, where, ended.length);
-  if (passwordChanged) notify.passwordChanged(deps.mailer, user.email, where, 0);
-  return { ended: ended.length, passwordChanged, distrustedDevices: distrusted.length };
-}
-
-/** Forgets every device of the user (as forgetDevice does one): their cookies no longer make a known device. */
-async function distrustDevices(deps: OwnRecordsDeps, userId: string): Promise<string[]> {
-  const rows = await deps.db.$queryRaw<{ id: string }[]>`
-    UPDATE "Device" SET "forgottenAt" = now(), "cookieHash" = 'forgotten:' || "id"::text
-    WHERE "userId" = ${userId}::uuid AND "forgottenAt" IS NULL
-    RETURNING "id"::text AS "id"`;
-  await deps.deviceCache.invalidate(userId);
-  return rows.map((r) => r.id);
+  const ended = await endEverything(deps, {
+    userId: actor.userId,
+    reason: "lockout",
+    passwordChanged,
+    cancelPending: true,
+    distrustDevices: true,
+    report: (ended) => ({
+      audit: [
+        {
+          type: "lockout",
+          sessionId: actor.sessionId,
+          ip: actor.ip,
+          detail: {
+            ended: ended.sessions,
+            cancelledHandoffs: ended.cancelledHandoffs,
+            cancelledApprovals: ended.cancelledApprovals,
+            distrustedDevices: ended.distrustedDevices,
+            passwordChanged,
+          },
+        },
+        passwordChanged && { type: "password_changed", sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } },
+      ],
+      mail: [
+        { to: user.email, message: notify.lockout(where, ended.sessions.length) },
+        passwordChanged && { to: user.email, message: notify.passwordChanged(where, 0) },
+      ],
+    }),
+  });
+  return { ended: ended.sessions.length, passwordChanged, distrustedDevices: ended.distrustedDevices.length };
 }

@@ -1,7 +1,8 @@
 import { sessionsAndDevices } from "~/server/devices/user-devices";
 import { AuthError } from "~/server/platform/errors";
 import { locateAll } from "~/server/platform/geo";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
+import { endEverything } from "~/server/sessions/end-everything";
 import type { Actor, OwnRecordsDeps } from "~/server/auth/types";
 
 // What a signed-in user can see and do about their own sessions. Every function takes the acting
@@ -33,20 +34,22 @@ export async function revokeSession(deps: OwnRecordsDeps, actor: Actor, sessionI
   if (!(await deps.sessions.deleteSession(sessionId, actor.userId))) {
     throw new AuthError("NOT_FOUND", "No such session. It may have ended already.", { reason: "session_not_found" });
   }
-  await recordSecurityEvent(deps.db, { type: "session_revoked", userId: actor.userId, sessionId, ip: actor.ip, detail: { by: actor.sessionId } });
-  await deps.events.publish(actor.userId, { type: "revoked", sessionIds: [sessionId], reason: "revoked" });
+  await report(deps, {
+    userId: actor.userId,
+    audit: { type: "session_revoked", sessionId, ip: actor.ip, detail: { by: actor.sessionId } },
+    live: { type: "revoked", sessionIds: [sessionId], reason: "revoked" },
+  });
   return { current: sessionId === actor.sessionId };
 }
 
+/** Every session but this one ends (sign-ins in flight too: the epoch); QR handoffs and approval requests stay. */
 export async function revokeOtherSessions(deps: OwnRecordsDeps, actor: Actor) {
-  const ended = await deps.sessions.deleteUserSessions(actor.userId, { except: actor.sessionId, newEpoch: true });
-  await recordSecurityEvent(deps.db, {
-    type: "sessions_revoked_others",
+  const ended = await endEverything(deps, {
     userId: actor.userId,
-    sessionId: actor.sessionId,
-    ip: actor.ip,
-    detail: { ended },
+    reason: "revoked_others",
+    keepSessionId: actor.sessionId,
+    cancelPending: false,
+    report: (ended) => ({ audit: { type: "sessions_revoked_others", sessionId: actor.sessionId, ip: actor.ip, detail: { ended: ended.sessions } } }),
   });
-  if (ended.length) await deps.events.publish(actor.userId, { type: "revoked", sessionIds: ended, reason: "revoked_others" });
-  return ended.length;
+  return ended.sessions.length;
 }

@@ -3,7 +3,7 @@ import { login } from "~/server/auth/sign-in";
 import { type ApprovalPendingError, completeApproval } from "~/server/approvals/new-device";
 import { AuthError, isErrorNamed } from "~/server/platform/errors";
 import type { AccessTokenClaims, AccessTokenSigner } from "~/server/tokens/jwt";
-import { recordSecurityEvent } from "~/server/security/security-events";
+import { report } from "~/server/security/report";
 import type { Session } from "~/server/sessions/store";
 import type { AccountThrottle } from "~/server/security/throttle";
 import { startSession } from "~/server/auth/start-session";
@@ -116,12 +116,9 @@ export async function issueTokensFromSession(deps: TokenDeps, session: Session, 
     freshAuthentication: false,
     neverEvict: true,
   });
-  await recordSecurityEvent(deps.db, {
-    type: "tokens_issued_from_session",
+  await report(deps, {
     userId: session.userId,
-    sessionId: session.id,
-    ip: client.ip,
-    detail: { tokenSession: signedIn.session.id },
+    audit: { type: "tokens_issued_from_session", sessionId: session.id, ip: client.ip, detail: { tokenSession: signedIn.session.id } },
   });
   return { ...(await pairFor(deps, signedIn.session, signedIn.token)), deviceKey, signedOut: signedIn.signedOut };
 }
@@ -134,8 +131,11 @@ export async function refreshTokens(deps: TokenDeps, refreshToken: string, clien
   const result = await deps.sessions.rotateRefreshToken(refreshToken);
   if (result.outcome === "ok") return pairFor(deps, result.session, result.token);
   if (result.outcome === "reused") {
-    await recordSecurityEvent(deps.db, { type: "refresh_token_reused", userId: result.userId, sessionId: result.sessionId, ip: client.ip });
-    await deps.events.publish(result.userId, { type: "revoked", sessionIds: [result.sessionId], reason: "token_reuse" });
+    await report(deps, {
+      userId: result.userId,
+      audit: { type: "refresh_token_reused", sessionId: result.sessionId, ip: client.ip },
+      live: { type: "revoked", sessionIds: [result.sessionId], reason: "token_reuse" },
+    });
   }
   throw invalidRefresh();
 }
@@ -144,12 +144,13 @@ export async function refreshTokens(deps: TokenDeps, refreshToken: string, clien
 export async function revokeTokens(deps: TokenDeps, session: Session, claims: AccessTokenClaims, scope: "session" | "token", ip: string) {
   if (scope === "token") {
     await deps.sessions.denyAccessToken(claims.jti, claims.exp * 1000);
-    await recordSecurityEvent(deps.db, { type: "access_token_revoked", userId: session.userId, sessionId: session.id, ip, detail: { jti: claims.jti } });
+    await report(deps, { userId: session.userId, audit: { type: "access_token_revoked", sessionId: session.id, ip, detail: { jti: claims.jti } } });
     return { ok: true as const, scope };
   }
-  await deps.events.publish(session.userId, { type: "revoked", sessionIds: [session.id], reason: "signed_out" });
+  // Told before it ends, so a page watching as this session says "signed out" rather than "expired".
+  await report(deps, { userId: session.userId, live: { type: "revoked", sessionIds: [session.id], reason: "signed_out" } });
   await deps.sessions.deleteSession(session.id, session.userId);
-  await recordSecurityEvent(deps.db, { type: "token_session_ended", userId: session.userId, sessionId: session.id, ip });
+  await report(deps, { userId: session.userId, audit: { type: "token_session_ended", sessionId: session.id, ip } });
   return { ok: true as const, scope };
 }
 

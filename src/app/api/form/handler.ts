@@ -126,7 +126,7 @@ async function withdrawApproval(services: Services, headers: Headers, setCookies
   const merged = new Headers(headers);
   merged.set("cookie", [...cookies].map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join("; "));
   const request = await services.approvals.watch(requestId, { browserSecret: secretFor(cookies.get(approvalName), requestId) });
-  if (typeof request !== "object") return;
+  if (!request.ok) return;
   const { deviceCookie } = requestHelpers(merged, null, services.config).client();
-  await cancelApprovals(services, request.userId, sha256(deviceCookie));
+  await cancelApprovals(services, request.record.userId, sha256(deviceCookie));
 }

@@ -1,14 +1,13 @@
 import { z } from "zod";
-import { sleep } from "~/lib/sleep";
 import { approvalState, completeApproval, confirmApproval, denyApproval, pendingApprovals } from "~/server/approvals/new-device";
 import { actorOf } from "~/server/auth/actor";
 import { clearApprovalCookie, secretFor } from "~/server/platform/cookies";
-import type { UserEvent } from "~/server/live/events";
+import { feedPositionInput, watchFeed, watchState } from "~/server/live/watch";
 import { replaceSession } from "../session-cookie";
 import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure, verifiedProcedure } from "../trpc";
 
 const requestId = z.string({ message: "A request id is required" }).regex(/^[A-Za-z0-9_-]{16,64}$/, { message: "No such request" });
-const TERMINAL = new Set(["completed", "denied", "failed", "cancelled", "expired"]);
+const FINAL = new Set(["completed", "denied", "failed", "cancelled", "expired"]);
 
 export const approvalsRouter = createTRPCRouter({
   /** Requests waiting for a code, for pages opened after they were made. */
@@ -18,20 +17,17 @@ export const approvalsRouter = createTRPCRouter({
    * Pushes each new request to the user's open pages the moment it is made, and its resolution
    * (`approval_resolved`) so prompts close everywhere.
    */
-  onRequest: protectedProcedure.subscription(async function* ({ ctx, signal }) {
-    const { events, config } = ctx.services;
-    let seq = await events.currentSeq(ctx.user.id);
-    while (!signal?.aborted) {
-      const polled = await events.poll(ctx.user.id, ctx.session.id, seq);
-      seq = polled.seq;
-      for (const event of polled.events) {
-        if (event.type === "approval_requested" || event.type === "approval_resolved")
-          yield event as Extract<UserEvent, { type: "approval_requested" | "approval_resolved" }>;
-      }
-      if (!polled.alive) return;
-      await sleep(config.livePollMs, signal);
-    }
-  }),
+  onRequest: protectedProcedure.input(feedPositionInput).subscription(({ ctx, input, signal }) =>
+    watchFeed(ctx.services.events, {
+      userId: ctx.user.id,
+      sessionId: ctx.session.id,
+      lastEventId: input?.lastEventId,
+      pollMs: ctx.services.config.livePollMs,
+      signal,
+      types: ["approval_requested", "approval_resolved"],
+      whenSessionEnds: "close",
+    }),
+  ),
 
   /** Right code: approved. Wrong: BAD_REQUEST with the attempts left; the 5th wrong code kills the request. */
   confirm: verifiedProcedure
@@ -51,18 +47,9 @@ export const approvalsRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => denyApproval(ctx.services, actorOf(ctx.session, ctx.ip()), input.requestId)),
 
   /** The new device's view of its request (by its cookie), until a final state. */
-  watch: maybeSignedInProcedure.input(z.object({ requestId })).subscription(async function* ({ ctx, input, signal }) {
+  watch: maybeSignedInProcedure.input(z.object({ requestId })).subscription(({ ctx, input, signal }) => {
     const viewer = { browserSecret: secretFor(ctx.approvalCookie, input.requestId), userId: ctx.session?.userId ?? null };
-    let last = "";
-    while (!signal?.aborted) {
-      const state = await approvalState(ctx.services, input.requestId, viewer);
-      if (state.status !== last) {
-        last = state.status;
-        yield state;
-      }
-      if (TERMINAL.has(state.status)) return;
-      await sleep(ctx.services.config.handoffPollMs, signal);
-    }
+    return watchState({ read: () => approvalState(ctx.services, input.requestId, viewer), final: FINAL, pollMs: ctx.services.config.handoffPollMs, signal });
   }),
 
   /** Once approved, the new device collects its session (method `approval`) with its cookie. */

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { sleep } from "~/lib/sleep";
+import { watchState } from "~/server/live/watch";
 import { actorOf } from "~/server/auth/actor";
 import { clearHandoffCookie, handoffCookie, secretFor } from "~/server/platform/cookies";
-import { claim, complete, decide, inspect, offer, startSignIn, watchState } from "~/server/handoff/qr-sign-in";
+import { claim, complete, decide, inspect, offer, startSignIn, watchState as watchHandoff } from "~/server/handoff/qr-sign-in";
 import { replaceSession } from "../session-cookie";
 import { createTRPCRouter, maybeSignedInProcedure, protectedProcedure, publicProcedure, rateLimited, recentAuthProcedure, verifiedProcedure } from "../trpc";
 
@@ -14,7 +14,7 @@ const requestId = z.object({ id: z.string({ message: "A request id is required" 
 const QR_LIMIT = "Too many QR codes requested.";
 const qrPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.handoffPerIp, ctx.ip()]], QR_LIMIT);
 
-const TERMINAL = new Set(["completed", "denied", "cancelled", "expired"]);
+const FINAL = new Set(["completed", "denied", "cancelled", "expired"]);
 
 export const handoffRouter = createTRPCRouter({
   /** Flow A (new device): a QR for a signed-in phone to scan. Binds this browser with a secret cookie. */
@@ -73,18 +73,15 @@ export const handoffRouter = createTRPCRouter({
    * Status updates for the two waiting sides (SSE): the recipient browser (by its cookie) and the
    * owner (by session). Polls Redis every HANDOFF_POLL_MS; sends each change; ends at a final state.
    */
-  watch: maybeSignedInProcedure.input(requestId).subscription(async function* ({ ctx, input, signal }) {
+  watch: maybeSignedInProcedure.input(requestId).subscription(({ ctx, input, signal }) => {
     const viewer = { browserSecret: secretFor(ctx.handoffCookie, input.id), userId: ctx.session?.userId ?? null, ip: ctx.ip() };
-    let last = "";
-    while (!signal?.aborted) {
-      const state = await watchState(ctx.services, input.id, viewer);
-      const fingerprint = JSON.stringify([state.status, "recipient" in state ? state.recipient?.ip : null]);
-      if (fingerprint !== last) {
-        last = fingerprint;
-        yield state;
-      }
-      if (TERMINAL.has(state.status)) return;
-      await sleep(ctx.services.config.handoffPollMs, signal);
-    }
+    return watchState({
+      read: () => watchHandoff(ctx.services, input.id, viewer),
+      final: FINAL,
+      // The owner also learns who scanned (the recipient's address arriving is a change).
+      fingerprint: (state) => JSON.stringify([state.status, "recipient" in state ? state.recipient?.ip : null]),
+      pollMs: ctx.services.config.handoffPollMs,
+      signal,
+    });
   }),
 });

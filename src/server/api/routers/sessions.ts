@@ -1,15 +1,12 @@
-import { tracked } from "@trpc/server";
 import { z } from "zod";
 import { newPasswordInput } from "~/lib/credentials";
-import { sleep } from "~/lib/sleep";
 import { actorOf } from "~/server/auth/actor";
 import { loginHistory } from "~/server/auth/login-history";
 import { lockout } from "~/server/sessions/lockout";
 import { listSessions, revokeOtherSessions, revokeSession } from "~/server/sessions/user-sessions";
 import { sessionCapStatus } from "~/server/sessions/cap";
 import { clearSessionCookie } from "~/server/platform/cookies";
-import type { UserEvent } from "~/server/live/events";
-import { LIVE_LATE_EVENT_WAIT_MS } from "~/server/policy";
+import { feedPositionInput, watchFeed } from "~/server/live/watch";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 
 const id = z.string({ message: "An id is required" }).min(1, { message: "An id is required" }).max(128, { message: "That id is too long" });
@@ -72,40 +69,14 @@ export const sessionsRouter = createTRPCRouter({
    * Live feed for the user's open pages (SSE). Polls Redis every LIVE_POLL_MS; when this page's
    * own session is gone it sends a final `revoked` event naming it, then ends.
    */
-  onEvent: protectedProcedure
-    .input(
-      z
-        .object({
-          lastEventId: z
-            .string()
-            .regex(/^\d{1,15}$/, "lastEventId is a feed position (digits)")
-            .nullish(),
-        })
-        .optional(),
-    )
-    .subscription(async function* ({ ctx, input, signal }) {
-      const { events, config } = ctx.services;
-      const own = ctx.session.id;
-      let seq = input?.lastEventId != null ? Number(input.lastEventId) : await events.currentSeq(ctx.user.id);
-      while (!signal?.aborted) {
-        const polled = await events.poll(ctx.user.id, own, seq);
-        for (const event of polled.events) yield tracked(String(event.seq), event as UserEvent);
-        seq = polled.seq;
-        if (!polled.alive) {
-          let told = polled.events.some((e) => "sessionIds" in e && e.sessionIds.includes(own));
-          if (!told) {
-            // Services end sessions first and tell the feed right after: give that event a moment
-            // to arrive, so the page says "revoked" (or why) rather than "expired".
-            await sleep(Math.min(config.livePollMs, LIVE_LATE_EVENT_WAIT_MS), signal);
-            const late = await events.poll(ctx.user.id, own, seq);
-            for (const event of late.events) yield tracked(String(event.seq), event as UserEvent);
-            seq = late.seq;
-            told = late.events.some((e) => "sessionIds" in e && e.sessionIds.includes(own));
-          }
-          if (!told) yield tracked(String(seq), { type: "revoked", sessionIds: [own], reason: "expired", at: new Date().toISOString() } as UserEvent);
-          return;
-        }
-        await sleep(config.livePollMs, signal);
-      }
+  onEvent: protectedProcedure.input(feedPositionInput).subscription(({ ctx, input, signal }) =>
+    watchFeed(ctx.services.events, {
+      userId: ctx.user.id,
+      sessionId: ctx.session.id,
+      lastEventId: input?.lastEventId,
+      pollMs: ctx.services.config.livePollMs,
+      signal,
+      whenSessionEnds: "tell",
     }),
+  ),
 });

@@ -32,19 +32,3 @@ local function answer(tag, key)
 end
 `;
 }
-
-/**
- * Creates a short-lived record. KEYS: the record, the owning user's index ('' for none).
- * ARGV: ttl ms, then field/value pairs. The index holds record ids and lives as long as the newest.
- */
-export const CREATE_RECORD = `${LUA_HELPERS}
-local args = {}
-for i = 2, #ARGV do args[#args + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], unpack(args))
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
-if KEYS[2] ~= '' then
-  redis.call('SADD', KEYS[2], string.match(KEYS[1], '[^:]+$'))
-  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[1]))
-end
-return 1
-`;
