@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, setLogger } from "~/server/platform/logger";
 import { metrics } from "~/server/platform/metrics";
-import { APP_URL, createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
+import { APP_URL, clearOfMinuteBoundary, createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 import type { RouterOutputs } from "~/trpc/types";
 import { handleTrpcRequest } from "./http-handler";
 
@@ -165,6 +165,8 @@ describe("request logs and metrics (real PostgreSQL + Redis)", () => {
       loginCalls: await valueOf("handoff_request_duration_seconds", { procedure: "auth.login", code: "UNAUTHORIZED" }),
     };
     const email = uniqueEmail();
+    // The four sign-ins from one address below must fall in one rate-limit window.
+    await clearOfMinuteBoundary();
     const laptop = new TestBrowser(t.services, { ip: "203.0.113.7" });
     await laptop.mutation("auth.register", { email, password: "a fine password 1" });
     const other = new TestBrowser(t.services, { ip: "203.0.113.8" });

@@ -1,6 +1,8 @@
 import crypto from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices } from "~/test/harness";
+import { createLogger, maskEmail, setLogger } from "~/server/platform/logger";
 import { Mailer } from "~/server/platform/mail";
 import { report } from "~/server/security/report";
 import { locate } from "~/server/platform/geo";
@@ -56,7 +58,14 @@ describe("report (real PostgreSQL + Redis)", () => {
       redis: t.services.redis.redis,
       prefix: t.env.REDIS_PREFIX,
     });
-    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const lines: string[] = [];
+    const memory = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const previous = setLogger(createLogger({ level: "info", destination: memory }));
     try {
       await expect(
         report(
@@ -70,9 +79,14 @@ describe("report (real PostgreSQL + Redis)", () => {
       ).resolves.toBeUndefined();
       expect(await t.services.db.securityEvent.count({ where: { userId: user.id, type: "password_changed" } })).toBe(1);
       await failing.flush();
-      expect(logged).toHaveBeenCalledWith(expect.stringContaining(`could not send "Handoff: your password was changed" to ${user.email}`), expect.anything());
+      const logged = lines.map((line) => JSON.parse(line) as { level: string; msg: string; subject?: string; to?: string; err?: { message?: string } });
+      expect(logged).toContainEqual(
+        expect.objectContaining({ level: "error", msg: "could not send an email", subject: "Handoff: your password was changed", to: maskEmail(user.email) }),
+      );
+      // The address itself never reaches the log.
+      expect(lines.some((line) => line.includes(user.email))).toBe(false);
     } finally {
-      logged.mockRestore();
+      setLogger(previous);
     }
   });
 
