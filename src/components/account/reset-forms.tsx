@@ -35,7 +35,7 @@ export function ForgotForm() {
     );
   }
   return (
-    <form action={action} method="post" className={cardClass} aria-describedby={state.status === "error" ? `${id}-error` : undefined}>
+    <form action={action} className={cardClass} aria-describedby={state.status === "error" ? `${id}-error` : undefined}>
       <FormError state={state} id={`${id}-error`} />
       <div>
         <label htmlFor={`${id}-email`} className="block text-sm font-medium text-slate-800">
@@ -73,7 +73,7 @@ export function ResetForm({ token }: { token: string }) {
   const fieldError = (field: string) => (state.status === "error" && state.field === field ? state.message : undefined);
   const formError = state.status === "error" && !state.field ? state : idle;
   return (
-    <form action={action} method="post" className={cardClass}>
+    <form action={action} className={cardClass}>
       <input type="hidden" name="token" value={token} />
       <FormError state={formError} id={`${id}-error`} />
       <PasswordField

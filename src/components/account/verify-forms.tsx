@@ -22,7 +22,7 @@ export function VerifyForm({ token, kind, sentTo }: { token: string; kind: "veri
     );
   }
   return (
-    <form action={action} method="post" className={cardClass}>
+    <form action={action} className={cardClass}>
       <input type="hidden" name="token" value={token} />
       {state.status === "error" && (
         <div role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">

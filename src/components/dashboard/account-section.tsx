@@ -7,6 +7,7 @@ import { PasswordField } from "~/components/password-field";
 import { useReauth } from "~/components/reauth";
 import { formatDateTime, timeAgo } from "~/lib/time";
 import { api } from "~/trpc/react";
+import { Pager, useCursorPages } from "./pager";
 
 const PAGE = 10;
 
@@ -88,9 +89,8 @@ function AddressPanel() {
 
 /** The user's own security events, newest first, a page at a time. */
 function SecurityActivity({ now }: { now: number }) {
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const cursor = cursors[cursors.length - 1] ?? null;
-  const activity = api.account.securityActivity.useQuery({ cursor, limit: PAGE }, { placeholderData: (previous) => previous });
+  const pages = useCursorPages();
+  const activity = api.account.securityActivity.useQuery({ cursor: pages.cursor, limit: PAGE }, { placeholderData: (previous) => previous });
   return (
     <div className={box}>
       <h3 className="font-semibold">Security activity</h3>
@@ -113,19 +113,7 @@ function SecurityActivity({ now }: { now: number }) {
           {activity.error.message}
         </p>
       )}
-      <nav aria-label="Security activity pages" className="flex items-center justify-between gap-3 text-sm">
-        <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))} disabled={cursors.length === 1} className={secondaryButton}>
-          Newer
-        </button>
-        <button
-          type="button"
-          onClick={() => activity.data?.nextCursor && setCursors((c) => [...c, activity.data!.nextCursor])}
-          disabled={!activity.data?.nextCursor}
-          className={secondaryButton}
-        >
-          Older
-        </button>
-      </nav>
+      <Pager label="Security activity pages" pages={pages} nextCursor={activity.data?.nextCursor} />
     </div>
   );
 }

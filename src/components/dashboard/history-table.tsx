@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "react";
 import { formatDateTime, timeAgo } from "~/lib/time";
 import { api } from "~/trpc/react";
+import { Pager, useCursorPages } from "./pager";
 
 const PAGE = 10;
 
@@ -58,11 +59,8 @@ const cell =
   "max-sm:flex max-sm:gap-3 max-sm:py-0.5 sm:px-4 sm:py-2.5 max-sm:before:w-28 max-sm:before:shrink-0 max-sm:before:text-slate-500 max-sm:before:content-[attr(data-label)_/_'']";
 
 export function HistoryTable({ now }: { now: number }) {
-  // Cursors of the pages visited so far: Back pops one, Next pushes the page's nextCursor.
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const cursor = cursors[cursors.length - 1] ?? null;
-  const history = api.sessions.history.useQuery({ cursor, limit: PAGE }, { placeholderData: (previous) => previous });
-  const page = cursors.length;
+  const pages = useCursorPages();
+  const history = api.sessions.history.useQuery({ cursor: pages.cursor, limit: PAGE }, { placeholderData: (previous) => previous });
   const side = useSideScroll();
 
   return (
@@ -160,25 +158,7 @@ export function HistoryTable({ now }: { now: number }) {
           {history.error.message}
         </p>
       )}
-      <nav aria-label="Sign-in history pages" className="flex items-center justify-between gap-3 text-sm">
-        <button
-          type="button"
-          onClick={() => setCursors((c) => c.slice(0, -1))}
-          disabled={page === 1}
-          className="rounded-lg border border-slate-300 bg-white px-3 py-1.5 font-medium text-slate-700 hover:bg-slate-50 disabled:opacity-50"
-        >
-          Newer
-        </button>
-        <span className="text-slate-500">Page {page}</span>
-        <button
-          type="button"
-          onClick={() => history.data?.nextCursor && setCursors((c) => [...c, history.data!.nextCursor])}
-          disabled={!history.data?.nextCursor}
-          className="rounded-lg border border-slate-300 bg-white px-3 py-1.5 font-medium text-slate-700 hover:bg-slate-50 disabled:opacity-50"
-        >
-          Older
-        </button>
-      </nav>
+      <Pager label="Sign-in history pages" pages={pages} nextCursor={history.data?.nextCursor} />
     </section>
   );
 }
