@@ -51,6 +51,32 @@ describe("change of email address (real PostgreSQL, Redis and SMTP)", () => {
     expect((await new TestBrowser(t.services).mutation("account.verifyEmail", { token })).error?.data.reason).toBe("verify_link_invalid");
   });
 
+  it("a change dies with the session that asked for it: after an emergency lockout its link no longer switches the address", async () => {
+    const { email, laptop } = await account();
+    const newEmail = uniqueEmail("attacker");
+    // A stolen cookie (the laptop's session) asks for the change; the owner locks everything out.
+    await laptop.mutation("account.changeEmail", { newEmail });
+    const token = linkToken(await smtp.mailTo(t.services.mailer, newEmail, /confirm your new email address/), "verify");
+    const owner = browser();
+    await owner.mutation("auth.login", { email, password: PASSWORD });
+    expect((await owner.mutation("sessions.lockout", { password: PASSWORD })).status).toBe(200);
+    const opened = await new TestBrowser(t.services).mutation("account.verifyEmail", { token });
+    expect(opened.error?.data.reason).toBe("verify_link_invalid");
+    expect((await browser().mutation("auth.login", { email, password: PASSWORD })).status).toBe(200);
+  });
+
+  it("after the switch every live session carries the new address (security mail no longer goes to the old one)", async () => {
+    const { email, laptop, userId } = await account();
+    await browser().mutation("auth.login", { email, password: PASSWORD });
+    const newEmail = uniqueEmail("new");
+    await laptop.mutation("account.changeEmail", { newEmail });
+    const token = linkToken(await smtp.mailTo(t.services.mailer, newEmail, /confirm your new email address/), "verify");
+    expect((await new TestBrowser(t.services).mutation("account.verifyEmail", { token })).data).toMatchObject({ kind: "email_changed" });
+    const sessions = await t.services.sessions.listUserSessions(userId);
+    expect(sessions.length).toBe(2);
+    expect(sessions.map((s) => s.email)).toEqual([newEmail, newEmail]);
+  });
+
   it("links sent to the old address stop working once the address changed", async () => {
     const { email, laptop } = await account();
     await browser().mutation("account.requestPasswordReset", { email });

@@ -10,7 +10,8 @@ import { report } from "~/server/security/report";
 // Change of address: account.changeEmail (fresh authentication, declared on the procedure) mails a
 // link to the new address and tells the old one (the new address masked); nothing changes until
 // the link is opened (account.verifyEmail, which calls completeEmailChange). The new address is
-// then verified (the link proved it), and links sent to the old one stop working.
+// then verified (the link proved it), links sent to the old one stop working, and every session
+// carries the new address. The link dies with the session that asked for it.
 
 const emailTaken = () => new AuthError("CONFLICT", "An account with this email already exists.", { reason: "email_taken" });
 
@@ -22,7 +23,10 @@ export async function requestEmailChange(deps: AccountDeps, actor: Actor, newEma
   // Registration tells the same (email_taken), so this reveals nothing new.
   if (await deps.db.user.findUnique({ where: { email: newEmail }, select: { id: true } })) throw emailTaken();
   const ttlMs = deps.policy.links.emailVerificationTtlMs;
-  const { token, expiresAt } = await deps.links.issue({ purpose: "email_change", userId: actor.userId, sentTo: newEmail, accountEmail: user.email }, ttlMs);
+  const { token, expiresAt } = await deps.links.issue(
+    { purpose: "email_change", userId: actor.userId, sentTo: newEmail, accountEmail: user.email, sessionId: actor.sessionId },
+    ttlMs,
+  );
   deps.mailer.send({ to: newEmail, ...accountMail.emailChangeLink(`${deps.config.appOrigin}/verify/${token}`, ttlMs) });
   await report(deps, {
     userId: actor.userId,
@@ -34,6 +38,10 @@ export async function requestEmailChange(deps: AccountDeps, actor: Actor, newEma
 
 /** The change-of-address link was opened: the account takes the new address, verified. */
 export async function completeEmailChange(deps: AccountDeps, link: AccountLink, ip: string): Promise<{ ok: true; kind: "email_changed"; email: string }> {
+  // A change asked for by a session that has ended since (lockout, password reset, revoked: maybe a
+  // stolen cookie) is void: otherwise the new address could take the account back after those.
+  if (!link.sessionId || !(await deps.sessions.isLive(link.sessionId)))
+    throw new AuthError("BAD_REQUEST", "This link is not valid any more: the session that asked for the change has ended.", { reason: "verify_link_invalid" });
   let changed;
   try {
     // Only while the account still has the address it had when the change was asked for.
@@ -48,6 +56,8 @@ export async function completeEmailChange(deps: AccountDeps, link: AccountLink, 
   }
   if (changed.count === 0)
     throw new AuthError("BAD_REQUEST", "This link is not valid any more: the account's address changed meanwhile.", { reason: "verify_link_invalid" });
+  // Sessions carry the address security mail goes to: the old one may be anybody's soon.
+  await deps.sessions.setUserEmail(link.userId, link.sentTo);
   await storeAccountStatus(deps, link.userId, { email: link.sentTo, emailVerified: true });
   // Links sent to the old address prove nothing about the account any more.
   await deps.links.voidLinks(link.userId, ["password_reset", "email_verification"]);

@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import { randomToken, sha256 } from "~/server/platform/crypto";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
+import { ACCOUNT_LINK_EXPIRED_KEPT_MS } from "~/server/policy";
 
 // Account links sent by email (password reset, address verification, change of address): a
 // 256-bit secret in the URL, of which Redis keeps only the SHA-256, under
@@ -19,10 +20,12 @@ export interface AccountLink {
   sentTo: string;
   /** The account's address when the link was issued: a link is void once the address changed. */
   accountEmail: string;
+  /** The session that asked for it ("" when none did): a change of address dies with that session. */
+  sessionId: string;
   expiresAt: Date;
 }
 
-const FIELDS = ["purpose", "userId", "sentTo", "accountEmail", "expiresAt"] as const;
+const FIELDS = ["purpose", "userId", "sentTo", "accountEmail", "expiresAt", "sessionId"] as const;
 
 export const accountLinkKey = (prefix: string, hash: string) => `${prefix}account-link:${hash}`;
 export const currentLinkKey = (prefix: string, userId: string, purpose: LinkPurpose) => `${prefix}user:${userId}:link:${purpose}`;
@@ -91,14 +94,15 @@ export class AccountLinkStore {
   }
 
   /** A new link for the user and purpose (voiding the previous one): the secret for the URL, and when it expires. */
-  async issue(input: Omit<AccountLink, "expiresAt">, ttlMs: number): Promise<{ token: string; expiresAt: Date }> {
+  async issue(input: Omit<AccountLink, "expiresAt" | "sessionId"> & { sessionId?: string }, ttlMs: number): Promise<{ token: string; expiresAt: Date }> {
     const token = randomToken(32);
     const hash = sha256(token);
     const expiresAt = this.now() + ttlMs;
-    const values: Record<(typeof FIELDS)[number], string> = { ...input, expiresAt: String(expiresAt) };
+    const values: Record<(typeof FIELDS)[number], string> = { ...input, sessionId: input.sessionId ?? "", expiresAt: String(expiresAt) };
     await this.issueScript.exec(
       [accountLinkKey(this.prefix, hash), currentLinkKey(this.prefix, input.userId, input.purpose)],
-      [hash, String(ttlMs), this.prefix, ...FIELDS.map((f) => values[f])],
+      // Kept past its expiry (the script checks expiresAt), so a late click is told "expired".
+      [hash, String(ttlMs + ACCOUNT_LINK_EXPIRED_KEPT_MS), this.prefix, ...FIELDS.map((f) => values[f])],
     );
     return { token, expiresAt: new Date(expiresAt) };
   }
@@ -141,6 +145,7 @@ export class AccountLinkStore {
         sentTo: text(2),
         accountEmail: text(3),
         expiresAt: new Date(Number(values[4])),
+        sessionId: text(5),
       },
     };
   }

@@ -230,6 +230,20 @@ return reply(out)
 
 // KEYS: user index, user epoch. ARGV: prefix, session id to keep ('' = none), device id ('' = any),
 // epoch ttl ms ('' = leave the epoch). Returns the ids of the sessions it ended.
+// KEYS: user index. ARGV: prefix, new address. Sessions keep the address they were opened with
+// (security mail goes to it): a change of address rewrites it in every live one. Returns how many.
+const SET_USER_EMAIL = `${LUA_HELPERS}
+local n = 0
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = ARGV[1] .. 'session:' .. sid
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'email', ARGV[2])
+    n = n + 1
+  end
+end
+return n
+`;
+
 const DELETE_SESSIONS = `${LUA_PRELUDE}
 local index, prefix, keep, device = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 if ARGV[4] ~= '' then
@@ -332,6 +346,7 @@ export class SessionStore {
   private readonly removeMany;
   private readonly validateToken;
   private readonly rotate;
+  private readonly setEmail;
 
   constructor(
     private readonly redis: Redis,
@@ -346,6 +361,7 @@ export class SessionStore {
     this.removeMany = redis.createScript<unknown[]>(DELETE_SESSIONS);
     this.validateToken = redis.createScript<unknown[] | null>(VALIDATE_TOKEN_SESSION);
     this.rotate = redis.createScript<unknown[]>(ROTATE_REFRESH);
+    this.setEmail = redis.createScript<number>(SET_USER_EMAIL);
   }
 
   /**
@@ -491,6 +507,16 @@ export class SessionStore {
       [this.prefix, options.except ?? "", options.deviceId ?? "", options.newEpoch ? String(EPOCH_TTL_MS) : ""],
     );
     return ended.map(String);
+  }
+
+  /** Whether the session still exists (not ended, not expired). */
+  async isLive(sessionId: string): Promise<boolean> {
+    return Number(await this.redis.exists(sessionKey(this.prefix, sessionId))) === 1;
+  }
+
+  /** After a change of address: every live session of the user carries the new one. */
+  async setUserEmail(userId: string, email: string): Promise<number> {
+    return Number(await this.setEmail.exec([userSessionsKey(this.prefix, userId)], [this.prefix, email]));
   }
 
   /** The user's session epoch, read before a password check (CreateConditions.epoch). */
