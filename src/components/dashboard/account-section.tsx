@@ -121,6 +121,7 @@ function SecurityActivity({ now }: { now: number }) {
 /** "Download my data": the export as a JSON file. */
 function DownloadData() {
   const utils = api.useUtils();
+  const reauth = useReauth();
   const exportData = api.account.exportData.useMutation({
     onSuccess(data) {
       void utils.account.securityActivity.invalidate();
@@ -141,14 +142,23 @@ function DownloadData() {
       <p className="text-sm text-slate-600">
         Everything stored about you (profile, devices, addresses, sessions, sign-in history, security activity) as one JSON file.
       </p>
-      {exportData.error && (
-        <p role="alert" className="text-sm text-red-700">
-          {exportData.error.message}
-        </p>
-      )}
-      <button type="button" onClick={() => exportData.mutate()} disabled={exportData.isPending} className={secondaryButton}>
-        {exportData.isPending ? "Preparing…" : "Download my data"}
-      </button>
+      <form
+        className="space-y-3"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void reauth.run(() => exportData.mutateAsync());
+        }}
+      >
+        {reauth.field}
+        {(reauth.error ?? (exportData.error && !reauth.needed)) && (
+          <p role="alert" className="text-sm text-red-700">
+            {reauth.error ?? exportData.error?.message}
+          </p>
+        )}
+        <button type="submit" disabled={exportData.isPending || reauth.busy} className={secondaryButton}>
+          {exportData.isPending || reauth.busy ? "Preparing…" : reauth.needed ? "Confirm and download" : "Download my data"}
+        </button>
+      </form>
     </div>
   );
 }

@@ -79,6 +79,22 @@ describe("account deletion (real PostgreSQL, Redis and SMTP)", () => {
     expect(again.data!.user.id).not.toBe(userId);
   });
 
+  it("deletion racing another deletion or a password change from a second session: typed answers, never a 500", async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const { email, laptop } = await account();
+      const phone = browser();
+      expect((await phone.mutation<{ status: string }>("auth.login", { email, password: PASSWORD })).data?.status).toBe("signed_in");
+      const answers = await Promise.all([
+        laptop.mutation("account.delete", { password: PASSWORD }),
+        trial % 2
+          ? phone.mutation("account.delete", { password: PASSWORD })
+          : phone.mutation("account.changePassword", { currentPassword: PASSWORD, newPassword: `another password ${trial}`, signOutOtherSessions: false }),
+      ]);
+      for (const answer of answers) expect(answer.status, JSON.stringify(answer.error)).toBeLessThan(500);
+      expect(answers.some((a) => a.status === 200)).toBe(true);
+    }
+  });
+
   it("deletion racing sign-ins: no session is left for the deleted user, whatever the interleaving", async () => {
     let signedInBeforeDeletion = 0;
     const refused = new Map<string, number>();

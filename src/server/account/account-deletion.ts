@@ -47,12 +47,14 @@ export async function deleteAccount(deps: AccountDeps, actor: Actor, password: s
     type: "reauth_failed",
     wrong: () => new AuthError("BAD_REQUEST", "Wrong password. Your account was not deleted.", { reason: "wrong_password" }),
   });
-  await deps.db.$transaction([
+  const [, deleted] = await deps.db.$transaction([
     deps.db.loginEvent.deleteMany({ where: { OR: [{ userId: actor.userId }, { email: user.email }] } }),
-    deps.db.user.delete({ where: { id: actor.userId } }),
+    deps.db.user.deleteMany({ where: { id: actor.userId } }),
   ]);
-  // No audit row (the user's rows are gone): the live events only, and the goodbye below.
-  const ended = await endEverything(deps, { userId: actor.userId, reason: "account_deleted", cancelPending: true });
+  // A concurrent deletion got there first: this one has nothing left to do.
+  if (deleted.count === 0) throw new AuthError("UNAUTHORIZED", "You are not signed in, or your session has ended.", { reason: "not_signed_in" });
+  // No audit row (the user's rows are gone), and the pages are told below, once the feed is reset.
+  const ended = await endEverything(deps, { userId: actor.userId, reason: "account_deleted", cancelPending: true, tellPages: false });
   await deps.links.voidLinks(actor.userId);
   await deps.throttle.clear(user.email);
   await deleteUserKeys(deps, actor.userId, [...ended.sessions, actor.sessionId]);

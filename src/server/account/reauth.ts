@@ -85,16 +85,28 @@ export async function reauthenticate(deps: ReauthDeps, actor: Actor, password: s
 export async function changePassword(deps: ReauthDeps, actor: Actor, input: { currentPassword: string; newPassword: string; signOutOtherSessions: boolean }) {
   const user = await confirmPassword(deps, actor, input.currentPassword, { type: "password_change_failed", wrong: wrongPassword });
   const passwordHash = await hashNewPassword(input.currentPassword, input.newPassword);
-  await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
-  // Every other session ends, and what they could still have opened: QR handoffs and approval requests.
-  const ended = input.signOutOtherSessions
-    ? (await endEverything(deps, { userId: actor.userId, reason: "password_changed", keepSessionId: actor.sessionId, cancelPending: true })).sessions
-    : [];
-  await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
-  await report(deps, {
-    userId: actor.userId,
-    audit: { type: "password_changed", sessionId: actor.sessionId, ip: actor.ip, detail: { signedOut: ended } },
-    mail: { to: user.email, message: notify.passwordChanged({ ip: actor.ip, place: await locate(actor.ip) }, ended.length) },
+  const updated = await deps.db.user.updateMany({ where: { id: actor.userId }, data: { passwordHash } });
+  // The account was deleted meanwhile (account.delete from another session).
+  if (updated.count === 0) throw new AuthError("UNAUTHORIZED", "You are not signed in, or your session has ended.", { reason: "not_signed_in" });
+  const place = await locate(actor.ip);
+  const told = (ended: string[]) => ({
+    audit: { type: "password_changed" as const, sessionId: actor.sessionId, ip: actor.ip, detail: { signedOut: ended } },
+    mail: { to: user.email, message: notify.passwordChanged({ ip: actor.ip, place }, ended.length) },
   });
+  // Every other session ends, and what they could still have opened: QR handoffs and approval
+  // requests; the audit row is written before the pages are told (report's order).
+  const ended = input.signOutOtherSessions
+    ? (
+        await endEverything(deps, {
+          userId: actor.userId,
+          reason: "password_changed",
+          keepSessionId: actor.sessionId,
+          cancelPending: true,
+          report: (e) => told(e.sessions),
+        })
+      ).sessions
+    : [];
+  if (!input.signOutOtherSessions) await report(deps, { userId: actor.userId, ...told([]) });
+  await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
   return { ok: true as const, signedOutSessions: ended.length };
 }

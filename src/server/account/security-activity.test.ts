@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IPHONE, LONDON, MOUNTAIN_VIEW, PASSWORD } from "~/test/fixtures";
 import { clearOfMinuteBoundary, createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
+import { recentAuthKey } from "~/server/sessions/store";
 import type { RouterOutputs } from "~/trpc/types";
 
 type Activity = RouterOutputs["account"]["securityActivity"];
@@ -73,6 +74,17 @@ describe("security activity and data export (real PostgreSQL + Redis)", () => {
     expect(json).not.toContain(user.passwordHash);
     for (const d of await t.services.db.device.findMany({ where: { userId } })) expect(json).not.toContain(d.cookieHash);
     expect(json).not.toMatch(/passwordHash|cookieHash|secretHash/);
+  });
+
+  it("exportData needs fresh authentication: a session whose password entry is old gets reauth_required, then the export after account.reauthenticate", async () => {
+    const b = new TestBrowser(t.services);
+    await b.mutation("auth.register", { email: uniqueEmail("stale"), password: PASSWORD });
+    const sessionId = (await b.query<{ session: { id: string } }>("auth.me")).data!.session.id;
+    // As if REAUTH_MINUTES had passed since the sign-in (a cookie stolen later).
+    await t.services.redis.redis.del(recentAuthKey(t.services.redis.prefix, sessionId));
+    expect((await b.mutation("account.exportData")).error?.data.reason).toBe("reauth_required");
+    expect((await b.mutation("account.reauthenticate", { password: PASSWORD })).status).toBe(200);
+    expect((await b.mutation("account.exportData")).status).toBe(200);
   });
 
   it("exportData is limited per user", async () => {

@@ -6,10 +6,8 @@ import { checkPassword, SIGN_IN_WORDING, type AccountThrottle } from "~/server/s
 import { sha256 } from "~/server/platform/crypto";
 import { notify } from "~/server/security/notify";
 import { report } from "~/server/security/report";
-import { startSession } from "~/server/auth/start-session";
+import { INVALID_CREDENTIALS, startSession } from "~/server/auth/start-session";
 import type { ApprovalDeps, ApprovalRequired, AuthDeps, ClientInfo, SignedIn } from "~/server/auth/types";
-
-export const INVALID_CREDENTIALS = "Invalid email or password";
 
 /**
  * The owner is told once, when waiting starts: a security event, their open pages, an email.
@@ -78,14 +76,7 @@ export async function login(
   const epoch = await epochBehindPassword(deps, user);
   const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email, knownDevice: user.knownDevice }, client, as.method, as.deviceName);
   if (approval) return approval;
-  try {
-    return await startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName, epoch, knownDevice: user.knownDevice });
-  } catch (error) {
-    // The account was deleted while this sign-in ran (account.delete): its rows are gone, so
-    // recording the device or the sign-in failed on a foreign key. Answer as for an unknown address.
-    if (!(await deps.db.user.count({ where: { id: user.id } }))) throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
-    throw error;
-  }
+  return startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName, epoch, knownDevice: user.knownDevice });
 }
 
 /**

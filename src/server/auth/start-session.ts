@@ -1,7 +1,7 @@
 import type { LoginMethod } from "~/generated/prisma/enums";
 import type { Db } from "~/server/platform/db";
 import { deviceNameOf, recordDeviceSignIn } from "~/server/devices/device";
-import { AuthError, isErrorNamed } from "~/server/platform/errors";
+import { AuthError, isAuthError, isErrorNamed } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { recordLoginEvent } from "./login-events";
 import { notify } from "~/server/security/notify";
@@ -20,7 +20,28 @@ async function isKnownDevice(db: Db, userId: string, deviceCookie: string): Prom
  * the session cap (atomically, in Redis), flags a suspicious sign-in (security/suspicious.ts), logs it,
  * tells the user's other pages, and emails the owner about a new device or a suspicious sign-in.
  */
+/** What a sign-in answers when the account is gone: as for an unknown address, for password sign-ins. */
+export const INVALID_CREDENTIALS = "Invalid email or password";
+
 export async function startSession(
+  deps: AuthDeps,
+  user: { id: string; email: string },
+  client: ClientInfo,
+  method: LoginMethod,
+  options: Parameters<typeof openSession>[4] = {},
+): Promise<SignedIn> {
+  try {
+    return await openSession(deps, user, client, method, options);
+  } catch (error) {
+    // The account was deleted while this sign-in ran (account.delete): its rows are gone, so
+    // recording the device or the sign-in failed on a foreign key. Every way in answers so.
+    if (isAuthError(error) || (await deps.db.user.count({ where: { id: user.id } }))) throw error;
+    if (method === "password" || method === "token") throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
+    throw new AuthError("UNAUTHORIZED", "This account no longer exists.", { reason: "not_signed_in" });
+  }
+}
+
+async function openSession(
   deps: AuthDeps,
   user: { id: string; email: string },
   client: ClientInfo,

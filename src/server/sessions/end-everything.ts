@@ -33,6 +33,8 @@ export interface EndEverythingOptions {
   cancelPending: boolean;
   /** Every device of the account becomes unknown again (the next sign-in anywhere is a new device). */
   distrustDevices?: boolean;
+  /** false: the caller tells the pages itself (account deletion does, after resetting the feed). Default true. */
+  tellPages?: boolean;
   /** The audit rows, mail and further live events that go with it, given what ended. */
   report?: (ended: Ended) => Omit<Report, "userId">;
 }
@@ -56,11 +58,13 @@ export async function endEverything(deps: EndEverythingDeps, options: EndEveryth
   const ended: Ended = { sessions, cancelledHandoffs, cancelledApprovals, distrustedDevices };
 
   const why: UserEventInput | null =
-    options.reason === "lockout"
-      ? { type: "locked_out", sessionIds: sessions, passwordChanged: options.passwordChanged ?? false }
-      : sessions.length
-        ? { type: "revoked", sessionIds: sessions, reason: options.reason }
-        : null;
+    options.tellPages === false
+      ? null
+      : options.reason === "lockout"
+        ? { type: "locked_out", sessionIds: sessions, passwordChanged: options.passwordChanged ?? false }
+        : sessions.length
+          ? { type: "revoked", sessionIds: sessions, reason: options.reason }
+          : null;
   const extra = options.report?.(ended) ?? {};
   const extraLive = extra.live ? (Array.isArray(extra.live) ? extra.live : [extra.live]) : [];
   await report(deps, {

@@ -13,7 +13,15 @@ import { SECURITY_ACTIVITY_PAGE, SECURITY_ACTIVITY_PAGE_MAX } from "~/server/pol
 import { sha256 } from "~/server/platform/crypto";
 import { enforceRateLimit } from "~/server/platform/rate-limit";
 import type { Services } from "~/server/services";
-import { createTRPCRouter, protectedProcedure, publicProcedure, rateLimited, recentAuthAnyAddressProcedure, verifiedProcedure } from "../trpc";
+import {
+  createTRPCRouter,
+  protectedProcedure,
+  publicProcedure,
+  rateLimited,
+  recentAuthAnyAddressProcedure,
+  recentAuthProcedure,
+  verifiedProcedure,
+} from "../trpc";
 
 /** A link's secret as it arrives from a URL: validated by the store (anything malformed is simply not a valid link). */
 const linkToken = z.string({ message: "token is required" }).max(200, { message: "token is too long" });
@@ -102,8 +110,11 @@ export const accountRouter = createTRPCRouter({
     )
     .query(({ ctx, input }) => securityActivity(ctx.services, ctx.session.userId, { cursor: input.cursor ?? undefined, limit: input.limit })),
 
-  /** Everything stored about the user as one JSON document (see data-export.ts). Limited per user. */
-  exportData: verifiedProcedure
+  /**
+   * Everything stored about the user as one JSON document (see data-export.ts). Fresh
+   * authentication: a stolen cookie should not walk off with the whole history. Limited per user.
+   */
+  exportData: recentAuthProcedure
     .use(rateLimited((ctx) => [[ctx.services.rateLimits.dataExportPerUser, ctx.session.userId]], "Too many data exports."))
     .mutation(({ ctx }) => exportData(ctx.services, actorOf(ctx.session, ctx.ip()))),
 
