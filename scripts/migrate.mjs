@@ -95,7 +95,12 @@ async function postgres(url) {
     query: async (sql, params) => (await client.query(sql, params)).rows,
     // The simple query protocol: the whole script at once ($$ bodies and all), in one round trip.
     exec: async (sql) => void (await client.query(sql)),
-    lock: async () => void (await client.query(`SELECT pg_advisory_lock(${PRISMA_ADVISORY_LOCK})`)),
+    // Like Prisma, give up after 10 s rather than wait forever behind a hung holder (npm start, ExecStartPre).
+    lock: async () => {
+      await client.query("SET lock_timeout = '10s'");
+      await client.query(`SELECT pg_advisory_lock(${PRISMA_ADVISORY_LOCK})`);
+      await client.query("SET lock_timeout = 0");
+    },
     unlock: async () => void (await client.query(`SELECT pg_advisory_unlock(${PRISMA_ADVISORY_LOCK})`)),
     close: () => client.end(),
   };

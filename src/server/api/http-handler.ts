@@ -15,26 +15,41 @@ const trimSlashes = (path: string) => path.replace(/^\/+|\/+$/g, "");
 const payloadTooLarge = () =>
   errorResponse("PAYLOAD_TOO_LARGE", `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`, "body_too_large", { connection: "close" });
 
-/**
- * What this handler refuses before tRPC parses the call, with a reason of its own: a path whose
- * %-encoding is broken (tRPC would throw "URI malformed" and answer 500) and a batch of more than
- * MAX_BATCH_SIZE calls (tRPC's own refusal could only be told apart by its message).
- */
-function refusedCall(req: Request): { code: "BAD_REQUEST"; message: string; reason: "malformed_url" | "batch_too_large" } | null {
+const PROCEDURES = new Set(Object.keys(appRouter._def.procedures));
+
+interface ParsedCall {
+  /**
+   * The procedures called, as tRPC reads the path (comma-separated only with `?batch=1`), each as
+   * itself when the router has it, else "unknown": what a client puts in the path never becomes a
+   * log field or a metrics label as is.
+   */
+  procedures: string[];
+  /**
+   * What this handler refuses before tRPC parses the call, with a reason of its own: a path whose
+   * %-encoding is broken (tRPC would throw "URI malformed" and answer 500) and a batch of more than
+   * MAX_BATCH_SIZE calls (tRPC's own refusal could only be told apart by its message).
+   */
+  refused: { code: "BAD_REQUEST"; message: string; reason: "malformed_url" | "batch_too_large" } | null;
+}
+
+/** Reads the URL once, as tRPC's fetch adapter does: what follows the endpoint, without slashes around it. */
+function parseCall(req: Request): ParsedCall {
   const url = new URL(req.url);
-  // As tRPC's fetch adapter reads it: what follows the endpoint, without slashes around it.
   const path = trimSlashes(trimSlashes(url.pathname).slice(trimSlashes(ENDPOINT).length));
   let decoded: string;
   try {
     decoded = decodeURIComponent(path);
   } catch {
-    return { code: "BAD_REQUEST", message: "The URL's %-encoding is malformed.", reason: "malformed_url" };
+    return { procedures: ["unknown"], refused: { code: "BAD_REQUEST", message: "The URL's %-encoding is malformed.", reason: "malformed_url" } };
   }
-  // tRPC's own rule for a batch: `?batch=1` and the procedure names joined by commas.
-  if (url.searchParams.get("batch") === "1" && decoded.split(",").length > MAX_BATCH_SIZE) {
-    return { code: "BAD_REQUEST", message: `A batch may carry at most ${MAX_BATCH_SIZE} calls.`, reason: "batch_too_large" };
+  const names = url.searchParams.get("batch") === "1" ? decoded.split(",") : [decoded];
+  if (names.length > MAX_BATCH_SIZE) {
+    return {
+      procedures: ["unknown"],
+      refused: { code: "BAD_REQUEST", message: `A batch may carry at most ${MAX_BATCH_SIZE} calls.`, reason: "batch_too_large" },
+    };
   }
-  return null;
+  return { procedures: names.map((name) => (PROCEDURES.has(name) ? name : "unknown")), refused: null };
 }
 
 /**
@@ -46,23 +61,6 @@ async function boundedRequest(req: Request): Promise<Request | Response> {
   const body = await readLimitedBody(req, MAX_BODY_BYTES);
   if (body === null) return payloadTooLarge();
   return new Request(req.url, { method: req.method, headers: req.headers, body, signal: req.signal });
-}
-
-const PROCEDURES = new Set(Object.keys(appRouter._def.procedures));
-
-/**
- * The procedures a URL names (`/api/trpc/a.b,c.d`), each as itself when the router has it, else
- * "unknown": what a client puts in the path never becomes a log field or a metrics label as is.
- */
-function proceduresOf(url: string): string[] {
-  const path = new URL(url).pathname.replace(/^\/api\/trpc\/?/, "");
-  let names: string[];
-  try {
-    names = decodeURIComponent(path).split(",");
-  } catch {
-    names = [path];
-  }
-  return names.slice(0, MAX_BATCH_SIZE + 1).map((name) => (PROCEDURES.has(name) ? name : "unknown"));
 }
 
 interface CallError {
@@ -115,12 +113,11 @@ function countedStream(body: ReadableStream<Uint8Array>, procedure: string): Rea
 export async function handleTrpcRequest(req: Request, loadServices: () => Promise<Services>): Promise<Response> {
   const started = performance.now();
   const record: { id: string; userId?: string } = { id: requestIdFrom(req.headers) };
-  const procedures = proceduresOf(req.url);
+  const { procedures, refused } = parseCall(req);
   const errors: CallError[] = [];
   let answered = false;
 
   const res = await inRequestScope(record, async () => {
-    const refused = refusedCall(req);
     if (refused) {
       errors.push({ procedure: procedures[0] ?? "unknown", trpcCode: refused.code, reason: refused.reason });
       return errorResponse(refused.code, refused.message, refused.reason);

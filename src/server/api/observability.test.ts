@@ -200,6 +200,16 @@ describe("request logs and metrics (real PostgreSQL + Redis)", () => {
     expect(text).not.toContain("no.such");
   });
 
+  it("commas in a path that is not a batch name one unknown procedure (tRPC's reading), so they cannot inflate another procedure's counts", async () => {
+    const okBefore = await valueOf("handoff_request_duration_seconds", { procedure: "auth.me", code: "OK" });
+    const res = await handleTrpcRequest(new Request(`${APP_URL}/api/trpc/${Array(11).fill("auth.me").join(",")}`), async () => t.services);
+    expect(res.status).toBe(404);
+    expect(await valueOf("handoff_request_duration_seconds", { procedure: "auth.me", code: "OK" })).toBe(okBefore);
+    const refused = await handleTrpcRequest(new Request(`${APP_URL}/api/trpc/${Array(300).fill("auth.me").join(",")}?batch=1`), async () => t.services);
+    expect(refused.status).toBe(400);
+    expect(await valueOf("handoff_request_duration_seconds", { procedure: "auth.me", code: "OK" })).toBe(okBefore);
+  });
+
   it("counts an open subscription stream while it is open", async () => {
     const email = uniqueEmail();
     const laptop = new TestBrowser(t.services);

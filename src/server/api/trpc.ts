@@ -139,7 +139,7 @@ export const protectedProcedure = base.use(async ({ ctx, next }) => {
   if (!found) {
     const message =
       ctx.bearerToken !== null ? "This access token is not valid, has expired, or its session has ended." : "You are not signed in, or your session has ended.";
-    throw toTRPCError(new AuthError("UNAUTHORIZED", message, { reason: "not_signed_in" }));
+    throw new AuthError("UNAUTHORIZED", message, { reason: "not_signed_in" });
   }
   const { session, accessToken } = found;
   noteRequestUser(session.userId);

@@ -30,7 +30,7 @@ function build() {
     }),
     activeSessions: new Gauge({
       name: "handoff_active_sessions",
-      help: "Live sessions in Redis (cookie and token), counted by a SCAN of the session keys at most every 30 s.",
+      help: "Live sessions in Redis (cookie and token) for the whole deployment, counted by a SCAN at most every 30 s; every instance reports the same number: aggregate with max(), not sum().",
       registers,
     }),
     revocations: new Counter({
@@ -160,9 +160,18 @@ const ACTIVE_SESSIONS_EVERY_MS = 30_000;
  * that Redis expires by itself), at most every 30 s: about one round trip per 1000 keys in the
  * database, on scrape only, never on a request's path.
  */
-export async function refreshActiveSessions(redis: { redis: Pick<Redis, "scan">; prefix: string }, now = Date.now()): Promise<void> {
+export function refreshActiveSessions(redis: { redis: Pick<Redis, "scan">; prefix: string }, now = Date.now()): Promise<void> {
   const m = metrics();
-  if (now - m.activeSessionsCountedAt < ACTIVE_SESSIONS_EVERY_MS) return;
+  if (now - m.activeSessionsCountedAt < ACTIVE_SESSIONS_EVERY_MS) return Promise.resolve();
+  // Concurrent scrapes share one scan.
+  scanning ??= countActiveSessions(redis, now).finally(() => (scanning = undefined));
+  return scanning;
+}
+
+let scanning: Promise<void> | undefined;
+
+async function countActiveSessions(redis: { redis: Pick<Redis, "scan">; prefix: string }, now: number): Promise<void> {
+  const m = metrics();
   const match = `${redis.prefix.replace(/[*?[\]\\]/g, "\\$&")}session:*`;
   let cursor = "0";
   let count = 0;
