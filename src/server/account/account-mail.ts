@@ -1,22 +1,11 @@
-import type { Place } from "~/server/platform/geo";
-import type { SecurityMail } from "~/server/security/notify";
+import { details, message, type SecurityMail, type Where } from "~/server/security/notify";
 
 // The email of the account lifecycle: links (reset, verification, change of address) and what
 // happened (password reset, address changed, account deleted). Plain text messages in the shape of
 // the security email (src/server/security/notify.ts); links go out with mailer.send, the rest with
 // report() beside its audit row. Either way queued, never delaying or failing the request.
 
-interface Where {
-  ip: string;
-  place: Place;
-}
-
-const where = (w: Where) => `Place: ${w.place.label} (IP ${w.ip}, estimated from the address)\nTime: ${new Date().toUTCString()}`;
 const minutes = (ms: number) => (ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)} hours` : `${Math.round(ms / 60_000)} minutes`);
-
-function message(subject: string, paragraphs: string[]): SecurityMail {
-  return { subject: `Handoff: ${subject}`, text: `${paragraphs.join("\n\n")}\n\n— Handoff\n` };
-}
 
 /** "ann@example.com" -> "a**@e******.com": enough to recognise one's own address, not to learn someone else's. */
 export function maskEmail(email: string): string {
@@ -43,7 +32,7 @@ export const accountMail = {
   passwordWasReset(w: Where, signedOut: number): SecurityMail {
     return message("your password was reset", [
       `The password of your account was reset with a link sent to this address.${signedOut ? ` ${signedOut} ${signedOut === 1 ? "session was" : "sessions were"} signed out.` : ""}`,
-      where(w),
+      details(w),
       "If this was not you, someone can read your email: secure your mailbox first, then reset your password again.",
     ]);
   },
@@ -66,21 +55,21 @@ export const accountMail = {
   emailChangeRequested(newEmail: string, w: Where): SecurityMail {
     return message("a change of your email address was requested", [
       `Someone signed in to your account asked to change its address to ${maskEmail(newEmail)}. Nothing changes until the link sent there is opened.`,
-      where(w),
+      details(w),
       'If this was not you, someone is in your account: use "Sign out everywhere" (emergency lockout) on a device you trust and change your password.',
     ]);
   },
   emailChanged(newEmail: string, w: Where): SecurityMail {
     return message("your email address was changed", [
       `Your account now uses ${maskEmail(newEmail)}; this address no longer signs in or receives its security email.`,
-      where(w),
+      details(w),
       "If this was not you, contact your administrator.",
     ]);
   },
   goodbye(w: Where): SecurityMail {
     return message("your account was deleted", [
       "Your Handoff account and everything stored about it (devices, addresses, sessions, sign-in history, security events) were deleted. This address can be used to create a new account.",
-      where(w),
+      details(w),
       "If this was not you, someone knew your password: create a new account if you want one, and change that password wherever else you use it.",
     ]);
   },

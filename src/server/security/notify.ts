@@ -13,7 +13,8 @@ export interface Where {
 
 const IF_NOT_YOU = 'If this was not you: open your dashboard on a device you trust, use "Sign out everywhere" (emergency lockout), then change your password.';
 
-function details(where: Where): string {
+/** Device, place and time, as every security email states them. */
+export function details(where: Where): string {
   const lines = [
     ...(where.deviceName ? [`Device: ${where.deviceName}`] : []),
     `Place: ${where.place.label} (IP ${where.ip}, estimated from the address)`,
@@ -28,7 +29,8 @@ export interface SecurityMail {
   text: string;
 }
 
-function message(subject: string, paragraphs: string[]): SecurityMail {
+/** A security email from its subject and paragraphs. */
+export function message(subject: string, paragraphs: string[]): SecurityMail {
   return { subject: `Handoff: ${subject}`, text: `${paragraphs.join("\n\n")}\n\n— Handoff\n` };
 }
 
