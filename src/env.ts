@@ -144,7 +144,7 @@ function localSessionSecret(dataDir: string): string {
  * classic: one session by default, a second device only with the first one's approval (6-digit
  * code), and a third sign-in refused ("Already 2 sessions active").
  */
-export const PRESETS: Record<string, Record<string, string>> = {
+const PRESETS: Record<string, Record<string, string>> = {
   classic: { SESSION_LIMIT: "2", SESSION_LIMIT_POLICY: "reject", NEW_DEVICE_APPROVAL: "true" },
 };
 

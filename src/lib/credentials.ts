@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** Emails are compared and stored trimmed and lower-cased, so "Ann@X.com" and "ann@x.com" are one account. */
-export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
 export const emailInput = z
   .string({ message: "Email is required" })

@@ -2,7 +2,7 @@
  * Why a sign-in or register form posted without JavaScript (src/app/api/form) came back. Only
  * this short code travels in the redirect's query string: never the email or the password.
  */
-export const FORM_ERRORS = {
+const FORM_ERRORS = {
   invalid: "Invalid email or password",
   email: "Enter a valid email address.",
   password: "Enter your password.",

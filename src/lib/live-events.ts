@@ -38,7 +38,6 @@ export type ApprovalStatus = z.infer<typeof approvalStatus>;
 
 /** How a request was resolved, in an `approval_resolved` event (failed: too many wrong codes). */
 export const approvalResolution = approvalStatus.extract(["approved", "denied", "failed", "completed", "cancelled"]);
-export type ApprovalResolution = z.infer<typeof approvalResolution>;
 
 /** Every event `type`. */
 export const userEventType = z.enum(["signed_in", "revoked", "locked_out", "device_updated", "approval_requested", "sign_in_throttled", "approval_resolved"]);

@@ -8,15 +8,15 @@ import superjson from "superjson";
 import type { AppRouter } from "~/server/api/root";
 
 export const api = createTRPCReact<AppRouter>();
-export type { RouterInputs, RouterOutputs } from "./types";
+export type { RouterOutputs } from "./types";
 
 /** What every form and list shows instead of the browser's "Failed to fetch". */
-export const UNREACHABLE_MESSAGE = "Can't reach Handoff. Check your connection and try again.";
+const UNREACHABLE_MESSAGE = "Can't reach Handoff. Check your connection and try again.";
 
 const UNREACHABLE = "HandoffUnreachableError";
 
 /** True when a call failed because the server could not be reached (not because it said no). */
-export function isUnreachable(error: unknown): boolean {
+function isUnreachable(error: unknown): boolean {
   for (let e = error as { name?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 4; depth++) {
     if (e.name === UNREACHABLE) return true;
     e = e.cause as typeof e;

@@ -11,7 +11,7 @@ export interface WouldSignOut {
  * `wouldSignOut` of a server result that may carry it: undefined when the result does not say
  * (then the account-wide `sessions.cap` answer applies), null when nobody would be signed out.
  */
-export function wouldSignOutOf(source: unknown): WouldSignOut | null | undefined {
+function wouldSignOutOf(source: unknown): WouldSignOut | null | undefined {
   if (typeof source !== "object" || source === null || !("wouldSignOut" in source)) return undefined;
   return (source as { wouldSignOut?: WouldSignOut | null }).wouldSignOut ?? null;
 }

@@ -6,7 +6,7 @@ import { useEffect, useId, useRef, useState } from "react";
 const HANDOFF_PATH = /^\/(handoff|continue)\/[A-Za-z0-9_-]{16,64}\.[A-Za-z0-9_-]{32,128}$/;
 
 /** The in-app path a scanned or pasted Handoff link points to, or null when it is not one. */
-export function handoffPath(text: string): string | null {
+function handoffPath(text: string): string | null {
   try {
     const url = new URL(text.trim(), window.location.origin);
     return HANDOFF_PATH.test(url.pathname) ? url.pathname : null;

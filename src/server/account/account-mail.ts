@@ -8,7 +8,7 @@ import { details, message, type SecurityMail, type Where } from "~/server/securi
 const minutes = (ms: number) => (ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)} hours` : `${Math.round(ms / 60_000)} minutes`);
 
 /** "ann@example.com" -> "a**@e******.com": enough to recognise one's own address, not to learn someone else's. */
-export function maskEmail(email: string): string {
+function maskEmail(email: string): string {
   const at = email.lastIndexOf("@");
   if (at < 1) return "***";
   const local = email.slice(0, at);

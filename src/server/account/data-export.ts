@@ -8,7 +8,7 @@ import { report } from "~/server/security/report";
 // whole sign-in history and every security event. Secrets and their digests (password hash,
 // device-cookie hashes, session secrets) are not data about the person and stay out.
 
-export const EXPORT_FORMAT = "handoff-export/1";
+const EXPORT_FORMAT = "handoff-export/1";
 
 export async function exportData(deps: AccountDeps, actor: Actor) {
   // Written first, so the export includes its own record.

@@ -15,7 +15,7 @@ import { report } from "~/server/security/report";
 // reaches only "check your inbox", and security-sensitive procedures refuse (requireVerifiedEmail,
 // declared as a procedure kind in src/server/api/trpc.ts).
 
-export const EMAIL_UNVERIFIED = "email_unverified";
+const EMAIL_UNVERIFIED = "email_unverified";
 
 /** Mails a verification link for the account's current address (voiding the previous one). */
 export async function sendVerificationLink(deps: Pick<AccountDeps, "links" | "mailer" | "policy" | "config">, user: { id: string; email: string }) {
@@ -41,7 +41,7 @@ export async function resendVerification(deps: AccountDeps, actor: Actor): Promi
   return { ok: true, alreadyVerified: false, sentTo: user.email };
 }
 
-export const verifyLinkInvalid = (why: "invalid" | "expired") =>
+const verifyLinkInvalid = (why: "invalid" | "expired") =>
   new AuthError(
     "BAD_REQUEST",
     why === "expired"

@@ -54,7 +54,7 @@ export async function requestPasswordReset(deps: AccountDeps, email: string, ip:
   return { ok: true };
 }
 
-export const resetLinkInvalid = (why: "invalid" | "expired") =>
+const resetLinkInvalid = (why: "invalid" | "expired") =>
   new AuthError(
     "BAD_REQUEST",
     why === "expired"

@@ -23,7 +23,7 @@ export interface ReauthDeps extends AuthDeps {
   approvals: ApprovalStore;
 }
 
-export const REAUTH_REQUIRED = "reauth_required";
+const REAUTH_REQUIRED = "reauth_required";
 
 export async function requireRecentAuth(sessions: SessionStore, sessionId: string, reauthMs: number): Promise<void> {
   if (!(await sessions.recentlyAuthenticated(sessionId, reauthMs))) {

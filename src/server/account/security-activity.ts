@@ -41,7 +41,7 @@ const TITLES: Record<string, string> = {
 };
 
 /** A sentence for an event type (an unknown one, from a newer version, reads as itself). */
-export const securityEventTitle = (type: string) => TITLES[type] ?? type.replaceAll("_", " ");
+const securityEventTitle = (type: string) => TITLES[type] ?? type.replaceAll("_", " ");
 
 export async function securityActivity(deps: { db: Db }, userId: string, page: { cursor?: string; limit: number }) {
   const rows = await deps.db.securityEvent.findMany({

@@ -165,7 +165,7 @@ function checkInputMeta(meta: unknown) {
 }
 
 /** Decodes a client's input: plain JSON as is, superjson's annotations only of the kinds above. */
-export function deserializeInput(payload: unknown): unknown {
+function deserializeInput(payload: unknown): unknown {
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) throw malformedInput();
   const { json, meta } = payload as { json?: unknown; meta?: unknown };
   checkInputMeta(meta);

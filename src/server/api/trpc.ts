@@ -15,7 +15,7 @@ import { requestHelpers, type Context } from "./context";
 import { reasonOf, toTRPCError } from "./errors";
 import { transformer } from "./transformer";
 
-export interface Meta {
+interface Meta {
   /**
    * The procedure reads no cookie (token endpoints: credentials come in the input and the answer
    * is only readable by the caller), so there is nothing for a cross-site request to abuse:

@@ -16,7 +16,7 @@ import { TRUST_NONCE_MS } from "~/server/policy";
  * restart) only means a new random version and one more database read.
  */
 
-export interface CachedDevice {
+interface CachedDevice {
   id: string;
   name: string;
   browser: string | null;

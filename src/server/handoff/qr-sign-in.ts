@@ -16,7 +16,7 @@ export interface HandoffDeps extends AuthDeps {
 }
 
 /** The QR points at a page of this app: /handoff/<token> approves a new device, /continue/<token> claims an offer. */
-export const qrUrl = (origin: string, kind: HandoffRecord["kind"], token: string) => `${origin}/${kind === "signin" ? "handoff" : "continue"}/${token}`;
+const qrUrl = (origin: string, kind: HandoffRecord["kind"], token: string) => `${origin}/${kind === "signin" ? "handoff" : "continue"}/${token}`;
 
 const invalid = () => new AuthError("BAD_REQUEST", "This QR code is no longer valid", { reason: "qr_invalid" });
 
@@ -41,7 +41,7 @@ function networkOf(ip: string): string {
 }
 
 /** What the UI shows about the other party: device, IP, place. */
-export async function describeParty(party: Party) {
+async function describeParty(party: Party) {
   const ua = parseUserAgent(party.userAgent);
   const place = await locate(party.ip);
   return { name: ua.name, browser: ua.browser, os: ua.os, deviceType: ua.deviceType, ip: party.ip, location: place.label, countryCode: place.countryCode };

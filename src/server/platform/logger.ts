@@ -7,7 +7,7 @@ import pino, { type DestinationStream, type Logger } from "pino";
 // log call. Shared by every Next.js server bundle through globalThis (Symbol.for), like the
 // request scope below, so a test or the server swaps one logger for all of them.
 
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
@@ -48,7 +48,7 @@ interface SerializedError {
  * Only an error's name, message, code, stack and causes: never its other own properties, where
  * clients attach what they were doing (a Redis command's arguments, a query's parameters).
  */
-export function serializeError(error: unknown, depth = 0): SerializedError {
+function serializeError(error: unknown, depth = 0): SerializedError {
   if (typeof error !== "object" || error === null) return { type: typeof error, message: String(error) };
   const e = error as { name?: unknown; message?: unknown; code?: unknown; kind?: unknown; stack?: unknown; cause?: unknown; errors?: unknown };
   const out: SerializedError = { type: typeof e.name === "string" ? e.name : "Error", message: typeof e.message === "string" ? maskEmails(e.message) : "" };

@@ -101,7 +101,7 @@ async function closeServices(): Promise<void> {
   await Promise.all([close("Redis", shared.handoffRedis), close("PostgreSQL", shared.handoffDb)]);
 }
 
-export async function shutDown(signal: string, timeoutMs: number): Promise<void> {
+async function shutDown(signal: string, timeoutMs: number): Promise<void> {
   if (state.shuttingDown) return;
   state.shuttingDown = true;
   const started = Date.now();

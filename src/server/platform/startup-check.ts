@@ -44,7 +44,7 @@ export function configurationProblems(source: Record<string, string | undefined>
  * In-memory sessions vanish on every restart and are not shared by a second instance; PGlite is
  * one process's files. `npm run dev` (NODE_ENV=development) keeps both by default.
  */
-export function embeddedProblems(source: Record<string, string | undefined>): string[] {
+function embeddedProblems(source: Record<string, string | undefined>): string[] {
   // Read from the raw variables (empty = not set, as in parseEnv), so these are listed together
   // with any other problem rather than after it is fixed.
   const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));

@@ -16,7 +16,7 @@ export interface ReportDeps {
   mailer: Mailer;
 }
 
-export type AuditEntry = Omit<Parameters<typeof recordSecurityEvent>[1], "userId">;
+type AuditEntry = Omit<Parameters<typeof recordSecurityEvent>[1], "userId">;
 
 /** One entry, several, or several with some left out (`false`/`null`/`undefined`: written as `cond && entry`). */
 type Some<T> = T | readonly (T | false | null | undefined)[] | false | null | undefined;

@@ -4,6 +4,7 @@ import { Prisma } from "~/generated/prisma/client";
 import type { Db } from "~/server/platform/db";
 import { logger } from "~/server/platform/logger";
 import { metrics } from "~/server/platform/metrics";
+import { isShuttingDown } from "~/server/platform/shutdown";
 import { RETENTION_BATCH_SIZE, RETENTION_EVERY_MS, RETENTION_FIRST_RUN_MS, RETENTION_LOCK_MS } from "~/server/policy";
 import type { Services } from "~/server/services";
 
@@ -14,7 +15,7 @@ import type { Services } from "~/server/services";
 // a Redis lock (SET NX PX) that expires by itself should the instance die mid-run.
 
 const TABLES = ["LoginEvent", "SecurityEvent"] as const;
-export type HistoryTable = (typeof TABLES)[number];
+type HistoryTable = (typeof TABLES)[number];
 
 export interface PruneResult {
   deleted: Record<HistoryTable, number>;
@@ -100,6 +101,8 @@ export function startRetentionSchedule(loadServices: () => Promise<Services>, fi
     timers[TIMER].unref();
   };
   const tick = async () => {
+    // A batch started now would race the shutdown's closing of PostgreSQL and Redis.
+    if (isShuttingDown()) return;
     try {
       const services = await loadServices();
       await runRetention({ db: services.db, redis: services.redis, retentionMs: services.policy.historyRetentionMs });
@@ -110,10 +113,4 @@ export function startRetentionSchedule(loadServices: () => Promise<Services>, fi
     }
   };
   schedule(firstMs);
-}
-
-/** Stops the schedule (shutdown, tests). */
-export function stopRetentionSchedule(): void {
-  clearTimeout(timers[TIMER]);
-  timers[TIMER] = undefined;
 }

@@ -6,14 +6,14 @@ import { locateAll, type Place } from "~/server/platform/geo";
 // place would take more than 1000 km/h ("impossible travel"). IP geolocation is city-level at best,
 // so distances under 500 km never count as travel.
 
-export type SuspiciousReason = "new_device_new_country" | "impossible_travel";
+type SuspiciousReason = "new_device_new_country" | "impossible_travel";
 
 export interface SignInWarning {
   reason: SuspiciousReason;
   message: string;
 }
 
-export const IMPOSSIBLE_SPEED_KMH = 1000;
+const IMPOSSIBLE_SPEED_KMH = 1000;
 const MIN_TRAVEL_KM = 500;
 
 export interface SignInHistory {
@@ -30,7 +30,7 @@ export async function signInHistory(db: Db, userId: string): Promise<SignInHisto
   return { last: last && { ip: last.ip, at: last.createdAt }, addresses: addresses.map((a) => a.address) };
 }
 
-export function distanceKm(a: Place, b: Place): number | null {
+function distanceKm(a: Place, b: Place): number | null {
   if (a.latitude === null || a.longitude === null || b.latitude === null || b.longitude === null) return null;
   const rad = Math.PI / 180;
   const dLat = (b.latitude - a.latitude) * rad;

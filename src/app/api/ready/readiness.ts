@@ -2,9 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 
 /** How long each check may take before it counts as failed (a load balancer's probe gives up soon too). */
-export const READY_CHECK_TIMEOUT_MS = 2_000;
+const READY_CHECK_TIMEOUT_MS = 2_000;
 
-export type CheckName = "postgres" | "redis" | "migrations";
+type CheckName = "postgres" | "redis" | "migrations";
 
 export interface Readiness {
   ok: boolean;
