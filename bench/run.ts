@@ -204,7 +204,7 @@ async function validationVsTotal(server: Server, cookie: string) {
       await Promise.all(
         Array.from({ length: batch }, (_, i) =>
           store.createSession(
-            { userId: `filler-${(created + i) % 5000}`, email: "f@example.com", deviceId: "d", ip: "127.0.0.1", method: "password" },
+            { userId: `filler-${(created + i) % 5000}`, email: "f@example.com", deviceId: "d", ip: "127.0.0.1", method: "password", emailVerified: true },
             UNCAPPED,
           ),
         ),
@@ -396,6 +396,7 @@ async function memory(server: Server) {
             deviceId: crypto.randomUUID(),
             ip: "203.0.113.42",
             method: "password",
+            emailVerified: true,
           },
           UNCAPPED,
         ),

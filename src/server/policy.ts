@@ -43,8 +43,6 @@ export const PASSWORD_HASH_NICE_DEFAULT = 10;
  * the work it does for a known one (a link, an email queued) cannot be told apart by timing.
  */
 export const PASSWORD_RESET_MIN_ANSWER_MS = 250;
-/** How long auth.me's cached copy of the account's address and verification lives (account/account-status.ts). */
-export const ACCOUNT_STATUS_CACHE_TTL_SECONDS = 600;
 /** An expired account link is kept this long past its expiry, so opening it says "expired" rather than "invalid". */
 export const ACCOUNT_LINK_EXPIRED_KEPT_MS = 86_400_000;
 /** Security activity page size: the default and the most one call may ask for. */

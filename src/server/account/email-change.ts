@@ -1,6 +1,5 @@
 import { accountMail } from "~/server/account/account-mail";
 import type { AccountDeps } from "~/server/account/deps";
-import { storeAccountStatus } from "~/server/account/account-status";
 import type { AccountLink } from "~/server/account/link-store";
 import type { Actor } from "~/server/auth/types";
 import { AuthError } from "~/server/platform/errors";
@@ -57,8 +56,7 @@ export async function completeEmailChange(deps: AccountDeps, link: AccountLink, 
   if (changed.count === 0)
     throw new AuthError("BAD_REQUEST", "This link is not valid any more: the account's address changed meanwhile.", { reason: "verify_link_invalid" });
   // Sessions carry the address security mail goes to: the old one may be anybody's soon.
-  await deps.sessions.setUserEmail(link.userId, link.sentTo);
-  await storeAccountStatus(deps, link.userId, { email: link.sentTo, emailVerified: true });
+  await deps.sessions.setUserAccount(link.userId, { email: link.sentTo, emailVerified: true });
   // Links sent to the old address prove nothing about the account any more.
   await deps.links.voidLinks(link.userId, ["password_reset", "email_verification"]);
   await report(deps, {

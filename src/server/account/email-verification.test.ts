@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { catchUpVerification } from "~/server/account/account-status";
 import { randomToken } from "~/server/platform/crypto";
+import { sessionKey } from "~/server/sessions/store";
 import { LONDON, PASSWORD } from "~/test/fixtures";
 import { clearOfMinuteBoundary, createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 import { linkToken, startSmtp } from "~/test/smtp";
@@ -55,6 +57,30 @@ describe("email verification (real PostgreSQL, Redis and SMTP)", () => {
     // Verified already: resending sends nothing.
     expect((await laptop.mutation("account.resendVerification")).data).toEqual({ ok: true, alreadyVerified: true, sentTo: null });
     expect((await smtp.mailsTo(t.services.mailer, email)).filter((m) => /confirm your email/.test(m.subject))).toHaveLength(1);
+  });
+
+  it("auth.me answers from the session: every live session learns of a verification; a session from before sessions kept the flag is looked up once", async () => {
+    const { email, laptop, userId } = await account();
+    const phone = browser();
+    expect((await phone.mutation("auth.login", { email, password: PASSWORD })).status).toBe(200);
+    const phoneSession = (await phone.query<Me>("auth.me")).data!.session.id;
+    await browser().mutation("account.verifyEmail", { token: await verifyLink(email) });
+    for (const page of [laptop, phone]) expect((await page.query<Me>("auth.me")).data!.user).toMatchObject({ email, emailVerified: true });
+
+    // A session written before sessions carried the flag: auth.me looks it up and writes it back.
+    const key = sessionKey(t.services.redis.prefix, phoneSession);
+    await t.services.redis.redis.hdel(key, "emailVerified");
+    expect((await phone.query<Me>("auth.me")).data!.user).toMatchObject({ email, emailVerified: true });
+    expect(String(await t.services.redis.redis.hget(key, "emailVerified"))).toBe("1");
+
+    // A sign-in that read the row before a verification was written, opening its session after
+    // the verification told the user's sessions: the catch-up read after creation repairs it.
+    const late = await t.services.sessions.createSession(
+      { userId, email, emailVerified: false, deviceId: crypto.randomUUID(), ip: "203.0.113.9", method: "password" },
+      { limit: 0, policy: "evict-oldest" },
+    );
+    await catchUpVerification(t.services, userId);
+    expect((await t.services.sessions.validateSessionToken(late.token))?.emailVerified).toBe(true);
   });
 
   it("a resent link voids the previous one; expired and forged links are refused", async () => {

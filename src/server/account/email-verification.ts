@@ -1,7 +1,7 @@
 import { accountMail } from "~/server/account/account-mail";
 import type { AccountDeps } from "~/server/account/deps";
 import { completeEmailChange } from "~/server/account/email-change";
-import { loadAccountStatus, storeAccountStatus } from "~/server/account/account-status";
+import { loadAccountStatus } from "~/server/account/account-status";
 import type { Actor } from "~/server/auth/types";
 import type { Db } from "~/server/platform/db";
 import { AuthError } from "~/server/platform/errors";
@@ -75,7 +75,7 @@ export async function verifyEmail(deps: AccountDeps, token: string, ip: string):
     WHERE "id" = ${link.userId}::uuid AND "email" = ${link.accountEmail}
     RETURNING "email"`;
   if (rows.length === 0) throw verifyLinkInvalid("invalid");
-  await storeAccountStatus(deps, link.userId, { email: link.accountEmail, emailVerified: true });
+  await deps.sessions.setUserAccount(link.userId, { email: link.accountEmail, emailVerified: true });
   await report(deps, { userId: link.userId, audit: { type: "email_verified", ip } });
   return { ok: true, kind: "verified", email: link.accountEmail };
 }

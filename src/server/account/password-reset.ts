@@ -1,7 +1,6 @@
 import { sleep } from "~/lib/sleep";
 import { accountMail } from "~/server/account/account-mail";
 import type { AccountDeps } from "~/server/account/deps";
-import { storeAccountStatus } from "~/server/account/account-status";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { logger } from "~/server/platform/logger";
@@ -94,7 +93,6 @@ export async function resetPassword(deps: AccountDeps, input: { token: string; n
     WHERE "id" = ${userId}::uuid AND "email" = ${accountEmail}
     RETURNING "email"`;
   if (rows.length === 0) throw resetLinkInvalid("invalid");
-  await storeAccountStatus(deps, userId, { email: accountEmail, emailVerified: true });
   // The password is written first: a sign-in that checked the old one is refused (auth/sign-in.ts epochBehindPassword).
   await deps.throttle.clear(accountEmail);
   const where = { ip, place: await locate(ip) };

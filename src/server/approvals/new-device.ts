@@ -169,9 +169,12 @@ export async function completeApproval(
     if (result.why === "wrong_state" && result.record.status === "pending") throw new ApprovalPendingError();
     throw noLongerValid();
   }
-  const user = await deps.db.user.findUnique({ where: { id: result.record.userId }, select: { id: true, email: true } });
+  const user = await deps.db.user.findUnique({ where: { id: result.record.userId }, select: { id: true, email: true, emailVerifiedAt: true } });
   if (!user) throw noLongerValid();
-  const signedIn = await startSession(deps, user, client, as.method, { deviceName: as.deviceName, parentSessionId: result.record.approvedBy || undefined });
+  const signedIn = await startSession(deps, { id: user.id, email: user.email, emailVerified: user.emailVerifiedAt !== null }, client, as.method, {
+    deviceName: as.deviceName,
+    parentSessionId: result.record.approvedBy || undefined,
+  });
   await report(deps, { userId: user.id, live: { type: "approval_resolved", requestId, status: "completed" } });
   return signedIn;
 }

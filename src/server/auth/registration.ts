@@ -16,5 +16,5 @@ export async function register(deps: AuthDeps, input: { email: string; password:
     throw error;
   }
   // A new account has no devices yet: no need to look the browser up.
-  return startSession(deps, user, client, "password", { knownDevice: false });
+  return startSession(deps, { ...user, emailVerified: false }, client, "password", { knownDevice: false });
 }

@@ -40,11 +40,18 @@ export async function login(
     select: {
       id: true,
       email: true,
+      emailVerifiedAt: true,
       passwordHash: true,
       devices: { where: { cookieHash: sha256(client.deviceCookie), forgottenAt: null }, select: { id: true } },
     },
   });
-  const user = found && { id: found.id, email: found.email, passwordHash: found.passwordHash, knownDevice: found.devices.length > 0 };
+  const user = found && {
+    id: found.id,
+    email: found.email,
+    emailVerified: found.emailVerifiedAt !== null,
+    passwordHash: found.passwordHash,
+    knownDevice: found.devices.length > 0,
+  };
   // Throttled per account (see security/throttle.ts) before the password is checked. A browser or app this
   // user already signed in with is exempt: throttling slows guessers down without locking the
   // owner out of their own devices. Unknown emails are checked against a dummy hash: same error,
@@ -76,7 +83,11 @@ export async function login(
   const epoch = await epochBehindPassword(deps, user);
   const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email, knownDevice: user.knownDevice }, client, as.method, as.deviceName);
   if (approval) return approval;
-  return startSession(deps, { id: user.id, email: user.email }, client, as.method, { deviceName: as.deviceName, epoch, knownDevice: user.knownDevice });
+  return startSession(deps, { id: user.id, email: user.email, emailVerified: user.emailVerified }, client, as.method, {
+    deviceName: as.deviceName,
+    epoch,
+    knownDevice: user.knownDevice,
+  });
 }
 
 /**

@@ -9,7 +9,8 @@ import { report } from "~/server/security/report";
 import type { CreateConditions, ParentSessionEndedError, SessionCap, SessionEpochChangedError, SessionLimitError } from "~/server/sessions/store";
 import { assessSignIn, signInHistory } from "~/server/security/suspicious";
 import { sha256 } from "~/server/platform/crypto";
-import type { AuthDeps, ClientInfo, SignedIn } from "./types";
+import { catchUpVerification } from "~/server/account/account-status";
+import type { AuthDeps, ClientInfo, SessionUser, SignedIn } from "./types";
 
 async function isKnownDevice(db: Db, userId: string, deviceCookie: string): Promise<boolean> {
   return (await db.device.count({ where: { userId, cookieHash: sha256(deviceCookie), forgottenAt: null } })) > 0;
@@ -25,7 +26,7 @@ export const INVALID_CREDENTIALS = "Invalid email or password";
 
 export async function startSession(
   deps: AuthDeps,
-  user: { id: string; email: string },
+  user: SessionUser,
   client: ClientInfo,
   method: LoginMethod,
   options: Parameters<typeof openSession>[4] = {},
@@ -43,7 +44,7 @@ export async function startSession(
 
 async function openSession(
   deps: AuthDeps,
-  user: { id: string; email: string },
+  user: SessionUser,
   client: ClientInfo,
   method: LoginMethod,
   options: {
@@ -73,10 +74,14 @@ async function openSession(
   const cap: SessionCap = options.neverEvict ? { ...deps.config.sessionCap, policy: "reject" } : deps.config.sessionCap;
   let created;
   try {
-    created = await deps.sessions.createSession({ userId: user.id, email: user.email, deviceId: device.id, ip: client.ip, method }, cap, {
-      parentSessionId: options.parentSessionId,
-      epoch: options.epoch,
-    });
+    created = await deps.sessions.createSession(
+      { userId: user.id, email: user.email, emailVerified: user.emailVerified, deviceId: device.id, ip: client.ip, method },
+      cap,
+      {
+        parentSessionId: options.parentSessionId,
+        epoch: options.epoch,
+      },
+    );
   } catch (error) {
     await deps.deviceCache.invalidate(user.id); // the device row was written all the same
     const refused = refusedBecause(error);
@@ -93,7 +98,7 @@ async function openSession(
     throw new AuthError("TOO_MANY_REQUESTS", error.message, { reason: "session_limit" });
   }
   const { token, session, evicted, evictedDevices } = created;
-  const place = await locate(client.ip);
+  const [place] = await Promise.all([locate(client.ip), user.emailVerified || catchUpVerification(deps, user.id)]);
   const warning = (await assessSignIn(history, { place, newDevice: device.isNew, at: session.createdAt })) ?? undefined;
   try {
     await recordLoginEvent(deps.db, {

@@ -12,6 +12,13 @@ import type { SignInWarning } from "~/server/security/suspicious";
 // here rather than in one of them, so no use case imports another just for a type.
 
 /** What the request tells about who is signing in from where. */
+/** The account a session is opened for, as the session will carry it. */
+export interface SessionUser {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+}
+
 export interface ClientInfo {
   ip: string;
   userAgent: string;

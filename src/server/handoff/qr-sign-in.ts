@@ -138,10 +138,12 @@ export async function complete(deps: HandoffDeps, id: string, browserSecret: str
     throw invalid();
   }
   const { record } = result;
-  const user = await deps.db.user.findUnique({ where: { id: record.ownerUserId! }, select: { id: true, email: true } });
+  const user = await deps.db.user.findUnique({ where: { id: record.ownerUserId! }, select: { id: true, email: true, emailVerifiedAt: true } });
   if (!user) throw invalid();
   // Created only while the session that approved still exists (a lockout may have ended it).
-  const signedIn = await startSession(deps, user, client, "qr", { parentSessionId: record.ownerSessionId ?? undefined });
+  const signedIn = await startSession(deps, { id: user.id, email: user.email, emailVerified: user.emailVerifiedAt !== null }, client, "qr", {
+    parentSessionId: record.ownerSessionId ?? undefined,
+  });
   await report(deps, {
     userId: user.id,
     audit: {

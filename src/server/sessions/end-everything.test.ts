@@ -69,7 +69,7 @@ describe("endEverything (real PostgreSQL + Redis)", () => {
     expect(await t.services.sessions.currentEpoch(a.userId)).not.toBe(epochBefore);
     await expect(
       t.services.sessions.createSession(
-        { userId: a.userId, email: a.email, deviceId: a.phoneSession.deviceId, ip: SYDNEY, method: "password" },
+        { userId: a.userId, email: a.email, deviceId: a.phoneSession.deviceId, ip: SYDNEY, method: "password", emailVerified: false },
         { limit: 0, policy: "evict-oldest" },
         { epoch: epochBefore },
       ),

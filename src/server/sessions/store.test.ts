@@ -19,6 +19,7 @@ describe.each([
     deviceId: crypto.randomUUID(),
     ip: "203.0.113.7",
     method: "password",
+    emailVerified: false,
   });
 
   beforeAll(async () => {

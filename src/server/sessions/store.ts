@@ -35,9 +35,14 @@ export interface Session {
   lastSeenAt: Date;
   idleExpiresAt: Date;
   absoluteExpiresAt: Date;
+  /**
+   * Whether the account's address is verified, as of the session's opening or the last change
+   * (setUserAccount); null for a session opened before sessions kept it (look it up).
+   */
+  emailVerified: boolean | null;
 }
 
-export type NewSession = Pick<Session, "userId" | "email" | "deviceId" | "ip" | "method">;
+export type NewSession = Pick<Session, "userId" | "email" | "deviceId" | "ip" | "method"> & { emailVerified: boolean };
 
 export const sessionKey = (prefix: string, sessionId: string) => `${prefix}session:${sessionId}`;
 export const userSessionsKey = (prefix: string, userId: string) => `${prefix}user:${userId}:sessions`;
@@ -60,7 +65,7 @@ export const deniedAccessTokenKey = (prefix: string, jti: string) => `${prefix}j
 // The user agent is not kept here (the device record has it): every value stays under Redis's
 // 64-byte listpack limit, so a session hash stays in the compact encoding.
 // toSession reads these by position.
-const FIELDS = ["userId", "email", "deviceId", "ip", "method", "createdAt", "lastSeenAt", "absoluteExpiresAt"] as const;
+const FIELDS = ["userId", "email", "deviceId", "ip", "method", "createdAt", "lastSeenAt", "absoluteExpiresAt", "emailVerified"] as const;
 
 const LUA_PRELUDE = `${LUA_HELPERS}
 local function prune(index, prefix)
@@ -232,12 +237,12 @@ return reply(out)
 // epoch ttl ms ('' = leave the epoch). Returns the ids of the sessions it ended.
 // KEYS: user index. ARGV: prefix, new address. Sessions keep the address they were opened with
 // (security mail goes to it): a change of address rewrites it in every live one. Returns how many.
-const SET_USER_EMAIL = `${LUA_HELPERS}
+const SET_USER_ACCOUNT = `${LUA_HELPERS}
 local n = 0
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local key = ARGV[1] .. 'session:' .. sid
   if redis.call('EXISTS', key) == 1 then
-    redis.call('HSET', key, 'email', ARGV[2])
+    redis.call('HSET', key, 'email', ARGV[2], 'emailVerified', ARGV[3])
     n = n + 1
   end
 end
@@ -293,6 +298,7 @@ function toSession(id: string, values: unknown[], policy: SessionPolicy): Sessio
     lastSeenAt: new Date(lastSeenAt),
     idleExpiresAt: new Date(Math.min(lastSeenAt + idle, absoluteExpiresAt)),
     absoluteExpiresAt: new Date(absoluteExpiresAt),
+    emailVerified: text(8) === "1" ? true : text(8) === "0" ? false : null,
   };
 }
 
@@ -346,7 +352,7 @@ export class SessionStore {
   private readonly removeMany;
   private readonly validateToken;
   private readonly rotate;
-  private readonly setEmail;
+  private readonly setAccount;
 
   constructor(
     private readonly redis: Redis,
@@ -361,7 +367,7 @@ export class SessionStore {
     this.removeMany = redis.createScript<unknown[]>(DELETE_SESSIONS);
     this.validateToken = redis.createScript<unknown[] | null>(VALIDATE_TOKEN_SESSION);
     this.rotate = redis.createScript<unknown[]>(ROTATE_REFRESH);
-    this.setEmail = redis.createScript<number>(SET_USER_EMAIL);
+    this.setAccount = redis.createScript<number>(SET_USER_ACCOUNT);
   }
 
   /**
@@ -386,6 +392,7 @@ export class SessionStore {
       createdAt: String(now),
       lastSeenAt: String(now),
       absoluteExpiresAt: String(absolute),
+      emailVerified: input.emailVerified ? "1" : "0",
     };
     const [created, active, ...evicted] = (await this.create.exec(
       [sessionKey(this.prefix, id), userSessionsKey(this.prefix, input.userId), userEpochKey(this.prefix, input.userId)],
@@ -514,9 +521,9 @@ export class SessionStore {
     return Number(await this.redis.exists(sessionKey(this.prefix, sessionId))) === 1;
   }
 
-  /** After a change of address: every live session of the user carries the new one. */
-  async setUserEmail(userId: string, email: string): Promise<number> {
-    return Number(await this.setEmail.exec([userSessionsKey(this.prefix, userId)], [this.prefix, email]));
+  /** After a change of address or its verification: every live session of the user carries it (auth.me answers from the session). */
+  async setUserAccount(userId: string, account: { email: string; emailVerified: boolean }): Promise<number> {
+    return Number(await this.setAccount.exec([userSessionsKey(this.prefix, userId)], [this.prefix, account.email, account.emailVerified ? "1" : "0"]));
   }
 
   /** The user's session epoch, read before a password check (CreateConditions.epoch). */

@@ -108,14 +108,20 @@ export async function completeTokenApproval(deps: TokenDeps, input: { requestId:
  */
 export async function issueTokensFromSession(deps: TokenDeps, session: Session, input: { deviceName: string }, client: TokenClient) {
   const deviceKey = client.deviceKey ?? randomToken(32);
-  const signedIn = await startSession(deps, { id: session.userId, email: session.email }, clientInfo(client, deviceKey), "token", {
-    deviceName: input.deviceName,
-    parentSessionId: session.id,
-    // No password was entered for it: otherwise each minted session would renew the fresh
-    // authentication that minting needs, and a stolen cookie could keep minting forever.
-    freshAuthentication: false,
-    neverEvict: true,
-  });
+  const signedIn = await startSession(
+    deps,
+    { id: session.userId, email: session.email, emailVerified: session.emailVerified === true },
+    clientInfo(client, deviceKey),
+    "token",
+    {
+      deviceName: input.deviceName,
+      parentSessionId: session.id,
+      // No password was entered for it: otherwise each minted session would renew the fresh
+      // authentication that minting needs, and a stolen cookie could keep minting forever.
+      freshAuthentication: false,
+      neverEvict: true,
+    },
+  );
   await report(deps, {
     userId: session.userId,
     audit: { type: "tokens_issued_from_session", sessionId: session.id, ip: client.ip, detail: { tokenSession: signedIn.session.id } },

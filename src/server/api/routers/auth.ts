@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { register } from "~/server/auth/registration";
 import { sendVerificationLink } from "~/server/account/email-verification";
-import { accountStatus } from "~/server/account/account-status";
+import { accountStatusOf } from "~/server/account/account-status";
 import { login } from "~/server/auth/sign-in";
 import { endBearerSession } from "~/server/tokens/bearer";
 import { approvalCookie, clearSessionCookie } from "~/server/platform/cookies";
@@ -71,9 +71,9 @@ export const authRouter = createTRPCRouter({
     return { ok: true as const };
   }),
 
-  /** The account's current address (a session keeps the one it was opened with) and whether it is verified (account/account-status.ts). */
+  /** The account's address and whether it is verified, as the session carries them (every change rewrites them in all live sessions: account/account-status.ts). */
   me: protectedProcedure.query(async ({ ctx }) => {
-    const account = await accountStatus(ctx.services, ctx.user.id);
+    const account = await accountStatusOf(ctx.services, ctx.session);
     return {
       user: { id: ctx.user.id, email: account?.email ?? ctx.user.email, emailVerified: account?.emailVerified ?? false },
       session: publicSession(ctx.session),
