@@ -70,7 +70,7 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
-export type SessionCapPolicy = "reject" | "evict-oldest";
+type SessionCapPolicy = "reject" | "evict-oldest";
 
 /** How many sessions one user may have at once (0 = no limit), and what a sign-in over it does. */
 export interface SessionCap {

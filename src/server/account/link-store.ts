@@ -10,7 +10,7 @@ import { ACCOUNT_LINK_EXPIRED_KEPT_MS } from "~/server/policy";
 // one deletes the old record in the same script, so a newer link voids older ones. Taking a link
 // reads and deletes it in one script: of two concurrent uses exactly one gets the record.
 
-export const LINK_PURPOSES = ["password_reset", "email_verification", "email_change"] as const;
+const LINK_PURPOSES = ["password_reset", "email_verification", "email_change"] as const;
 export type LinkPurpose = (typeof LINK_PURPOSES)[number];
 
 export interface AccountLink {
@@ -27,8 +27,8 @@ export interface AccountLink {
 
 const FIELDS = ["purpose", "userId", "sentTo", "accountEmail", "expiresAt", "sessionId"] as const;
 
-export const accountLinkKey = (prefix: string, hash: string) => `${prefix}account-link:${hash}`;
-export const currentLinkKey = (prefix: string, userId: string, purpose: LinkPurpose) => `${prefix}user:${userId}:link:${purpose}`;
+const accountLinkKey = (prefix: string, hash: string) => `${prefix}account-link:${hash}`;
+const currentLinkKey = (prefix: string, userId: string, purpose: LinkPurpose) => `${prefix}user:${userId}:link:${purpose}`;
 
 // KEYS: record, current pointer. ARGV: hash, ttl ms, prefix, FIELDS values.
 const ISSUE = `${LUA_HELPERS}

@@ -40,7 +40,7 @@ function toRequest(r: ShortLivedRecord<ApprovalStatus, Field>): ApprovalRequest 
 }
 
 /** Six digits from the CSPRNG, uniformly. */
-export function randomCode(): string {
+function randomCode(): string {
   return String(randomInt(0, 1_000_000)).padStart(6, "0");
 }
 

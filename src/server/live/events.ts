@@ -13,7 +13,6 @@ import { sessionKey } from "~/server/sessions/store";
 
 // The events themselves (type, revoke reason, approval status as z.enums) are defined once for
 // server and pages in src/lib/live-events.ts.
-export { userEvent, type UserEvent } from "~/lib/live-events";
 
 export type UserEventInput = UserEvent extends infer E ? (E extends unknown ? Omit<E, "at"> : never) : never;
 

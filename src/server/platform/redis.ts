@@ -4,7 +4,7 @@ import { env } from "~/env";
 import { embeddedRunner, tcpRunner } from "~/server/platform/redis/runners";
 import { createRequester } from "~/server/platform/redis/transports";
 
-export type RedisKind = "upstash" | "tcp" | "embedded";
+type RedisKind = "upstash" | "tcp" | "embedded";
 
 export interface RedisHandle {
   redis: Redis;

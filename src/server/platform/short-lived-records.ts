@@ -38,8 +38,6 @@ export interface ShortLivedRecord<S extends string, F extends string> {
 export type Outcome<R> =
   { ok: true; record: R } | { ok: false; why: "gone" | "forbidden" } | { ok: false; why: "wrong_state" | "wrong_code" | "attempts_exhausted"; record: R };
 
-export type Why = Extract<Outcome<unknown>, { ok: false }>["why"];
-
 /** The same outcome with its record turned into the domain's type. */
 export function mapOutcome<A, B>(outcome: Outcome<A>, to: (record: A) => B): Outcome<B> {
   if (outcome.ok) return { ok: true, record: to(outcome.record) };

@@ -16,7 +16,7 @@ import { THROTTLE_BASE_DELAY_MS, THROTTLE_FORGET_AFTER_MS, THROTTLE_IN_FLIGHT_MA
 // (hashed), whether or not an account exists, so the answer reveals nothing about existence.
 // Counters are forgotten a day after the last attempt.
 
-export type ThrottleReason = "too_many_failures" | "attempts_in_flight";
+type ThrottleReason = "too_many_failures" | "attempts_in_flight";
 
 // KEYS: throttle, in-flight set. ARGV: now, after, base ms, max ms, keep ms, attempt id, in-flight max ms.
 // Returns { 1, 0, attempts } or { 0, wait ms, reason }.

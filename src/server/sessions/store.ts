@@ -9,8 +9,8 @@ import { REFRESH_REUSE_HISTORY, type SessionCap } from "~/server/policy";
 // dead sessions by itself; index entries whose key is gone are pruned whenever the index is read
 // or written. Every check-and-write below is one Lua script: atomic, and one round trip.
 
-export const SESSION_METHODS = ["password", "qr", "approval", "token"] as const;
-export type SessionMethod = (typeof SESSION_METHODS)[number];
+const SESSION_METHODS = ["password", "qr", "approval", "token"] as const;
+type SessionMethod = (typeof SESSION_METHODS)[number];
 
 export interface SessionPolicy {
   idleTimeoutMs: number;
@@ -47,7 +47,7 @@ export type NewSession = Pick<Session, "userId" | "email" | "deviceId" | "ip" | 
 export const sessionKey = (prefix: string, sessionId: string) => `${prefix}session:${sessionId}`;
 export const userSessionsKey = (prefix: string, userId: string) => `${prefix}user:${userId}:sessions`;
 /** Hashes of a token session's rotated refresh tokens (newest first, the last REFRESH_REUSE_HISTORY), for reuse detection. */
-export const rotatedRefreshKey = (prefix: string, sessionId: string) => `${prefix}refresh-rotated:${sessionId}`;
+const rotatedRefreshKey = (prefix: string, sessionId: string) => `${prefix}refresh-rotated:${sessionId}`;
 /** Present while a session's password entry is recent enough for sensitive actions (REAUTH_MINUTES). */
 export const recentAuthKey = (prefix: string, sessionId: string) => `${prefix}reauth:${sessionId}`;
 /**
@@ -59,7 +59,7 @@ export const recentAuthKey = (prefix: string, sessionId: string) => `${prefix}re
  */
 export const userEpochKey = (prefix: string, userId: string) => `${prefix}user:${userId}:epoch`;
 /** A single revoked access token, kept until the token's own expiry. */
-export const deniedAccessTokenKey = (prefix: string, jti: string) => `${prefix}jti-denied:${jti}`;
+const deniedAccessTokenKey = (prefix: string, jti: string) => `${prefix}jti-denied:${jti}`;
 
 // Fields in the order the scripts return them.
 // The user agent is not kept here (the device record has it): every value stays under Redis's
@@ -302,7 +302,7 @@ function toSession(id: string, values: unknown[], policy: SessionPolicy): Sessio
   };
 }
 
-export type { SessionCap, SessionCapPolicy as SessionLimitPolicy } from "~/server/policy";
+export type { SessionCap } from "~/server/policy";
 
 /** The user already has as many sessions as the cap allows (policy "reject"). */
 export class SessionLimitError extends Error {

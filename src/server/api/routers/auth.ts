@@ -15,7 +15,7 @@ const credentials = z.object({ email: emailInput, password: passwordInput });
 /** Password sign-ins per client IP, by cookie (auth.login) or for tokens (tokens.issue). */
 export const signInPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.signInPerIp, ctx.ip()]], "Too many sign-in attempts from your network.");
 
-export const publicSession = (s: Session) => ({
+const publicSession = (s: Session) => ({
   id: s.id,
   deviceId: s.deviceId,
   method: s.method,

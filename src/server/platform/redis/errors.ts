@@ -8,7 +8,7 @@ import { isErrorNamed } from "~/server/platform/errors";
 // error instead of answering `{ error }`: @upstash/redis passes a requester's rejection through
 // unchanged. Recognised by name, never instanceof (Next.js bundles have separate class copies).
 
-export const REDIS_UNAVAILABLE = "RedisUnavailableError";
+const REDIS_UNAVAILABLE = "RedisUnavailableError";
 
 export interface RedisUnavailableError extends Error {
   code: "REDIS_UNAVAILABLE";

@@ -11,7 +11,7 @@ import { isRedisUnavailable } from "~/server/platform/redis/errors";
 // Each transport below only has to run a command array and return its raw reply; when Redis cannot
 // be reached it throws a RedisUnavailableError (./errors.ts).
 
-export type Command = (string | number)[];
+type Command = (string | number)[];
 export type Reply = unknown;
 
 export interface CommandRunner {
