@@ -14,7 +14,7 @@ try {
 }
 
 const e = env();
-const { db, close } = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR });
+const { db, close } = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR, poolSize: e.DATABASE_POOL_SIZE });
 const redis = await createRedis({
   upstashUrl: e.UPSTASH_REDIS_REST_URL,
   upstashToken: e.UPSTASH_REDIS_REST_TOKEN,

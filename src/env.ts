@@ -22,6 +22,7 @@ const schema = z
     APP_URL: z.url({ message: "APP_URL must be an absolute URL such as https://auth.example.com" }).default("http://localhost:3000"),
     SESSION_SECRET: z.string().min(32, { message: "SESSION_SECRET must be at least 32 characters" }).optional(),
     DATABASE_URL: urlOf(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// or postgresql:// URL"),
+    DATABASE_POOL_SIZE: wholeNumber("DATABASE_POOL_SIZE must be a whole number of connections from 1 to 500", 1, 500).default(10),
     DATA_DIR: z.string().default(".data"),
     REDIS_URL: urlOf(/^rediss?:\/\//, "REDIS_URL must be a redis:// or rediss:// URL"),
     REDIS_PREFIX: z.string().default("handoff:"),

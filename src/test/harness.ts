@@ -36,7 +36,7 @@ export const uniqueEmail = (label = "user") => `${label}-${crypto.randomUUID().s
  */
 export async function createTestServices(overrides: Record<string, string> = {}) {
   const e = testEnv({ REDIS_PREFIX: uniquePrefix(), ...overrides });
-  const { db, close: closeDb } = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR });
+  const { db, close: closeDb } = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR, poolSize: e.DATABASE_POOL_SIZE });
   const redis = await createRedis({ redisUrl: e.REDIS_URL, prefix: e.REDIS_PREFIX });
   // Real time unless a test sets clock.now (and back to undefined).
   const clock: { now: number | undefined } = { now: undefined };

@@ -25,7 +25,7 @@ describe("Redis killed while the app runs, under load", () => {
   beforeAll(async () => {
     server = await RedisServer.start();
     const e = testEnv({ REDIS_URL: server.url, REDIS_PREFIX: uniquePrefix(), SESSION_LIMIT: "0" });
-    const db = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR });
+    const db = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR, poolSize: e.DATABASE_POOL_SIZE });
     closeDb = db.close;
     services = createServices(db.db, await createRedis({ redisUrl: e.REDIS_URL, prefix: e.REDIS_PREFIX }), e);
   });
@@ -176,7 +176,7 @@ describe("Upstash REST unreachable after start-up", () => {
   it("answers 503 SERVICE_UNAVAILABLE while the REST API fails or is gone, and succeeds again once it is back", async () => {
     const upstash = await fakeUpstash();
     const e = testEnv({ UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: "test", REDIS_PREFIX: uniquePrefix(), SESSION_LIMIT: "0" });
-    const db = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR });
+    const db = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR, poolSize: e.DATABASE_POOL_SIZE });
     const redis = await createRedis({ upstashUrl: upstash.url, upstashToken: "test", prefix: e.REDIS_PREFIX });
     const services = createServices(db.db, redis, e);
     try {

@@ -10,7 +10,7 @@ describe("PostgreSQL or Redis unreachable: a typed SERVICE_UNAVAILABLE, never a 
   it("Redis down when the app starts", async () => {
     const e = testEnv({ REDIS_URL: `redis://${CLOSED_PORT}` });
     const failing = (async () => {
-      const { db } = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR });
+      const { db } = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR, poolSize: e.DATABASE_POOL_SIZE });
       return createServices(db, await createRedis({ redisUrl: e.REDIS_URL, prefix: "x:" }), e);
     })();
     failing.catch(() => undefined);
@@ -25,7 +25,7 @@ describe("PostgreSQL or Redis unreachable: a typed SERVICE_UNAVAILABLE, never a 
   it("PostgreSQL down: sign-in and registration fail cleanly and write no session", async () => {
     const t = await createTestServices();
     try {
-      const { db, close } = await createDb({ databaseUrl: `postgresql://postgres@${CLOSED_PORT}/nothing`, dataDir: ".data" });
+      const { db, close } = await createDb({ databaseUrl: `postgresql://postgres@${CLOSED_PORT}/nothing`, dataDir: ".data", poolSize: 1 });
       const services = { ...t.services, db };
       const b = new TestBrowser(services);
       for (const path of ["auth.login", "auth.register"]) {

@@ -23,7 +23,7 @@ describe("embedded default (PGlite + in-memory Redis)", () => {
     const status = execFileSync("npx", ["prisma", "migrate", "status"], { env, stdio: "pipe" }).toString();
     expect(status).toContain("Database schema is up to date");
     const e = testEnv({ DATABASE_URL: "", REDIS_URL: "", DATA_DIR: dataDir });
-    const db = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR });
+    const db = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR, poolSize: e.DATABASE_POOL_SIZE });
     const redis = await createRedis({ prefix: e.REDIS_PREFIX });
     expect(redis.kind).toBe("embedded");
     services = createServices(db.db, redis, e);

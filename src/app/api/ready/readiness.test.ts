@@ -20,7 +20,7 @@ const databaseUrl = (name: string) => {
 
 const closers: Array<() => Promise<unknown>> = [];
 async function database(url: string) {
-  const { db, close } = await createDb({ databaseUrl: url, dataDir: ".data" });
+  const { db, close } = await createDb({ databaseUrl: url, dataDir: ".data", poolSize: 2 });
   closers.push(close);
   return (sql: string) => db.$queryRawUnsafe<Array<Record<string, unknown>>>(sql);
 }
