@@ -5,6 +5,8 @@ const baseURL = `http://localhost:${PORT}`;
 /** A second server with PRESET=classic (see e2e/serve.ts). */
 export const classicURL = `http://localhost:${Number(process.env.E2E_CLASSIC_PORT ?? 3101)}`;
 const database = process.env.E2E_DATABASE_NAME ?? "handoff_e2e";
+/** The default server (A) and two more instances of it (B, C) sharing its APP_URL, database and Redis. */
+export const instancePorts = { A: PORT, B: PORT + 2, C: PORT + 3 } as const;
 /** The servers' stdout (JSON request logs), one file per port (e2e/serve.ts). */
 export const serverLogDir = process.env.E2E_LOG_DIR ?? `/tmp/handoff-e2e-logs-${PORT}`;
 /** /api/metrics needs it (e2e/metrics.spec.ts). */

@@ -10,7 +10,7 @@ import { PASSWORD } from "./helpers";
 
 test("the servers' logs of the run are JSON request lines without secrets", async () => {
   const files = fs.readdirSync(serverLogDir).filter((f) => f.endsWith(".log"));
-  expect(files.length).toBe(2);
+  expect(files.length).toBe(4);
   const lines = files.flatMap((f) => fs.readFileSync(`${serverLogDir}/${f}`, "utf8").split("\n").filter(Boolean));
   expect(lines.length).toBeGreaterThan(100);
   const requests = [];

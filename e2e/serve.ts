@@ -3,9 +3,10 @@ import fs from "node:fs";
 import { resetDatabase } from "../src/test/database";
 import { startMailSink } from "./mail";
 
-// Playwright's web server: one production build, two servers on the real PostgreSQL and Redis.
+// Playwright's web server: one production build, four servers on the real PostgreSQL and Redis.
 //   E2E_PORT (3100): the default configuration.
 //   E2E_CLASSIC_PORT (3101): PRESET=classic (2 sessions, reject, new-device approval).
+//   E2E_PORT + 2, E2E_PORT + 3: more instances of the default configuration (multi-instance test).
 const port = Number(process.env.E2E_PORT ?? 3100);
 const classicPort = Number(process.env.E2E_CLASSIC_PORT ?? 3101);
 
@@ -42,3 +43,6 @@ start(classicPort, { APP_URL: `http://localhost:${classicPort}`, PRESET: "classi
 // The default server sends its email over real SMTP to a sink the specs read (e2e/mail.ts).
 const sink = await startMailSink(port);
 start(port, { APP_URL: `http://localhost:${port}`, MAIL_ENABLED: "true", SMTP_URL: sink.url });
+// Two more instances of the default server, as behind a load balancer: same APP_URL, database,
+// Redis and secret (e2e/multi-instance.spec.ts sends each browser's requests to one of them).
+for (const other of [port + 2, port + 3]) start(other, { APP_URL: `http://localhost:${port}`, MAIL_ENABLED: "true", SMTP_URL: sink.url });
