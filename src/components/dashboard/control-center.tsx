@@ -130,6 +130,7 @@ export function ControlCenter({ email, sessionId, liveFrom }: { email: string; s
             break;
           case "device_updated":
           case "approval_requested":
+          case "passkeys_changed":
             break; // the lists and prompts refresh below
           default:
             // A new event type has to be handled (or listed above) before this compiles.

@@ -3,6 +3,8 @@ import { register } from "~/server/auth/registration";
 import { sendVerificationLink } from "~/server/account/email-verification";
 import { accountStatusOf } from "~/server/account/account-status";
 import { login } from "~/server/auth/sign-in";
+import { authenticationResponseInput } from "~/server/passkeys/inputs";
+import { loginWithPasskey, passkeySignInOptions } from "~/server/passkeys/sign-in";
 import { endBearerSession } from "~/server/tokens/bearer";
 import { approvalCookie, clearSessionCookie } from "~/server/platform/cookies";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
@@ -15,7 +17,10 @@ const credentials = z.object({ email: emailInput, password: passwordInput });
 /** Password sign-ins per client IP, by cookie (auth.login) or for tokens (tokens.issue). */
 export const signInPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.signInPerIp, ctx.ip()]], "Too many sign-in attempts from your network.");
 
-export const publicSession = (s: Session) => ({
+export /** Passkey sign-in steps per client IP (auth.passkeyOptions, auth.loginWithPasskey). */
+const passkeyPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.passkeyPerIp, ctx.ip()]], "Too many passkey sign-ins from your network.");
+
+const publicSession = (s: Session) => ({
   id: s.id,
   deviceId: s.deviceId,
   method: s.method,
@@ -56,6 +61,27 @@ export const authRouter = createTRPCRouter({
         );
         return approval;
       }
+      await replaceSession(ctx, result);
+      return { status: "signed_in" as const, user: result.user, ...(result.warning ? { warning: result.warning } : {}), signedOut: result.signedOut };
+    }),
+
+  /**
+   * WebAuthn request options (PublicKeyCredentialRequestOptionsJSON) for a discoverable passkey:
+   * no allowCredentials, user verification required. The challenge lasts 5 minutes, is answered
+   * once, and only by this browser (bound to its device cookie, set here when missing).
+   */
+  passkeyOptions: publicProcedure.use(passkeyPerIp).mutation(({ ctx }) => passkeySignInOptions(ctx.services, ctx.client())),
+
+  /**
+   * The assertion from startAuthentication -> `{ status: "signed_in", user, signedOut }` and a
+   * session of method `passkey`: no new-device approval (possession and user verification are
+   * proven), and sensitive actions need no re-authentication at first.
+   */
+  loginWithPasskey: publicProcedure
+    .input(z.object({ response: authenticationResponseInput }))
+    .use(passkeyPerIp)
+    .mutation(async ({ ctx, input }) => {
+      const result = await loginWithPasskey(ctx.services, input.response, ctx.client());
       await replaceSession(ctx, result);
       return { status: "signed_in" as const, user: result.user, ...(result.warning ? { warning: result.warning } : {}), signedOut: result.signedOut };
     }),
