@@ -338,6 +338,8 @@ export async function reauthOptions(deps: PasskeyDeps, actor: Actor) {
  * per-session throttle as a password re-authentication, so a stolen session cannot try forever.
  */
 export async function reauthenticateWithPasskey(deps: PasskeyDeps, actor: Actor & { email: string }, response: AuthenticationResponseInput) {
+  // The challenge first (as for sign-in): only answers to a challenge of this session are counted.
+  const challenge = await consumeChallenge(deps, "reauth", actor.sessionId, response);
   const throttleKey = `session:${actor.sessionId}`;
   const attempt = await deps.throttle.beginAttempt(throttleKey);
   if (!attempt.allowed) {
@@ -349,7 +351,6 @@ export async function reauthenticateWithPasskey(deps: PasskeyDeps, actor: Actor 
   }
   let right = false;
   try {
-    const challenge = await consumeChallenge(deps, "reauth", actor.sessionId, response);
     const passkey = await findPasskey(deps, response.id, actor.userId);
     if (!passkey) throw invalid("This passkey is not one of your account's.");
     try {

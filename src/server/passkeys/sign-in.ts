@@ -23,6 +23,9 @@ export async function passkeySignInOptions(deps: PasskeySignInDeps, client: Clie
 }
 
 export async function loginWithPasskey(deps: PasskeySignInDeps, response: AuthenticationResponseInput, client: ClientInfo): Promise<SignedIn> {
+  // The challenge first: an answer to no challenge of this browser costs nothing and is not
+  // counted, so garbage cannot throttle a network's genuine passkey sign-ins.
+  const challenge = await consumeChallenge(deps, "sign_in", client.deviceCookie, response);
   const throttleKey = throttleKeyOf(client.ip);
   const attempt = await deps.throttle.beginAttempt(throttleKey);
   if (!attempt.allowed) {
@@ -35,7 +38,6 @@ export async function loginWithPasskey(deps: PasskeySignInDeps, response: Authen
   let right = false;
   let user;
   try {
-    const challenge = await consumeChallenge(deps, "sign_in", client.deviceCookie, response);
     const passkey = await findPasskey(deps, response.id);
     const owner = passkey && (await deps.db.user.findUnique({ where: { id: passkey.userId }, select: { id: true, email: true, emailVerifiedAt: true } }));
     // The user handle, when sent, must name the passkey's own account.
