@@ -108,7 +108,12 @@ export const HANDCRAFTED_INPUTS: unknown[] = [
       id: "AAAA",
       rawId: "AAAA",
       type: "public-key",
-      response: { clientDataJSON: "eyJjaGFsbGVuZ2UiOiJBQUFBIiwidHlwZSI6IndlYmF1dGhuLmdldCJ9", authenticatorData: "AAAA", signature: "AAAA", userHandle: "AAAA" },
+      response: {
+        clientDataJSON: "eyJjaGFsbGVuZ2UiOiJBQUFBIiwidHlwZSI6IndlYmF1dGhuLmdldCJ9",
+        authenticatorData: "AAAA",
+        signature: "AAAA",
+        userHandle: "AAAA",
+      },
       clientExtensionResults: {},
     },
     name: "x",
