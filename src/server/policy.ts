@@ -116,7 +116,7 @@ export interface Policy {
     accountLinkPerIp: RateLimit;
     /** account.exportData per user. */
     dataExportPerUser: RateLimit;
-    /** Passkey sign-in ceremonies (auth.passkeyOptions, auth.loginWithPasskey) per IP. */
+    /** Passkey requests per IP: auth.passkeyOptions, auth.loginWithPasskey, passkeys.registrationOptions, passkeys.reauthOptions. */
     passkeyPerIp: RateLimit;
   };
   /** Account throttle: waits start after `after` attempts without a success, doubling from THROTTLE_BASE_DELAY_MS up to maxDelayMs. */

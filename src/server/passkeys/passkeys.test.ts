@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { SoftwareAuthenticator } from "~/test/authenticator";
 import { FIREFOX_LINUX, PASSWORD } from "~/test/fixtures";
-import { APP_URL, createTestServices, TestBrowser, uniqueEmail, type CallResult } from "~/test/harness";
+import { APP_URL, clearOfMinuteBoundary, createTestServices, TestBrowser, uniqueEmail, type CallResult } from "~/test/harness";
 import { PASSKEY_CHALLENGE_TTL_MS } from "~/server/policy";
 
 // Passkeys end to end through the real tRPC handler, PostgreSQL and Redis, with a software
@@ -141,6 +141,18 @@ describe("passkeys (real PostgreSQL + Redis)", () => {
     const replay = await device.mutation("auth.loginWithPasskey", { response });
     expect(replay.status).toBe(400);
     expect(reason(replay)).toBe("passkey_challenge_invalid");
+  });
+
+  it("one answer raced 10 times signs in once: the challenge is taken atomically", async () => {
+    const { browser } = await signedUp();
+    const authenticator = new SoftwareAuthenticator({ origin: APP_URL, counterStep: 0 });
+    await addPasskey(browser, authenticator);
+    const device = new TestBrowser(t.services);
+    const options = (await device.mutation<PublicKeyCredentialRequestOptionsJSON>("auth.passkeyOptions")).data!;
+    const response = authenticator.assert(options);
+    const results = await Promise.all(Array.from({ length: 10 }, () => device.mutation<{ status: string }>("auth.loginWithPasskey", { response })));
+    expect(results.filter((r) => r.data?.status === "signed_in")).toHaveLength(1);
+    expect(results.filter((r) => reason(r) === "passkey_challenge_invalid")).toHaveLength(9);
   });
 
   it("refuses a cloned authenticator (a counter that does not increase), reports it and mails the owner", async () => {
@@ -331,5 +343,22 @@ describe("passkeys (real PostgreSQL + Redis)", () => {
     expect(
       reason(await browser.mutation("passkeys.register", { response: { ...real, response: { ...real.response, attestationObject: "oWNmbXQ" } }, name: "x" })),
     ).toBe("passkey_invalid");
+  });
+});
+
+describe("passkey request limit (PASSKEY_RATE_LIMIT)", () => {
+  let t: Awaited<ReturnType<typeof createTestServices>>;
+  beforeAll(async () => {
+    t = await createTestServices({ PASSKEY_RATE_LIMIT: "3" });
+  });
+  afterAll(() => t.close());
+
+  it("answers rate_limited past the limit per IP, another IP is not affected", async () => {
+    await clearOfMinuteBoundary();
+    const browser = new TestBrowser(t.services, { ip: "10.1.1.1" });
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push((await browser.mutation("auth.passkeyOptions")).error?.data.reason ?? "ok");
+    expect(results).toEqual(["ok", "ok", "ok", "rate_limited"]);
+    expect((await new TestBrowser(t.services, { ip: "10.1.1.2" }).mutation("auth.passkeyOptions")).error).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import { approvalCookie, clearSessionCookie } from "~/server/platform/cookies";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
 import type { Session } from "~/server/sessions/store";
 import { endCookieSession, replaceSession } from "../session-cookie";
+import { passkeyPerIp } from "./passkeys";
 import { createTRPCRouter, protectedProcedure, publicProcedure, rateLimited } from "../trpc";
 
 const credentials = z.object({ email: emailInput, password: passwordInput });
@@ -17,10 +18,7 @@ const credentials = z.object({ email: emailInput, password: passwordInput });
 /** Password sign-ins per client IP, by cookie (auth.login) or for tokens (tokens.issue). */
 export const signInPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.signInPerIp, ctx.ip()]], "Too many sign-in attempts from your network.");
 
-export /** Passkey sign-in steps per client IP (auth.passkeyOptions, auth.loginWithPasskey). */
-const passkeyPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.passkeyPerIp, ctx.ip()]], "Too many passkey sign-ins from your network.");
-
-const publicSession = (s: Session) => ({
+export const publicSession = (s: Session) => ({
   id: s.id,
   deviceId: s.deviceId,
   method: s.method,

@@ -2,13 +2,16 @@ import { z } from "zod";
 import { actorOf } from "~/server/auth/actor";
 import { passkeyId, passkeyName, registrationResponseInput } from "~/server/passkeys/inputs";
 import { listPasskeys, reauthOptions, registerPasskey, registrationOptions, removePasskey, renamePasskey } from "~/server/passkeys/passkeys";
-import { createTRPCRouter, protectedProcedure, recentAuthProcedure } from "../trpc";
+import { createTRPCRouter, protectedProcedure, rateLimited, recentAuthProcedure } from "../trpc";
+
+/** Passkey ceremonies started per client IP (each stores a challenge for 5 minutes): sign-in, registration and re-authentication options. */
+export const passkeyPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.passkeyPerIp, ctx.ip()]], "Too many passkey requests from your network.");
 
 export const passkeysRouter = createTRPCRouter({
   /** Fresh authentication. WebAuthn creation options (PublicKeyCredentialCreationOptionsJSON) for startRegistration; the challenge is bound to this session. */
-  registrationOptions: recentAuthProcedure.mutation(({ ctx }) =>
-    registrationOptions(ctx.services, { ...actorOf(ctx.session, ctx.ip()), email: ctx.user.email }),
-  ),
+  registrationOptions: recentAuthProcedure
+    .use(passkeyPerIp)
+    .mutation(({ ctx }) => registrationOptions(ctx.services, { ...actorOf(ctx.session, ctx.ip()), email: ctx.user.email })),
 
   /** Fresh authentication. `{ response, name }` -> `{ passkey }`; security event, email and a `passkeys_changed` live event. */
   register: recentAuthProcedure
@@ -28,5 +31,5 @@ export const passkeysRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => removePasskey(ctx.services, { ...actorOf(ctx.session, ctx.ip()), email: ctx.user.email }, input.id)),
 
   /** Assertion options (PublicKeyCredentialRequestOptionsJSON) for account.reauthenticate({ passkey }), limited to this user's passkeys. */
-  reauthOptions: protectedProcedure.mutation(({ ctx }) => reauthOptions(ctx.services, actorOf(ctx.session, ctx.ip()))),
+  reauthOptions: protectedProcedure.use(passkeyPerIp).mutation(({ ctx }) => reauthOptions(ctx.services, actorOf(ctx.session, ctx.ip()))),
 });
