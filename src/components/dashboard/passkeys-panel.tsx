@@ -94,7 +94,8 @@ function PasskeyItem({ passkey, now, onRemove }: { passkey: Passkey; now: number
 export function PasskeysPanel({ now }: { now: number }) {
   const id = useId();
   const utils = api.useUtils();
-  const passkeys = api.passkeys.list.useQuery();
+  // Fresh on every visit: a sign-in with a passkey has just changed its "last used".
+  const passkeys = api.passkeys.list.useQuery(undefined, { refetchOnMount: "always" });
   const [supported, setSupported] = useState(true);
   const [name, setName] = useState("");
   const [addError, setAddError] = useState<string | null>(null);
