@@ -53,16 +53,18 @@ test("register a passkey, sign in with it through autofill and the button, re-au
   await page.reload();
   await expect(panel.getByTestId("passkey-details")).toContainText("last used");
 
-  // The button, in another browser: its autofill request finds no passkey and waits; the passkey
-  // arrives (as a synced one would), and the button's own request uses it.
+  // The button, in another browser without conditional UI (its passkey synced there): the
+  // browser's own passkey dialog.
   const otherContext = await browser.newContext();
+  await otherContext.addInitScript(() => {
+    PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);
+  });
   const other = await otherContext.newPage();
   const otherAuthenticator = await addAuthenticator(otherContext, other);
-  const armed = other.waitForResponse((r) => r.url().includes("auth.passkeyOptions"));
+  const [current] = (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
+  await otherAuthenticator.cdp.send("WebAuthn.addCredential", { authenticatorId: otherAuthenticator.authenticatorId, credential: current! });
   await other.goto("/login");
   await expect(other.getByLabel("Email")).toHaveAttribute("autocomplete", "username webauthn");
-  await armed;
-  await otherAuthenticator.cdp.send("WebAuthn.addCredential", { authenticatorId: otherAuthenticator.authenticatorId, credential: credentials[0]! });
   await other.screenshot({ path: testInfo.outputPath("login-desktop.png"), fullPage: true });
   await other.getByRole("button", { name: "Sign in with a passkey" }).click();
   await expect(other).toHaveURL(/\/dashboard$/);
