@@ -23,7 +23,7 @@ test("forgot password from a device waiting for approval: mail, reset, every dev
   const stuck = await (await browser.newContext()).newPage();
   await stuck.goto("/login");
   await fillCredentials(stuck, email);
-  await stuck.getByRole("button", { name: "Sign in" }).click();
+  await stuck.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(stuck.getByTestId("approval-code")).toBeVisible();
   await stuck.getByRole("link", { name: "Reset your password by email" }).click();
   await expect(stuck).toHaveURL(/\/forgot$/);
@@ -60,7 +60,7 @@ test("forgot password from a device waiting for approval: mail, reset, every dev
   // No session anywhere: this device signs in with the new password as the first one, no approval.
   await stuck.goto("/login");
   await fillCredentials(stuck, email, NEW_PASSWORD);
-  await stuck.getByRole("button", { name: "Sign in" }).click();
+  await stuck.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(stuck).toHaveURL(/\/dashboard$/);
   expect((await mailTo(email, /your password was reset/)).text).toContain("1 session was signed out");
 });
@@ -89,7 +89,7 @@ test("the forms post without JavaScript too, and nothing lands in the URL", asyn
   await expect(page).toHaveURL(/\/login\?reason=password_reset$/);
   expect(page.url()).not.toContain("passphrase");
   await fillCredentials(page, email, PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("main").getByRole("alert")).toContainText("Invalid email or password");
 });
 
@@ -197,7 +197,7 @@ test("delete the account: password asked, every device leaves, a goodbye mail, t
 
   await page.goto("/login");
   await fillCredentials(page, email);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("main").getByRole("alert")).toContainText("Invalid email or password");
   await register(page, email);
 });

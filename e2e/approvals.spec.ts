@@ -29,7 +29,7 @@ test("new-device approval with a 6-digit code, attempts left on a wrong code, a 
   // B: the right password is not enough; it shows a code.
   await pageB.goto("/login");
   await fillCredentials(pageB, email);
-  await pageB.getByRole("button", { name: "Sign in" }).click();
+  await pageB.getByRole("button", { name: "Sign in", exact: true }).click();
   const code = (await pageB.getByTestId("approval-code").textContent())!.trim();
   expect(code).toMatch(/^\d{6}$/);
   await expect(pageB.getByTestId("approval-status")).toContainText("Waiting for approval");
@@ -55,7 +55,7 @@ test("new-device approval with a 6-digit code, attempts left on a wrong code, a 
   // C: a third sign-in is refused.
   await pageC.goto("/login");
   await fillCredentials(pageC, email);
-  await pageC.getByRole("button", { name: "Sign in" }).click();
+  await pageC.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(pageC.getByRole("main").getByRole("alert")).toContainText("Already 2 sessions active");
   await expect(pageC).toHaveURL(/\/login/);
   await pageB.screenshot({ path: testInfo.outputPath("approval-b-dashboard.png") });
@@ -74,13 +74,13 @@ test("a denied request shows a clear message and a way back", async ({ browser }
   await register(pageA, email);
   await pageB.goto("/login");
   await fillCredentials(pageB, email);
-  await pageB.getByRole("button", { name: "Sign in" }).click();
+  await pageB.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(pageB.getByTestId("approval-code")).toBeVisible();
   const prompt = pageA.getByRole("dialog", { name: "New sign-in to approve" });
   await prompt.getByRole("button", { name: "Deny" }).click();
   await expect(pageB.getByTestId("approval-status")).toHaveText("This sign-in was denied on your other device.");
   await pageB.getByRole("button", { name: "Back to sign in" }).click();
-  await expect(pageB.getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect(pageB.getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
   await a.close();
   await b.close();
 });

@@ -25,7 +25,7 @@ test("register, reach the dashboard, sign out, sign back in", async ({ page }, t
   await expect(page).toHaveURL(/\/login/);
 
   await fillCredentials(page, email.toUpperCase(), PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
   await expect(page.getByTestId("user-email")).toHaveText(email);
 });
@@ -40,14 +40,14 @@ test("a wrong password shows the error and keeps the user on the sign-in page", 
   await expect(page).toHaveURL(/\/login/);
 
   await fillCredentials(page, email, "not my password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("main").getByRole("alert")).toHaveText("Invalid email or password");
   await expect(page).toHaveURL(/\/login/);
   await page.screenshot({ path: testInfo.outputPath("login-error.png"), fullPage: true });
 
   // Unknown accounts get exactly the same message.
   await page.getByLabel("Email").fill(newEmail("nobody"));
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("main").getByRole("alert")).toHaveText("Invalid email or password");
 });
 

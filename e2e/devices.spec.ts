@@ -58,7 +58,7 @@ test("two devices: see each other live, revoke one, sign back in, emergency lock
   // History shows all of it.
   await b.page.getByRole("textbox", { name: "Password", exact: true }).fill("wrong one");
   await b.page.getByLabel("Email").fill(email);
-  await b.page.getByRole("button", { name: "Sign in" }).click();
+  await b.page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(b.page.getByRole("main").getByRole("alert")).toHaveText("Invalid email or password");
   await signIn(a.page, email);
   // A's sign-in, B's wrong password, B's return (a known device: no approval), B's approved

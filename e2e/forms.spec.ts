@@ -42,13 +42,13 @@ test.describe("without JavaScript", () => {
       await context.clearCookies({ name: "handoff_session" });
       await page.goto("/login");
       await fillCredentials(page, email, "not my password");
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page).toHaveURL(/\/login\?error=invalid$/);
       await expect(page.getByRole("main").getByRole("alert")).toHaveText("Invalid email or password");
 
       // The same browser (its device cookie kept) signs in with the right one.
       await fillCredentials(page, email);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page).toHaveURL(/\/dashboard$/);
       await expect(page.getByTestId("user-email")).toHaveText(email);
       expect(urls.some((url) => url.includes("/api/form/login"))).toBe(true);
@@ -63,7 +63,7 @@ test.describe("without JavaScript", () => {
       const urls = recordUrls(other);
       await other.goto("/login");
       await fillCredentials(other, email);
-      await other.getByRole("button", { name: "Sign in" }).click();
+      await other.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(other).toHaveURL(/\/login\?error=approval_needs_js$/);
       await expect(other.getByRole("main").getByRole("alert")).toContainText("needs JavaScript");
       expectNoCredentialsIn(urls, email);

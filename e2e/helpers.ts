@@ -21,7 +21,7 @@ export async function register(page: Page, email: string) {
 export async function signIn(page: Page, email: string) {
   await page.goto("/login");
   await fillCredentials(page, email);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
 }
 
@@ -32,7 +32,7 @@ export async function signIn(page: Page, email: string) {
 export async function signInWithApproval(page: Page, email: string, approver: Page) {
   await page.goto("/login");
   await fillCredentials(page, email);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   const code = (await page.getByTestId("approval-code").textContent())!.trim();
   const prompt = approver.getByRole("dialog", { name: "New sign-in to approve" });
   await prompt.getByLabel("Code shown on the new device").fill(code);
@@ -44,7 +44,7 @@ export async function signInWithApproval(page: Page, email: string, approver: Pa
 export async function requestApproval(page: Page, email: string) {
   await page.goto("/login");
   await fillCredentials(page, email);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   return (await page.getByTestId("approval-code").textContent())!.trim();
 }
 

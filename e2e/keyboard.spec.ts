@@ -27,7 +27,7 @@ test("sign-in: Tab goes Email → Password → Show; Enter in the password field
   await page.keyboard.press("Enter");
   await expect(passwordField(page)).toHaveAttribute("type", "password");
   await page.keyboard.press("Tab");
-  await expect(page.getByRole("button", { name: "Sign in" })).toBeFocused();
+  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeFocused();
 
   await passwordField(page).fill(PASSWORD);
   await passwordField(page).press("Enter");

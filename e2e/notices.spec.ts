@@ -93,7 +93,7 @@ test("'New sign-in' goes away when that session is revoked", async ({ browser },
 
   // Signed in again (a known device now): a new notice, gone again when B signs itself out.
   await fillCredentials(pageB, email);
-  await pageB.getByRole("button", { name: "Sign in" }).click();
+  await pageB.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(pageB).toHaveURL(/\/dashboard$/);
   await expect(signInNotice).toHaveCount(1);
   await pageB.getByRole("button", { name: "Sign out", exact: true }).click();

@@ -7,7 +7,7 @@ test("offline: a sign-in says the server cannot be reached (not 'Failed to fetch
   await page.goto("/login");
   await fillCredentials(page, newEmail("offline"));
   await context.setOffline(true);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 
   await expect(page.getByRole("main").getByRole("alert")).toHaveText(UNREACHABLE);
   const notice = page.getByTestId("offline-notice");
@@ -15,7 +15,7 @@ test("offline: a sign-in says the server cannot be reached (not 'Failed to fetch
   await expect(page.getByText("Failed to fetch")).toHaveCount(0);
   // The notice sits in a polite live region, so screen readers hear it without losing focus.
   await expect(page.locator("[aria-live=polite]").filter({ has: notice })).toHaveCount(1);
-  await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
+  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
 
   await context.setOffline(false);
   await expect(notice).toBeHidden();

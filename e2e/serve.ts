@@ -23,7 +23,15 @@ const children: ChildProcess[] = [];
 const start = (p: number, env: Record<string, string>) => {
   // Every e2e browser (and the black-box fuzzer) comes from 127.0.0.1: the per-IP limits are tested in the integration suite.
   const child = spawn("npx", ["next", "start", "-p", String(p)], {
-    env: { SIGN_IN_RATE_LIMIT: "1000", REGISTER_RATE_LIMIT: "1000", HANDOFF_RATE_LIMIT: "1000", APPROVAL_RATE_LIMIT: "1000", ...process.env, ...env },
+    env: {
+      SIGN_IN_RATE_LIMIT: "1000",
+      REGISTER_RATE_LIMIT: "1000",
+      HANDOFF_RATE_LIMIT: "1000",
+      APPROVAL_RATE_LIMIT: "1000",
+      PASSKEY_RATE_LIMIT: "1000",
+      ...process.env,
+      ...env,
+    },
     stdio: ["ignore", fs.openSync(`${logDir}/server-${p}.log`, "w"), "inherit"],
   });
   child.on("exit", (code) => {

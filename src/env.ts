@@ -100,6 +100,7 @@ const schema = z
       20,
     ),
     DATA_EXPORT_RATE_LIMIT: wholeNumber("DATA_EXPORT_RATE_LIMIT must be a whole number of data exports per user per hour from 1 to 1000", 1, 1000).default(5),
+    PASSKEY_RATE_LIMIT: wholeNumber("PASSKEY_RATE_LIMIT must be a whole number of passkey requests per IP per minute from 1 to 100000", 1, 100_000).default(30),
     /** true: let NODE_ENV=production run on the embedded PGlite and in-memory Redis (src/server/platform/startup-check.ts). */
     ALLOW_EMBEDDED: flag("ALLOW_EMBEDDED", false),
     SHUTDOWN_TIMEOUT_MS: wholeNumber("SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds from 0 to 600000", 0, 600_000).default(10_000),

@@ -7,6 +7,7 @@ import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
 import type { ErrorReason } from "~/server/platform/errors";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { ApprovalWaiting } from "./approvals/approval-waiting";
+import { PasskeySignIn } from "./passkeys/passkey-sign-in";
 import { PasswordField } from "./password-field";
 
 type Mode = "login" | "register";
@@ -111,7 +112,8 @@ export function AuthForm({
             name="email"
             type="email"
             inputMode="email"
-            autoComplete={mode === "login" ? "username" : "email"}
+            // "webauthn": the browser may offer the account's passkeys in this field's autofill (conditional UI).
+            autoComplete={mode === "login" ? "username webauthn" : "email"}
             autoCapitalize="none"
             spellCheck={false}
             value={values.email}
@@ -146,6 +148,7 @@ export function AuthForm({
           {pending ? text.busy : text.action}
         </button>
       </form>
+      {mode === "login" && <PasskeySignIn next={next} onError={setFormError} />}
       {/* After the form, so Tab still goes Email → Password → Show → Sign in. */}
       {mode === "login" && (
         <p className="mt-3 text-center text-sm">

@@ -1,8 +1,10 @@
 "use client";
 
-import { useState } from "react";
+import { browserSupportsWebAuthn, startAuthentication } from "@simplewebauthn/browser";
+import { useRef, useState } from "react";
 import type { ErrorReason } from "~/server/platform/errors";
 import { PasswordField } from "~/components/password-field";
+import { passkeyFailure } from "~/components/passkeys/passkey-sign-in";
 import { api } from "~/trpc/react";
 
 /** The server asked for the password again before a sensitive action (FORBIDDEN, reason reauth_required). */
@@ -11,15 +13,21 @@ export function isReauthRequired(error: unknown): boolean {
 }
 
 /**
- * Runs a sensitive action; when the server wants a fresh password first, `field` asks for it
- * inline, and the next `run` re-authenticates and tries the action again.
+ * Runs a sensitive action; when the server wants a fresh authentication first, `field` asks for the
+ * password inline (or offers "Use a passkey" when the account has one), and the next `run`
+ * re-authenticates and tries the action again.
  */
 export function useReauth() {
   const [needed, setNeeded] = useState(false);
   const [password, setPassword] = useState("");
+  const [passkeyError, setPasskeyError] = useState<string | null>(null);
   const reauth = api.account.reauthenticate.useMutation();
+  const passkeyOptions = api.passkeys.reauthOptions.useMutation();
+  const passkeys = api.passkeys.list.useQuery(undefined, { enabled: needed });
+  const lastAction = useRef<(() => Promise<unknown>) | null>(null);
 
   async function run(action: () => Promise<unknown>) {
+    lastAction.current = action;
     try {
       if (needed) {
         await reauth.mutateAsync({ password });
@@ -33,7 +41,42 @@ export function useReauth() {
     }
   }
 
-  const field = needed ? <PasswordField label="Your password" value={password} onChange={setPassword} autoFocus /> : null;
+  async function withPasskey() {
+    setPasskeyError(null);
+    try {
+      const optionsJSON = await passkeyOptions.mutateAsync();
+      const response = await startAuthentication({ optionsJSON });
+      await reauth.mutateAsync({ passkey: response as Extract<Parameters<typeof reauth.mutateAsync>[0], { passkey: unknown }>["passkey"] });
+      setNeeded(false);
+      setPassword("");
+    } catch (error) {
+      setPasskeyError(passkeyFailure(error));
+      return;
+    }
+    try {
+      await lastAction.current?.();
+    } catch (error) {
+      if (isReauthRequired(error)) setNeeded(true);
+    }
+  }
 
-  return { run, field, needed, busy: reauth.isPending, error: reauth.error?.message ?? null };
+  const canUsePasskey = needed && (passkeys.data?.length ?? 0) > 0 && typeof window !== "undefined" && browserSupportsWebAuthn();
+  const busy = reauth.isPending || passkeyOptions.isPending;
+  const field = needed ? (
+    <div className="space-y-2">
+      <PasswordField label="Your password" value={password} onChange={setPassword} autoFocus />
+      {canUsePasskey && (
+        <button
+          type="button"
+          onClick={() => void withPasskey()}
+          disabled={busy}
+          className="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 shadow-xs hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-brand-600 disabled:opacity-60"
+        >
+          Use a passkey instead
+        </button>
+      )}
+    </div>
+  ) : null;
+
+  return { run, field, needed, busy, error: passkeyError ?? reauth.error?.message ?? null };
 }

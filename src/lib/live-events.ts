@@ -40,7 +40,16 @@ export type ApprovalStatus = z.infer<typeof approvalStatus>;
 export const approvalResolution = approvalStatus.extract(["approved", "denied", "failed", "completed", "cancelled"]);
 
 /** Every event `type`. */
-export const userEventType = z.enum(["signed_in", "revoked", "locked_out", "device_updated", "approval_requested", "sign_in_throttled", "approval_resolved"]);
+export const userEventType = z.enum([
+  "signed_in",
+  "revoked",
+  "locked_out",
+  "device_updated",
+  "approval_requested",
+  "sign_in_throttled",
+  "approval_resolved",
+  "passkeys_changed",
+]);
 export type UserEventType = z.infer<typeof userEventType>;
 
 const type = <T extends UserEventType>(value: T) => userEventType.extract([value]);
@@ -76,6 +85,8 @@ export const userEvent = z.discriminatedUnion("type", [
   /** Failed sign-ins on this account: each further attempt must now wait (account throttling). */
   z.object({ type: type("sign_in_throttled"), attempts: z.number(), ip: z.string(), location: z.string(), at: z.string() }),
   z.object({ type: type("approval_resolved"), requestId: z.string(), status: approvalResolution, at: z.string() }),
+  /** A passkey was added, renamed or removed (pages showing the passkey list refresh it). */
+  z.object({ type: type("passkeys_changed"), at: z.string() }),
 ]);
 
 /** One live event: a discriminated union on `type`. */

@@ -62,6 +62,9 @@ export const RETENTION_FIRST_RUN_MS = 60_000;
 /** The Redis lock that lets one instance prune at a time; it expires by itself should that instance die. */
 export const RETENTION_LOCK_MS = 10 * 60_000;
 
+/** How long a passkey (WebAuthn) challenge may be answered; it is also used at most once. */
+export const PASSKEY_CHALLENGE_TTL_MS = 5 * 60_000;
+
 // --- From the environment ---
 
 export interface RateLimit {
@@ -113,6 +116,8 @@ export interface Policy {
     accountLinkPerIp: RateLimit;
     /** account.exportData per user. */
     dataExportPerUser: RateLimit;
+    /** Passkey requests per IP: auth.passkeyOptions, auth.loginWithPasskey, passkeys.registrationOptions, passkeys.reauthOptions. */
+    passkeyPerIp: RateLimit;
   };
   /** Account throttle: waits start after `after` attempts without a success, doubling from THROTTLE_BASE_DELAY_MS up to maxDelayMs. */
   throttle: { after: number; maxDelayMs: number };
@@ -152,6 +157,7 @@ export function policyFrom(e: Env): Policy {
       accountMailPerUser: { count: e.ACCOUNT_MAIL_RATE_LIMIT, windowSeconds: 3600 },
       accountLinkPerIp: perMinute(e.ACCOUNT_LINK_RATE_LIMIT),
       dataExportPerUser: { count: e.DATA_EXPORT_RATE_LIMIT, windowSeconds: 3600 },
+      passkeyPerIp: perMinute(e.PASSKEY_RATE_LIMIT),
     },
     throttle: { after: e.ACCOUNT_THROTTLE_AFTER, maxDelayMs: e.ACCOUNT_THROTTLE_MAX_SECONDS * 1000 },
     pollMs: { handoff: e.HANDOFF_POLL_MS, live: e.LIVE_POLL_MS },

@@ -9,10 +9,11 @@ import { AccessTokenSigner } from "~/server/tokens/jwt";
 import { AccountLinkStore } from "~/server/account/link-store";
 import { AccountThrottle } from "~/server/security/throttle";
 import { SessionStore, type SessionCap } from "~/server/sessions/store";
+import { PasskeyChallengeStore } from "~/server/passkeys/challenges";
 import { getDb, type Db } from "~/server/platform/db";
 import { Mailer } from "~/server/platform/mail";
 import { getRedis, type RedisHandle } from "~/server/platform/redis";
-import { DEVICE_CACHE_TTL_MS, policyFrom, type Policy, type RateLimit } from "~/server/policy";
+import { DEVICE_CACHE_TTL_MS, PASSKEY_CHALLENGE_TTL_MS, policyFrom, type Policy, type RateLimit } from "~/server/policy";
 
 /** Everything a request needs, built once per process. Tests build their own with createServices. */
 export interface Services {
@@ -30,6 +31,8 @@ export interface Services {
   mailer: Mailer;
   /** Password-reset, verification and change-of-address links (src/server/account/link-store.ts). */
   links: AccountLinkStore;
+  /** One-time WebAuthn challenges (src/server/passkeys/challenges.ts). */
+  passkeyChallenges: PasskeyChallengeStore;
   rateLimits: {
     handoffPerIp: Ratelimit;
     handoffPerUser: Ratelimit;
@@ -42,6 +45,7 @@ export interface Services {
     accountMailPerUser: Ratelimit;
     accountLinkPerIp: Ratelimit;
     dataExportPerUser: Ratelimit;
+    passkeyPerIp: Ratelimit;
   };
   /** What routers and use cases read; each value comes from `policy`. */
   config: {
@@ -59,6 +63,8 @@ export interface Services {
     trustProxy: boolean;
     sessionSecret: string;
     sessionMaxAgeSeconds: number;
+    /** WebAuthn relying party: its ID is APP_URL's host name, the expected origin APP_URL's origin. */
+    webauthn: { rpId: string; rpName: string; origin: string };
   };
 }
 
@@ -94,6 +100,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
     approvals: new ApprovalStore(redis.redis, redis.prefix, policy.approvalTtlMs, now),
     mailer: new Mailer({ enabled: e.MAIL_ENABLED, smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, redis: redis.redis, prefix: redis.prefix }),
     links: new AccountLinkStore(redis.redis, redis.prefix, now),
+    passkeyChallenges: new PasskeyChallengeStore(redis.redis, redis.prefix, PASSKEY_CHALLENGE_TTL_MS, now),
     throttle: new AccountThrottle(redis.redis, redis.prefix, policy.throttle, now),
     jwt: new AccessTokenSigner({
       signingKey: e.JWT_SIGNING_KEY,
@@ -117,6 +124,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
       accountMailPerUser: slidingWindow(redis, "account-mail:user", policy.rateLimits.accountMailPerUser),
       accountLinkPerIp: slidingWindow(redis, "account-link:ip", policy.rateLimits.accountLinkPerIp),
       dataExportPerUser: slidingWindow(redis, "data-export:user", policy.rateLimits.dataExportPerUser),
+      passkeyPerIp: slidingWindow(redis, "passkey:ip", policy.rateLimits.passkeyPerIp),
     },
     config: {
       handoffPollMs: policy.pollMs.handoff,
@@ -131,6 +139,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
       trustProxy: e.TRUST_PROXY,
       sessionSecret: e.SESSION_SECRET,
       sessionMaxAgeSeconds: policy.session.absoluteLifetimeMs / 1000,
+      webauthn: { rpId: appUrl.hostname, rpName: "Handoff", origin: appUrl.origin },
     },
   };
 }

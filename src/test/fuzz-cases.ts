@@ -50,10 +50,18 @@ export const PROCEDURES: ReadonlyArray<readonly [string, ProcedureType]> = [
   ["account.securityActivity", "query"],
   ["account.exportData", "mutation"],
   ["account.delete", "mutation"],
+  ["auth.passkeyOptions", "mutation"],
+  ["auth.loginWithPasskey", "mutation"],
+  ["passkeys.registrationOptions", "mutation"],
+  ["passkeys.register", "mutation"],
+  ["passkeys.list", "query"],
+  ["passkeys.rename", "mutation"],
+  ["passkeys.remove", "mutation"],
+  ["passkeys.reauthOptions", "mutation"],
 ];
 
 /** Calls that would end or replace the caller's own session: fuzzed signed out only. */
-export const ENDS_OWN_SESSION = new Set(["auth.logout", "auth.login", "auth.register", "account.delete"]);
+export const ENDS_OWN_SESSION = new Set(["auth.logout", "auth.login", "auth.register", "account.delete", "auth.loginWithPasskey"]);
 
 /** Every error code a bad input may answer with: anything else (a 500 above all) is a defect. */
 export const ALLOWED_ERRORS = new Set([
@@ -93,6 +101,23 @@ export const HANDCRAFTED_INPUTS: unknown[] = [
     deviceId: "x",
     code: "123456",
   },
+  // WebAuthn responses (auth.loginWithPasskey, passkeys.register, account.reauthenticate { passkey }): well-formed in shape, garbage inside.
+  {
+    response: {
+      id: "AAAA",
+      rawId: "AAAA",
+      type: "public-key",
+      response: {
+        clientDataJSON: "eyJjaGFsbGVuZ2UiOiJBQUFBIiwidHlwZSI6IndlYmF1dGhuLmdldCJ9",
+        authenticatorData: "AAAA",
+        signature: "AAAA",
+        attestationObject: "oWNmbXQ",
+      },
+      clientExtensionResults: {},
+    },
+    name: "x",
+  },
+  { passkey: { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "e30", authenticatorData: "AAAA", signature: "AAAA" } } },
 ];
 
 /** Whole request bodies (already encoded), sent as they are. */

@@ -16,6 +16,7 @@ import { DeviceCard } from "./device-card";
 import { HistoryTable } from "./history-table";
 import { LockoutPanel } from "./lockout-panel";
 import { Notices, type SignInNotice } from "./notices";
+import { PasskeysPanel } from "./passkeys-panel";
 import { PasswordPanel } from "./password-panel";
 import { SessionCap } from "./session-cap";
 
@@ -87,6 +88,7 @@ export function ControlCenter({ email, sessionId, liveFrom }: { email: string; s
       utils.sessions.history.invalidate(),
       utils.account.securityActivity.invalidate(),
       utils.approvals.pending.invalidate(),
+      utils.passkeys.list.invalidate(),
     ]);
   const leave = (reason: string) => router.replace(`/login?reason=${reason}`);
 
@@ -130,6 +132,7 @@ export function ControlCenter({ email, sessionId, liveFrom }: { email: string; s
             break;
           case "device_updated":
           case "approval_requested":
+          case "passkeys_changed":
             break; // the lists and prompts refresh below
           default:
             // A new event type has to be handled (or listed above) before this compiles.
@@ -252,6 +255,8 @@ export function ControlCenter({ email, sessionId, liveFrom }: { email: string; s
           </a>
         </p>
       </section>
+
+      <PasskeysPanel now={now} />
 
       <HistoryTable now={now} />
 

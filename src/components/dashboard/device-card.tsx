@@ -10,7 +10,7 @@ import { api, type RouterOutputs } from "~/trpc/react";
 type Device = RouterOutputs["devices"]["list"][number];
 type Session = RouterOutputs["sessions"]["list"][number];
 
-const methodLabel: Record<string, string> = { password: "password", qr: "QR code", approval: "approval", token: "app token" };
+const methodLabel: Record<string, string> = { password: "password", qr: "QR code", approval: "approval", token: "app token", passkey: "passkey" };
 
 function RenameForm({ device, onDone }: { device: Device; onDone: () => void }) {
   const id = useId();

@@ -38,6 +38,10 @@ const TITLES: Record<string, string> = {
   email_change_requested: "Change of email address requested",
   email_changed: "Email address changed",
   data_exported: "Your data was downloaded",
+  passkey_added: "A passkey was added",
+  passkey_renamed: "A passkey was renamed",
+  passkey_removed: "A passkey was removed",
+  passkey_clone_detected: "A passkey sign-in was refused: the passkey may have been copied",
 };
 
 /** A sentence for an event type (an unknown one, from a newer version, reads as itself). */

@@ -3,6 +3,7 @@ import { approvalsRouter } from "./routers/approvals";
 import { authRouter } from "./routers/auth";
 import { devicesRouter } from "./routers/devices";
 import { handoffRouter } from "./routers/handoff";
+import { passkeysRouter } from "./routers/passkeys";
 import { sessionsRouter } from "./routers/sessions";
 import { tokensRouter } from "./routers/tokens";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
@@ -15,6 +16,7 @@ export const appRouter = createTRPCRouter({
   approvals: approvalsRouter,
   tokens: tokensRouter,
   account: accountRouter,
+  passkeys: passkeysRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -35,6 +35,7 @@ const ONE_OF_EACH: UserEventInput[] = [
   },
   { type: "sign_in_throttled", attempts: 5, ip: "203.0.113.9", location: "Unknown location" },
   { type: "approval_resolved", requestId: "r1", status: "failed" },
+  { type: "passkeys_changed" },
 ];
 
 describe("live events: one definition for server and pages", () => {

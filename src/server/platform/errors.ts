@@ -51,6 +51,12 @@ export const ERROR_REASONS = {
   email_unverified: "EMAIL_VERIFICATION=required and the account's address is not verified yet: open the link sent to it.",
   email_unchanged: "account.changeEmail with the address the account already has.",
   internal: "An unexpected server error (logged); nothing was changed by a half-done step.",
+  passkey_invalid: "A passkey (WebAuthn) response is malformed, does not verify, lacks user verification, or names no passkey of this account.",
+  passkey_challenge_invalid:
+    "The passkey challenge is unknown, expired (5 minutes), already used, or was issued to another browser or session: ask for new options.",
+  passkey_cloned: "The passkey's signature counter did not increase: the authenticator may have been cloned. Refused and reported.",
+  passkey_not_found: "No such passkey of this user.",
+  passkey_exists: "This passkey is already registered.",
 } as const;
 
 export type ErrorReason = keyof typeof ERROR_REASONS;

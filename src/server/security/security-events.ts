@@ -34,7 +34,11 @@ export type SecurityEventType =
   | "email_verified"
   | "email_change_requested"
   | "email_changed"
-  | "data_exported";
+  | "data_exported"
+  | "passkey_added"
+  | "passkey_renamed"
+  | "passkey_removed"
+  | "passkey_clone_detected";
 
 export async function recordSecurityEvent(
   db: Db,

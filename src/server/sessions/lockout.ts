@@ -4,6 +4,7 @@ import { locate } from "~/server/platform/geo";
 import { notify } from "~/server/security/notify";
 import type { AccountThrottle } from "~/server/security/throttle";
 import { endEverything } from "~/server/sessions/end-everything";
+import { removeAllPasskeys } from "~/server/passkeys/passkeys";
 import type { Actor, OwnRecordsDeps } from "~/server/auth/types";
 
 /**
@@ -24,6 +25,9 @@ export async function lockout(deps: OwnRecordsDeps & { throttle: AccountThrottle
     await deps.db.user.update({ where: { id: actor.userId }, data: { passwordHash } });
   }
   const passwordChanged = input.newPassword !== undefined;
+  // Someone in the account may have registered a passkey of their own: every passkey goes, before
+  // the sessions end (a passkey sign-in in flight then finds its passkey gone or its epoch moved on).
+  const removedPasskeys = await removeAllPasskeys(deps, actor.userId);
   const where = { ip: actor.ip, place: await locate(actor.ip) };
   const ended = await endEverything(deps, {
     userId: actor.userId,
@@ -43,15 +47,17 @@ export async function lockout(deps: OwnRecordsDeps & { throttle: AccountThrottle
             cancelledApprovals: ended.cancelledApprovals,
             distrustedDevices: ended.distrustedDevices,
             passwordChanged,
+            removedPasskeys,
           },
         },
         passwordChanged && { type: "password_changed", sessionId: actor.sessionId, ip: actor.ip, detail: { by: "lockout" } },
       ],
+      live: removedPasskeys.length > 0 && { type: "passkeys_changed" },
       mail: [
         { to: user.email, message: notify.lockout(where, ended.sessions.length) },
         passwordChanged && { to: user.email, message: notify.passwordChanged(where, 0) },
       ],
     }),
   });
-  return { ended: ended.sessions.length, passwordChanged, distrustedDevices: ended.distrustedDevices.length };
+  return { ended: ended.sessions.length, passwordChanged, distrustedDevices: ended.distrustedDevices.length, removedPasskeys: removedPasskeys.length };
 }

@@ -9,7 +9,7 @@ import { REFRESH_REUSE_HISTORY, type SessionCap } from "~/server/policy";
 // dead sessions by itself; index entries whose key is gone are pruned whenever the index is read
 // or written. Every check-and-write below is one Lua script: atomic, and one round trip.
 
-const SESSION_METHODS = ["password", "qr", "approval", "token"] as const;
+const SESSION_METHODS = ["password", "qr", "approval", "token", "passkey"] as const;
 type SessionMethod = (typeof SESSION_METHODS)[number];
 
 export interface SessionPolicy {

@@ -5,6 +5,8 @@ import { changePassword, reauthenticate } from "~/server/account/reauth";
 import { requestPasswordReset, resetPassword } from "~/server/account/password-reset";
 import { resendVerification, verifyEmail } from "~/server/account/email-verification";
 import { requestEmailChange } from "~/server/account/email-change";
+import { authenticationResponseInput } from "~/server/passkeys/inputs";
+import { reauthenticateWithPasskey } from "~/server/passkeys/passkeys";
 import { securityActivity } from "~/server/account/security-activity";
 import { exportData } from "~/server/account/data-export";
 import { deleteAccount } from "~/server/account/account-deletion";
@@ -50,10 +52,19 @@ export const accountRouter = createTRPCRouter({
     )
     .mutation(({ ctx, input }) => changePassword(ctx.services, actorOf(ctx.session, ctx.ip()), input)),
 
-  /** The password again, for sensitive actions that answered FORBIDDEN with data.reason "reauth_required". */
+  /**
+   * `{ password }`, or `{ passkey }` (an assertion answering passkeys.reauthOptions), for sensitive
+   * actions that answered FORBIDDEN with data.reason "reauth_required".
+   */
   reauthenticate: protectedProcedure
-    .input(z.object({ password: passwordInput }))
-    .mutation(({ ctx, input }) => reauthenticate(ctx.services, actorOf(ctx.session, ctx.ip()), input.password)),
+    .input(
+      z.union([z.object({ password: passwordInput }), z.object({ passkey: authenticationResponseInput })], { message: "Send { password } or { passkey }" }),
+    )
+    .mutation(({ ctx, input }) =>
+      "passkey" in input
+        ? reauthenticateWithPasskey(ctx.services, { ...actorOf(ctx.session, ctx.ip()), email: ctx.user.email }, input.passkey)
+        : reauthenticate(ctx.services, actorOf(ctx.session, ctx.ip()), input.password),
+    ),
 
   /**
    * Emails a password-reset link when the address has an account. Always `{ ok: true }`, answered

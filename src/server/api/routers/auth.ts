@@ -3,11 +3,14 @@ import { register } from "~/server/auth/registration";
 import { sendVerificationLink } from "~/server/account/email-verification";
 import { accountStatusOf } from "~/server/account/account-status";
 import { login } from "~/server/auth/sign-in";
+import { authenticationResponseInput } from "~/server/passkeys/inputs";
+import { loginWithPasskey, passkeySignInOptions } from "~/server/passkeys/sign-in";
 import { endBearerSession } from "~/server/tokens/bearer";
 import { approvalCookie, clearSessionCookie } from "~/server/platform/cookies";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
 import type { Session } from "~/server/sessions/store";
 import { endCookieSession, replaceSession } from "../session-cookie";
+import { passkeyPerIp } from "./passkeys";
 import { createTRPCRouter, protectedProcedure, publicProcedure, rateLimited } from "../trpc";
 
 const credentials = z.object({ email: emailInput, password: passwordInput });
@@ -56,6 +59,27 @@ export const authRouter = createTRPCRouter({
         );
         return approval;
       }
+      await replaceSession(ctx, result);
+      return { status: "signed_in" as const, user: result.user, ...(result.warning ? { warning: result.warning } : {}), signedOut: result.signedOut };
+    }),
+
+  /**
+   * WebAuthn request options (PublicKeyCredentialRequestOptionsJSON) for a discoverable passkey:
+   * no allowCredentials, user verification required. The challenge lasts 5 minutes, is answered
+   * once, and only by this browser (bound to its device cookie, set here when missing).
+   */
+  passkeyOptions: publicProcedure.use(passkeyPerIp).mutation(({ ctx }) => passkeySignInOptions(ctx.services, ctx.client())),
+
+  /**
+   * The assertion from startAuthentication -> `{ status: "signed_in", user, signedOut }` and a
+   * session of method `passkey`: no new-device approval (possession and user verification are
+   * proven), and sensitive actions need no re-authentication at first.
+   */
+  loginWithPasskey: publicProcedure
+    .input(z.object({ response: authenticationResponseInput }))
+    .use(passkeyPerIp)
+    .mutation(async ({ ctx, input }) => {
+      const result = await loginWithPasskey(ctx.services, input.response, ctx.client());
       await replaceSession(ctx, result);
       return { status: "signed_in" as const, user: result.user, ...(result.warning ? { warning: result.warning } : {}), signedOut: result.signedOut };
     }),
