@@ -8,6 +8,7 @@ import { HandoffStore } from "~/server/handoff/store";
 import { AccessTokenSigner } from "~/server/tokens/jwt";
 import { AccountLinkStore } from "~/server/account/link-store";
 import { AccountThrottle } from "~/server/security/throttle";
+import { TwoFactorStore } from "~/server/two-factor/store";
 import { SessionStore, type SessionCap } from "~/server/sessions/store";
 import { getDb, type Db } from "~/server/platform/db";
 import { Mailer } from "~/server/platform/mail";
@@ -30,6 +31,8 @@ export interface Services {
   mailer: Mailer;
   /** Password-reset, verification and change-of-address links (src/server/account/link-store.ts). */
   links: AccountLinkStore;
+  /** Two-factor set-up secrets, sign-in challenges and used TOTP steps (src/server/two-factor/store.ts). */
+  twoFactor: TwoFactorStore;
   rateLimits: {
     handoffPerIp: Ratelimit;
     handoffPerUser: Ratelimit;
@@ -95,6 +98,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
     mailer: new Mailer({ enabled: e.MAIL_ENABLED, smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, redis: redis.redis, prefix: redis.prefix }),
     links: new AccountLinkStore(redis.redis, redis.prefix, now),
     throttle: new AccountThrottle(redis.redis, redis.prefix, policy.throttle, now),
+    twoFactor: new TwoFactorStore(redis.redis, redis.prefix, now),
     jwt: new AccessTokenSigner({
       signingKey: e.JWT_SIGNING_KEY,
       previousKeys: e.JWT_PREVIOUS_KEYS,

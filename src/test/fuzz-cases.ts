@@ -50,6 +50,13 @@ export const PROCEDURES: ReadonlyArray<readonly [string, ProcedureType]> = [
   ["account.securityActivity", "query"],
   ["account.exportData", "mutation"],
   ["account.delete", "mutation"],
+  ["auth.verifySecondFactor", "mutation"],
+  ["tokens.verifySecondFactor", "mutation"],
+  ["twoFactor.status", "query"],
+  ["twoFactor.setup", "mutation"],
+  ["twoFactor.enable", "mutation"],
+  ["twoFactor.disable", "mutation"],
+  ["twoFactor.regenerateRecoveryCodes", "mutation"],
 ];
 
 /** Calls that would end or replace the caller's own session: fuzzed signed out only. */
@@ -93,6 +100,17 @@ export const HANDCRAFTED_INPUTS: unknown[] = [
     deviceId: "x",
     code: "123456",
   },
+  // Second-factor inputs: ids and codes of every wrong shape.
+  { challengeId: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", code: "123456" },
+  { challengeId: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", code: "abcde-fghjk", deviceKey: "A".repeat(43) },
+  { challengeId: "../../etc/passwd", code: "0".repeat(33) },
+  { challengeId: "A".repeat(65), code: "" },
+  { challengeId: 123456, code: 123456 },
+  { challengeId: ["x"], code: { $ne: 1 } },
+  { code: "\u0000\u0000\u0000\u0000\u0000\u0000" },
+  { code: "１２３４５６" },
+  { code: "--------------------------------" },
+  { challengeId: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", code: "   " },
 ];
 
 /** Whole request bodies (already encoded), sent as they are. */

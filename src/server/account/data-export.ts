@@ -2,11 +2,12 @@ import type { AccountDeps } from "~/server/account/deps";
 import type { Actor } from "~/server/auth/types";
 import { AuthError } from "~/server/platform/errors";
 import { report } from "~/server/security/report";
+import { twoFactorStatus } from "~/server/two-factor/two-factor";
 
 // account.exportData ("Download my data"): everything stored about the user, as one JSON document:
 // profile, devices (forgotten ones too), the addresses they signed in from, live sessions, the
 // whole sign-in history and every security event. Secrets and their digests (password hash,
-// device-cookie hashes, session secrets) are not data about the person and stay out.
+// device-cookie hashes, session secrets, the TOTP secret, recovery-code hashes) are not data about the person and stay out.
 
 const EXPORT_FORMAT = "handoff-export/1";
 
@@ -14,7 +15,7 @@ export async function exportData(deps: AccountDeps, actor: Actor) {
   // Written first, so the export includes its own record.
   await report(deps, { userId: actor.userId, audit: { type: "data_exported", sessionId: actor.sessionId, ip: actor.ip } });
   const { userId } = actor;
-  const [user, devices, addresses, signIns, securityEvents, sessions] = await Promise.all([
+  const [user, devices, addresses, signIns, securityEvents, sessions, twoFactor] = await Promise.all([
     deps.db.user.findUnique({ where: { id: userId }, select: { id: true, email: true, emailVerifiedAt: true, createdAt: true, updatedAt: true } }),
     deps.db.device.findMany({
       where: { userId },
@@ -44,6 +45,7 @@ export async function exportData(deps: AccountDeps, actor: Actor) {
       select: { id: true, createdAt: true, type: true, ip: true, sessionId: true, deviceId: true, detail: true },
     }),
     deps.sessions.listUserSessions(userId),
+    twoFactorStatus(deps, userId),
   ]);
   if (!user) throw new AuthError("UNAUTHORIZED", "You are not signed in, or your session has ended.", { reason: "not_signed_in" });
   return {
@@ -65,5 +67,7 @@ export async function exportData(deps: AccountDeps, actor: Actor) {
     })),
     signInHistory: signIns,
     securityEvents,
+    // Whether it is on and how many recovery codes are unused; never the secret or the codes.
+    twoFactor,
   };
 }

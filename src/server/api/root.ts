@@ -5,6 +5,7 @@ import { devicesRouter } from "./routers/devices";
 import { handoffRouter } from "./routers/handoff";
 import { sessionsRouter } from "./routers/sessions";
 import { tokensRouter } from "./routers/tokens";
+import { twoFactorRouter } from "./routers/two-factor";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -15,6 +16,7 @@ export const appRouter = createTRPCRouter({
   approvals: approvalsRouter,
   tokens: tokensRouter,
   account: accountRouter,
+  twoFactor: twoFactorRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -34,7 +34,13 @@ export type SecurityEventType =
   | "email_verified"
   | "email_change_requested"
   | "email_changed"
-  | "data_exported";
+  | "data_exported"
+  | "two_factor_enabled"
+  | "two_factor_disabled"
+  | "two_factor_failed"
+  | "recovery_codes_regenerated"
+  | "recovery_code_used"
+  | "second_factor_failed";
 
 export async function recordSecurityEvent(
   db: Db,
