@@ -69,15 +69,16 @@ export function SecondFactorForm({
     verify.mutate({ challengeId, code: typed });
   };
 
-  const restart = onRestart ? (
-    <button type="button" onClick={onRestart} className="font-medium text-brand-700 hover:underline">
-      Sign in again
-    </button>
-  ) : (
-    <Link href={next === "/dashboard" ? "/login" : `/login?next=${encodeURIComponent(next)}`} className="font-medium text-brand-700 hover:underline">
-      Sign in again
-    </Link>
-  );
+  const restart = (label: string) =>
+    onRestart ? (
+      <button type="button" onClick={onRestart} className="font-medium text-brand-700 hover:underline">
+        {label}
+      </button>
+    ) : (
+      <Link href={next === "/dashboard" ? "/login" : `/login?next=${encodeURIComponent(next)}`} className="font-medium text-brand-700 hover:underline">
+        {label}
+      </Link>
+    );
 
   return (
     <div>
@@ -106,7 +107,7 @@ export function SecondFactorForm({
         </div>
         {error && (
           <div id={`${id}-error`} role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-            {error} {expired && restart}
+            {error} {expired && restart("Sign in again")}
           </div>
         )}
         <div>
@@ -157,7 +158,7 @@ export function SecondFactorForm({
           {recovery ? "Use your authenticator app" : "Use a recovery code"}
         </button>
       </p>
-      <p className="mt-2 text-center text-sm text-slate-600">Lost your phone and your recovery codes? {restart}</p>
+      <p className="mt-2 text-center text-sm">{restart("Back to sign-in")}</p>
     </div>
   );
 }

@@ -68,7 +68,8 @@ function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void 
 export function TwoFactorPanel() {
   const id = useId();
   const utils = api.useUtils();
-  const status = api.twoFactor.status.useQuery();
+  // Always asked afresh when the dashboard opens: a sign-in with a recovery code has just changed it.
+  const status = api.twoFactor.status.useQuery(undefined, { refetchOnMount: "always" });
   const reauth = useReauth();
   const [code, setCode] = useState("");
   const [disableCode, setDisableCode] = useState("");
@@ -212,7 +213,7 @@ export function TwoFactorPanel() {
           </form>
         )}
 
-        {enabled && !turningOff && (
+        {enabled && !turningOff && !codes && (
           <div className="flex flex-wrap gap-2">
             <button type="button" className={secondary} disabled={busy} onClick={() => void reauth.run(() => regenerate.mutateAsync())}>
               {regenerate.isPending ? "Creating…" : "New recovery codes"}
