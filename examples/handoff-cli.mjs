@@ -9,7 +9,8 @@
 //   node examples/handoff-cli.mjs refresh
 //   node examples/handoff-cli.mjs logout
 //
-// The password comes from HANDOFF_PASSWORD or a prompt. Tokens are kept in
+// The password comes from HANDOFF_PASSWORD or a prompt; with two-factor authentication on, the
+// code (from the authenticator app, or a recovery code) from HANDOFF_CODE or a prompt. Tokens are kept in
 // $HANDOFF_CLI_STORE (default ~/.config/handoff-cli/credentials.json, mode 600), with the device
 // key that makes this machine a known device on the next sign-in.
 
@@ -21,10 +22,11 @@ import readline from "node:readline";
 const STORE = process.env.HANDOFF_CLI_STORE ?? path.join(os.homedir(), ".config", "handoff-cli", "credentials.json");
 
 class ApiError extends Error {
-  constructor(code, message, status) {
+  constructor(code, message, status, reason) {
     super(message);
     this.code = code;
     this.status = status;
+    this.reason = reason;
   }
 }
 
@@ -54,7 +56,7 @@ async function call(baseUrl, procedure, { input, accessToken, query = false } = 
   }
   const res = await fetch(url, init);
   const body = await res.json();
-  if (body.error) throw new ApiError(body.error.json.data.code, body.error.json.message, res.status);
+  if (body.error) throw new ApiError(body.error.json.data.code, body.error.json.message, res.status, body.error.json.data.reason);
   return body.result.data.json;
 }
 
@@ -72,6 +74,15 @@ async function password() {
   rl.close();
   process.stderr.write("\n");
   return answer;
+}
+
+/** The second factor: HANDOFF_CODE (for scripts), else asked on the terminal. */
+async function secondFactorCode() {
+  if (process.env.HANDOFF_CODE) return process.env.HANDOFF_CODE;
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await new Promise((resolve) => rl.question("Code from your authenticator app (or a recovery code): ", resolve));
+  rl.close();
+  return String(answer).trim();
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -98,6 +109,21 @@ async function login() {
   const deviceName = argument("name") ?? `CLI on ${os.hostname()}`.slice(0, 64);
   const input = { email, password: await password(), deviceName, ...(store.deviceKey ? { deviceKey: store.deviceKey } : {}) };
   let result = await call(baseUrl, "tokens.issue", { input });
+  if (result.status === "second_factor_required") {
+    // The challenge is bound to this device key: send the same one with the code.
+    save({ ...store, url: baseUrl, email, deviceKey: result.deviceKey });
+    const { challengeId, deviceKey } = result;
+    for (;;) {
+      try {
+        result = await call(baseUrl, "tokens.verifySecondFactor", { input: { challengeId, code: await secondFactorCode(), deviceKey } });
+        break;
+      } catch (error) {
+        // A wrong code may be typed again (while attempts are left); a script's HANDOFF_CODE is tried once.
+        if (!(error instanceof ApiError) || error.reason !== "wrong_second_factor_code" || process.env.HANDOFF_CODE) throw error;
+        console.error(error.message);
+      }
+    }
+  }
   if (result.status === "approval_required") {
     // Remember the device key now: once approved, this machine is a known device.
     save({ ...store, url: baseUrl, email, deviceKey: result.deviceKey });

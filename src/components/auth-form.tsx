@@ -9,6 +9,7 @@ import { api, type RouterOutputs } from "~/trpc/react";
 import { ApprovalWaiting } from "./approvals/approval-waiting";
 import { PasskeySignIn } from "./passkeys/passkey-sign-in";
 import { PasswordField } from "./password-field";
+import { SecondFactorForm } from "./second-factor-form";
 
 type Mode = "login" | "register";
 type Field = "email" | "password";
@@ -43,8 +44,10 @@ export function AuthForm({
   const [formError, setFormError] = useState<string | undefined>(initialError);
 
   const [approval, setApproval] = useState<Extract<RouterOutputs["auth"]["login"], { status: "approval_required" }> | null>(null);
+  const [challenge, setChallenge] = useState<Extract<RouterOutputs["auth"]["login"], { status: "second_factor_required" }> | null>(null);
   const onSuccess = (result: { status?: string } & Partial<RouterOutputs["auth"]["login"]>) => {
-    if (result.status === "approval_required") setApproval(result as Extract<RouterOutputs["auth"]["login"], { status: "approval_required" }>);
+    if (result.status === "second_factor_required") setChallenge(result as Extract<RouterOutputs["auth"]["login"], { status: "second_factor_required" }>);
+    else if (result.status === "approval_required") setApproval(result as Extract<RouterOutputs["auth"]["login"], { status: "approval_required" }>);
     else router.replace(next);
   };
   const onError = (error: { message: string; data?: unknown }) => {
@@ -79,6 +82,19 @@ export function AuthForm({
   if (approval) {
     return (
       <ApprovalWaiting requestId={approval.requestId} code={approval.code} expiresAt={approval.expiresAt} next={next} onRestart={() => setApproval(null)} />
+    );
+  }
+
+  if (challenge) {
+    return (
+      <SecondFactorForm
+        challengeId={challenge.challengeId}
+        next={next}
+        onRestart={() => {
+          setChallenge(null);
+          setValues((v) => ({ ...v, password: "" }));
+        }}
+      />
     );
   }
 

@@ -1,5 +1,5 @@
 /**
- * Why a sign-in or register form posted without JavaScript (src/app/api/form) came back. Only
+ * Why a sign-in, register or second-factor form posted without JavaScript (src/app/api/form) came back. Only
  * this short code travels in the redirect's query string: never the email or the password.
  */
 const FORM_ERRORS = {
@@ -12,6 +12,8 @@ const FORM_ERRORS = {
   session_limit: "Your account already has as many sessions as it may. Sign out on another device first.",
   approval_needs_js:
     "This is a new device for your account: approving it from one of your other devices needs JavaScript. Turn JavaScript on in this browser and sign in again.",
+  wrong_code: "That code is not right (or was already used). Enter the current code from your authenticator app, or a recovery code.",
+  second_factor_expired: "That sign-in has expired or is no longer valid. Sign in again.",
   unavailable: "The service is temporarily unavailable. Please try again in a moment.",
   failed: "Something went wrong. Please try again.",
 } as const;

@@ -64,6 +64,16 @@ export const RETENTION_LOCK_MS = 10 * 60_000;
 
 /** How long a passkey (WebAuthn) challenge may be answered; it is also used at most once. */
 export const PASSKEY_CHALLENGE_TTL_MS = 5 * 60_000;
+/** Two-factor sign-in: how long the second step may wait after the password, and the codes it allows. */
+export const SECOND_FACTOR_CHALLENGE_TTL_MS = 5 * 60_000;
+export const SECOND_FACTOR_ATTEMPTS = 5;
+/** A TOTP secret shown by twoFactor.setup waits this long for its first code (twoFactor.enable). */
+export const TWO_FACTOR_SETUP_TTL_MS = 10 * 60_000;
+/** Recovery codes issued at once (each used once). */
+export const RECOVERY_CODE_COUNT = 10;
+/** TOTP: time steps accepted on either side of the server's (clock drift), and how long a used step is remembered (replay). */
+export const TOTP_WINDOW_STEPS = 1;
+export const TOTP_USED_STEP_KEPT_MS = 5 * 60_000;
 
 // --- From the environment ---
 

@@ -8,6 +8,7 @@ import { HandoffStore } from "~/server/handoff/store";
 import { AccessTokenSigner } from "~/server/tokens/jwt";
 import { AccountLinkStore } from "~/server/account/link-store";
 import { AccountThrottle } from "~/server/security/throttle";
+import { TwoFactorStore } from "~/server/two-factor/store";
 import { SessionStore, type SessionCap } from "~/server/sessions/store";
 import { PasskeyChallengeStore } from "~/server/passkeys/challenges";
 import { getDb, type Db } from "~/server/platform/db";
@@ -33,6 +34,8 @@ export interface Services {
   links: AccountLinkStore;
   /** One-time WebAuthn challenges (src/server/passkeys/challenges.ts). */
   passkeyChallenges: PasskeyChallengeStore;
+  /** Two-factor set-up secrets, sign-in challenges and used TOTP steps (src/server/two-factor/store.ts). */
+  twoFactor: TwoFactorStore;
   rateLimits: {
     handoffPerIp: Ratelimit;
     handoffPerUser: Ratelimit;
@@ -102,6 +105,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
     links: new AccountLinkStore(redis.redis, redis.prefix, now),
     passkeyChallenges: new PasskeyChallengeStore(redis.redis, redis.prefix, PASSKEY_CHALLENGE_TTL_MS, now),
     throttle: new AccountThrottle(redis.redis, redis.prefix, policy.throttle, now),
+    twoFactor: new TwoFactorStore(redis.redis, redis.prefix, now),
     jwt: new AccessTokenSigner({
       signingKey: e.JWT_SIGNING_KEY,
       previousKeys: e.JWT_PREVIOUS_KEYS,

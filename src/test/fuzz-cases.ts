@@ -58,6 +58,13 @@ export const PROCEDURES: ReadonlyArray<readonly [string, ProcedureType]> = [
   ["passkeys.rename", "mutation"],
   ["passkeys.remove", "mutation"],
   ["passkeys.reauthOptions", "mutation"],
+  ["auth.verifySecondFactor", "mutation"],
+  ["tokens.verifySecondFactor", "mutation"],
+  ["twoFactor.status", "query"],
+  ["twoFactor.setup", "mutation"],
+  ["twoFactor.enable", "mutation"],
+  ["twoFactor.disable", "mutation"],
+  ["twoFactor.regenerateRecoveryCodes", "mutation"],
 ];
 
 /** Calls that would end or replace the caller's own session: fuzzed signed out only. */
@@ -118,6 +125,11 @@ export const HANDCRAFTED_INPUTS: unknown[] = [
     name: "x",
   },
   { passkey: { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "e30", authenticatorData: "AAAA", signature: "AAAA" } } },
+  // Second-factor inputs: a well-formed unknown challenge, and ids and codes of wrong shapes.
+  { challengeId: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", code: "abcde-fghjk", deviceKey: "A".repeat(43) },
+  { challengeId: "../../etc/passwd", code: "0".repeat(33) },
+  { challengeId: ["x"], code: { $ne: 1 } },
+  { challengeId: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", code: "１２３４５６" },
 ];
 
 /** Whole request bodies (already encoded), sent as they are. */

@@ -19,6 +19,7 @@ import { Notices, type SignInNotice } from "./notices";
 import { PasskeysPanel } from "./passkeys-panel";
 import { PasswordPanel } from "./password-panel";
 import { SessionCap } from "./session-cap";
+import { TwoFactorPanel } from "./two-factor-panel";
 
 /** The revoke reasons the sign-in page explains in their own words; any other says "revoked". */
 const TOLD_APART: ReadonlySet<RevokeReason> = new Set(["expired", "evicted", "signed_out", "password_changed", "password_reset", "account_deleted"]);
@@ -263,6 +264,8 @@ export function ControlCenter({ email, sessionId, liveFrom }: { email: string; s
       <AccountSection now={now} />
 
       <PasswordPanel onChanged={() => void refresh()} />
+
+      <TwoFactorPanel />
 
       <LockoutPanel onLockedOut={(passwordChanged) => leave(passwordChanged ? "locked_out_password_changed" : "locked_out")} />
 

@@ -3,18 +3,19 @@ import type { Actor } from "~/server/auth/types";
 import { listPasskeys } from "~/server/passkeys/passkeys";
 import { AuthError } from "~/server/platform/errors";
 import { report } from "~/server/security/report";
+import { twoFactorStatus } from "~/server/two-factor/two-factor";
 
 // account.exportData ("Download my data"): everything stored about the user, as one JSON document:
 // profile, devices (forgotten ones too), the addresses they signed in from, live sessions, the
 // whole sign-in history and every security event. Secrets and their digests (password hash,
-// device-cookie hashes, session secrets) are not data about the person and stay out.
+// device-cookie hashes, session secrets, the TOTP secret, recovery-code hashes) are not data about the person and stay out.
 const EXPORT_FORMAT = "handoff-export/1";
 
 export async function exportData(deps: AccountDeps, actor: Actor) {
   // Written first, so the export includes its own record.
   await report(deps, { userId: actor.userId, audit: { type: "data_exported", sessionId: actor.sessionId, ip: actor.ip } });
   const { userId } = actor;
-  const [user, devices, addresses, signIns, securityEvents, sessions, passkeys] = await Promise.all([
+  const [user, devices, addresses, signIns, securityEvents, sessions, passkeys, twoFactor] = await Promise.all([
     deps.db.user.findUnique({ where: { id: userId }, select: { id: true, email: true, emailVerifiedAt: true, createdAt: true, updatedAt: true } }),
     deps.db.device.findMany({
       where: { userId },
@@ -45,6 +46,7 @@ export async function exportData(deps: AccountDeps, actor: Actor) {
     }),
     deps.sessions.listUserSessions(userId),
     listPasskeys(deps, userId),
+    twoFactorStatus(deps, userId),
   ]);
   if (!user) throw new AuthError("UNAUTHORIZED", "You are not signed in, or your session has ended.", { reason: "not_signed_in" });
   return {
@@ -68,5 +70,7 @@ export async function exportData(deps: AccountDeps, actor: Actor) {
     securityEvents,
     /** Names, providers and dates only: no credential id or public key. */
     passkeys,
+    // Whether it is on and how many recovery codes are unused; never the secret or the codes.
+    twoFactor,
   };
 }

@@ -42,6 +42,12 @@ const TITLES: Record<string, string> = {
   passkey_renamed: "A passkey was renamed",
   passkey_removed: "A passkey was removed",
   passkey_clone_detected: "A passkey sign-in was refused: the passkey may have been copied",
+  two_factor_enabled: "Two-factor authentication turned on",
+  two_factor_disabled: "Two-factor authentication turned off",
+  two_factor_failed: "Wrong authenticator code for a two-factor change",
+  recovery_codes_regenerated: "New recovery codes created",
+  recovery_code_used: "A recovery code was used to sign in",
+  second_factor_failed: "A wrong second-factor code was entered at sign-in",
 };
 
 /** A sentence for an event type (an unknown one, from a newer version, reads as itself). */

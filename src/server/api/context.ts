@@ -7,6 +7,7 @@ import {
   newDeviceCookie,
   parseCookies,
   sessionCookieName,
+  twoFactorCookieName,
   verifiedDeviceId,
 } from "~/server/platform/cookies";
 import type { Services } from "~/server/services";
@@ -34,6 +35,7 @@ export function requestHelpers(headers: Headers, resHeaders: Headers | null, con
     sessionCookie: cookies.get(sessionCookieName(config.secureCookies)),
     handoffCookie: cookies.get(handoffCookieName(config.secureCookies)),
     approvalCookie: cookies.get(approvalCookieName(config.secureCookies)),
+    twoFactorCookie: cookies.get(twoFactorCookieName(config.secureCookies)),
     ip: () => clientIp(headers, config.trustProxy),
     /**
      * The request's client. Its device is the id of a device cookie this server issued; a browser

@@ -6,6 +6,7 @@ import { handoffRouter } from "./routers/handoff";
 import { passkeysRouter } from "./routers/passkeys";
 import { sessionsRouter } from "./routers/sessions";
 import { tokensRouter } from "./routers/tokens";
+import { twoFactorRouter } from "./routers/two-factor";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -17,6 +18,7 @@ export const appRouter = createTRPCRouter({
   tokens: tokensRouter,
   account: accountRouter,
   passkeys: passkeysRouter,
+  twoFactor: twoFactorRouter,
 });
 
 export type AppRouter = typeof appRouter;

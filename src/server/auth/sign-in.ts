@@ -8,6 +8,7 @@ import { notify } from "~/server/security/notify";
 import { report } from "~/server/security/report";
 import { INVALID_CREDENTIALS, startSession } from "~/server/auth/start-session";
 import type { ApprovalDeps, ApprovalRequired, AuthDeps, ClientInfo, SignedIn } from "~/server/auth/types";
+import { requireSecondFactor, type SecondFactorRequired, type TwoFactorDeps } from "~/server/two-factor/two-factor";
 
 /**
  * The owner is told once, when waiting starts: a security event, their open pages, an email.
@@ -23,17 +24,18 @@ async function tellThrottlingStarts(deps: ApprovalDeps, user: { id: string; emai
 }
 
 /**
- * Password sign-in. With new-device approval on, a correct password from an unknown browser while
+ * Password sign-in. With two-factor authentication on, a correct password answers a challenge for
+ * the second factor instead (two-factor/two-factor.ts, verifySecondFactor). With new-device approval on, a correct password from an unknown browser while
  * the user is signed in elsewhere returns an approval request instead of a session. The per-IP
  * limit is declared on its procedures (auth.login, tokens.issue).
  */
 export async function login(
-  deps: ApprovalDeps & { throttle: AccountThrottle },
+  deps: TwoFactorDeps & { throttle: AccountThrottle },
   input: { email: string; password: string },
   client: ClientInfo,
   // Bearer-token clients sign in the same way and get a session of method "token".
   as: { method: "password" | "token"; deviceName?: string } = { method: "password" },
-): Promise<SignedIn | ApprovalRequired> {
+): Promise<SignedIn | ApprovalRequired | SecondFactorRequired> {
   // The account and, in the same query, whether this browser (or app) is one of its devices.
   const found = await deps.db.user.findUnique({
     where: { email: input.email },
@@ -43,6 +45,7 @@ export async function login(
       emailVerifiedAt: true,
       passwordHash: true,
       devices: { where: { cookieHash: sha256(client.deviceCookie), forgottenAt: null }, select: { id: true } },
+      twoFactor: { select: { userId: true } },
     },
   });
   const user = found && {
@@ -81,6 +84,8 @@ export async function login(
     throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
   }
   const epoch = await epochBehindPassword(deps, user);
+  // Two-factor first: new-device approval (and the session) come after the second factor.
+  if (found?.twoFactor) return requireSecondFactor(deps, user, client, { epoch, method: as.method, deviceName: as.deviceName ?? "" });
   const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email, knownDevice: user.knownDevice }, client, as.method, as.deviceName);
   if (approval) return approval;
   return startSession(deps, { id: user.id, email: user.email, emailVerified: user.emailVerified }, client, as.method, {

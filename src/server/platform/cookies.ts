@@ -149,3 +149,12 @@ export function approvalCookie(id: string, browserSecret: string, options: { sec
 }
 
 export const clearApprovalCookie = (secure: boolean) => serializeCookie(approvalCookieName(secure), "", { maxAge: 0, secure });
+
+/** The browser a second-factor challenge was given to: "<challenge id>.<secret>" (a code typed in any other browser is refused). */
+export const twoFactorCookieName = (secure: boolean) => (secure ? "__Host-handoff_2fa" : "handoff_2fa");
+
+export function twoFactorCookie(id: string, browserSecret: string, options: { secure: boolean; maxAgeSeconds: number }): string {
+  return serializeCookie(twoFactorCookieName(options.secure), `${id}.${browserSecret}`, { maxAge: options.maxAgeSeconds, secure: options.secure });
+}
+
+export const clearTwoFactorCookie = (secure: boolean) => serializeCookie(twoFactorCookieName(secure), "", { maxAge: 0, secure });

@@ -50,6 +50,11 @@ export const ERROR_REASONS = {
   verify_link_invalid: "The verification or email-change link is unknown, expired, already used or replaced by a newer one.",
   email_unverified: "EMAIL_VERIFICATION=required and the account's address is not verified yet: open the link sent to it.",
   email_unchanged: "account.changeEmail with the address the account already has.",
+  second_factor_invalid: "The two-factor sign-in challenge is unknown, expired, used, out of attempts or belongs to another browser: sign in again.",
+  wrong_second_factor_code: "Wrong authenticator or recovery code (or a code already used); the message says how many attempts are left.",
+  two_factor_not_enabled: "A two-factor action on an account without two-factor authentication.",
+  two_factor_already_enabled: "twoFactor.setup or enable on an account that already has two-factor authentication.",
+  two_factor_setup_expired: "twoFactor.enable without a twoFactor.setup in the last 10 minutes.",
   internal: "An unexpected server error (logged); nothing was changed by a half-done step.",
   passkey_invalid: "A passkey (WebAuthn) response is malformed, does not verify, lacks user verification, or names no passkey of this account.",
   passkey_challenge_invalid:

@@ -62,4 +62,28 @@ export const notify = {
       'If this was not you, someone has access to your account: use emergency lockout ("Sign out everywhere") on a device you trust and contact your administrator.',
     ]);
   },
+  twoFactorEnabled(where: Where): SecurityMail {
+    return message("two-factor authentication turned on", [
+      "Two-factor authentication is now on for your account: signing in needs a code from your authenticator app (or a recovery code) after the password.",
+      details(where),
+      IF_NOT_YOU,
+    ]);
+  },
+  twoFactorDisabled(where: Where): SecurityMail {
+    return message("two-factor authentication turned off", [
+      "Two-factor authentication was turned off for your account: the password alone signs in again.",
+      details(where),
+      IF_NOT_YOU,
+    ]);
+  },
+  recoveryCodesRegenerated(where: Where): SecurityMail {
+    return message("new recovery codes", ["New recovery codes were created for your account; the old ones no longer work.", details(where), IF_NOT_YOU]);
+  },
+  recoveryCodeUsed(where: Where, left: number): SecurityMail {
+    return message("a recovery code was used", [
+      `A recovery code was used to sign in to your account. ${left} unused ${left === 1 ? "code remains" : "codes remain"}${left <= 3 ? ": create new ones on your dashboard" : ""}.`,
+      details(where),
+      'If this was not you, someone has your password and a recovery code: use emergency lockout ("Sign out everywhere") on a device you trust, change your password and create new recovery codes.',
+    ]);
+  },
 };

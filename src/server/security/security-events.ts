@@ -38,7 +38,13 @@ export type SecurityEventType =
   | "passkey_added"
   | "passkey_renamed"
   | "passkey_removed"
-  | "passkey_clone_detected";
+  | "passkey_clone_detected"
+  | "two_factor_enabled"
+  | "two_factor_disabled"
+  | "two_factor_failed"
+  | "recovery_codes_regenerated"
+  | "recovery_code_used"
+  | "second_factor_failed";
 
 export async function recordSecurityEvent(
   db: Db,

@@ -8,7 +8,8 @@ import type { Session } from "~/server/sessions/store";
 import type { AccountThrottle } from "~/server/security/throttle";
 import { startSession } from "~/server/auth/start-session";
 import { randomToken } from "~/server/platform/crypto";
-import type { ApprovalDeps, ClientInfo, SignedIn } from "~/server/auth/types";
+import type { ApprovalRequired, ClientInfo, SignedIn } from "~/server/auth/types";
+import { verifySecondFactor, type SecondFactorRequired, type TwoFactorDeps } from "~/server/two-factor/two-factor";
 
 // Bearer tokens for native and CLI clients. Every token pair belongs to a device session of method
 // "token" in the same Redis store as cookie sessions, so the user sees it in sessions.list and every
@@ -16,7 +17,7 @@ import type { ApprovalDeps, ClientInfo, SignedIn } from "~/server/auth/types";
 // ends it too. The refresh token is that session's "<id>.<secret>" token (only its hash is stored);
 // the access token is a short JWT naming the session (sid), checked against Redis on every use.
 
-export interface TokenDeps extends ApprovalDeps {
+export interface TokenDeps extends TwoFactorDeps {
   jwt: AccessTokenSigner;
   throttle: AccountThrottle;
   rateLimits: { approvalPerUser: Ratelimit };
@@ -63,6 +64,16 @@ export async function issueTokens(deps: TokenDeps, input: { email: string; passw
     method: "token",
     deviceName: input.deviceName,
   });
+  return tokenAnswer(deps, result, deviceKey);
+}
+
+/** What tokens.issue and tokens.verifySecondFactor answer for each outcome of a sign-in. */
+async function tokenAnswer(deps: TokenDeps, result: SignedIn | ApprovalRequired | SecondFactorRequired, deviceKey: string) {
+  if ("status" in result && result.status === "second_factor_required") {
+    // Bound to this client's deviceKey (it must send the same one with the code).
+    const { browserSecret: _boundToDeviceKey, ...challenge } = result;
+    return { ...challenge, deviceKey };
+  }
   if ("status" in result) {
     const { browserSecret, ...approval } = result;
     return { ...approval, approvalSecret: browserSecret, deviceKey };
@@ -75,6 +86,15 @@ export async function issueTokens(deps: TokenDeps, input: { email: string; passw
     ...(result.warning ? { warning: result.warning } : {}),
     signedOut: result.signedOut,
   };
+}
+
+/**
+ * The second factor for a token sign-in: the same challenge rules as a browser's, bound to the
+ * deviceKey tokens.issue answered with. Answers as tokens.issue would have after the password.
+ */
+export async function verifyTokenSecondFactor(deps: TokenDeps, input: { challengeId: string; code: string; deviceKey: string }, client: TokenClient) {
+  const result = await verifySecondFactor(deps, input, input.deviceKey, clientInfo(client, input.deviceKey));
+  return tokenAnswer(deps, result, input.deviceKey);
 }
 
 /** After the approval request was confirmed on a signed-in device, the client collects its tokens. */

@@ -4,6 +4,7 @@ import { PEER_ADDRESS_HEADER } from "~/server/platform/client-ip";
 import { PASSWORD } from "~/test/fixtures";
 import { APP_URL, createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 import { formPostHandler, MAX_FORM_BYTES, type FormMode } from "./handler";
+import { Secret, TOTP } from "otpauth";
 
 const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
@@ -54,6 +55,39 @@ describe("sign-in and register forms posted without JavaScript (real PostgreSQL 
     expect(sessionCookie(signedIn)).toBeDefined();
     const offSite = await post("login", { email, password: PASSWORD, next: "//evil.example/x" }, { cookie: deviceCookie });
     expect(offSite.headers.get("location")).toBe("/dashboard");
+  });
+
+  it("with two-factor on: the sign-in redirects to the second-factor page, whose form (also without JavaScript) completes it", async () => {
+    const email = uniqueEmail("form-2fa");
+    const registered = await post("register", { email, password: PASSWORD });
+    const owner = new TestBrowser(t.services, { userAgent: UA });
+    for (const c of cookiesOf(registered)) owner.cookies.set(c.slice(0, c.indexOf("=")), decodeURIComponent(c.slice(c.indexOf("=") + 1)));
+    const { secret } = ((await owner.mutation("twoFactor.setup")).data as { secret: string })!;
+    const totp = new TOTP({ secret: Secret.fromBase32(secret) });
+    t.clock.now = Math.floor(Date.now() / 30_000) * 30_000 + 1000;
+    try {
+      expect((await owner.mutation("twoFactor.enable", { code: totp.generate({ timestamp: t.clock.now }) })).error).toBeUndefined();
+      const deviceCookie = [...owner.cookies].find(([name]) => name === "handoff_device")!.join("=");
+      const signIn = await post("login", { email, password: PASSWORD, next: "/scan" }, { cookie: deviceCookie });
+      expect(signIn.status).toBe(303);
+      const location = new URL(signIn.headers.get("location")!, APP_URL);
+      expect(location.pathname).toBe("/login/second-factor");
+      expect(location.searchParams.get("next")).toBe("/scan");
+      expect(sessionCookie(signIn)).toBeUndefined();
+      const challengeId = location.searchParams.get("challenge")!;
+      const cookie = [deviceCookie, ...cookiesOf(signIn).filter((c) => c.startsWith("handoff_2fa="))].join("; ");
+      const wrong = await post("second-factor", { challengeId, code: "000000", next: "/scan" }, { cookie });
+      expect(wrong.headers.get("location")).toBe(`/login/second-factor?challenge=${challengeId}&error=wrong_code&next=%2Fscan`);
+      expect(formErrorMessage("wrong_code")).toMatch(/not right/);
+      const right = await post("second-factor", { challengeId, code: totp.generate({ timestamp: t.clock.now + 30_000 }), next: "/scan" }, { cookie });
+      expect(right.headers.get("location")).toBe("/scan");
+      expect(sessionCookie(right)).toBeDefined();
+      // Spent: posting again starts over at sign-in.
+      const again = await post("second-factor", { challengeId, code: "123456" }, { cookie });
+      expect(again.headers.get("location")).toBe("/login?error=second_factor_expired");
+    } finally {
+      t.clock.now = undefined;
+    }
   });
 
   it("errors come back as a short code on the form's page: never the email or the password", async () => {

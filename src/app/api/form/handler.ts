@@ -16,9 +16,17 @@ import type { Services } from "~/server/services";
 /** An email, a password and a `next` path fit many times over; anything bigger is not our form. */
 export const MAX_FORM_BYTES = 8 * 1024;
 
-export type FormMode = "login" | "register";
+export type FormMode = "login" | "register" | "second-factor";
 
-const PAGE: Record<FormMode, string> = { login: "/login", register: "/register" };
+const PAGE: Record<FormMode, string> = { login: "/login", register: "/register", "second-factor": "/login/second-factor" };
+
+/** The page that asks for the second factor of the sign-in `challengeId` (without JavaScript). */
+const secondFactorPage = (challengeId: string, next: string, error?: FormErrorCode) => {
+  const query = new URLSearchParams({ challenge: challengeId });
+  if (error) query.set("error", error);
+  if (next !== "/dashboard") query.set("next", next);
+  return `/login/second-factor?${query}`;
+};
 
 /** A 303 to `location` carrying the Set-Cookie headers the procedure set (but `dropCookie`). */
 const seeOther = (location: string, setCookies: string[], dropCookie?: string) => {
@@ -57,11 +65,16 @@ function formErrorOf(mode: FormMode, error: TRPCError): { code: FormErrorCode; r
     case "invalid_input": {
       // The first field zod complained about.
       const issues = (error.cause as { issues?: { path?: unknown[] }[] } | undefined)?.issues;
+      if (mode === "second-factor") return { code: issues?.[0]?.path?.[0] === "challengeId" ? "second_factor_expired" : "wrong_code" };
       if (issues?.[0]?.path?.[0] === "email") return { code: "email" };
       return { code: mode === "register" ? "new_password" : "password" };
     }
     case "password_rejected":
       return { code: "new_password" };
+    case "wrong_second_factor_code":
+      return { code: "wrong_code" };
+    case "second_factor_invalid":
+      return { code: "second_factor_expired" };
     case "service_unavailable":
       return { code: "unavailable" };
     default:
@@ -84,18 +97,31 @@ export function formPostHandler(mode: FormMode, loadServices: () => Promise<Serv
     if (body === null) return errorResponse("PAYLOAD_TOO_LARGE", `The form is larger than ${MAX_FORM_BYTES} bytes.`, "body_too_large");
     const form = new URLSearchParams(body);
     const next = safeNextPath(form.get("next") ?? undefined);
+    const challengeId = form.get("challengeId") ?? "";
     const back = (code: FormErrorCode, retryAfter?: number) => {
-      const query = new URLSearchParams({ error: code });
+      // A wrong code is asked again on the same page; an expired second step starts over at sign-in.
+      const askAgain = mode === "second-factor" && code !== "second_factor_expired" && code !== "approval_needs_js";
+      const page = askAgain ? PAGE["second-factor"] : mode === "second-factor" ? PAGE.login : PAGE[mode];
+      const query = new URLSearchParams(askAgain ? { challenge: challengeId, error: code } : { error: code });
       if (retryAfter) query.set("retry", String(retryAfter));
       if (next !== "/dashboard") query.set("next", next);
-      return `${PAGE[mode]}?${query}`;
+      return `${page}?${query}`;
     };
 
     const resHeaders = new Headers();
     const caller = createCaller(createContext({ headers: req.headers, resHeaders, services: loadServices }));
     const input = { email: form.get("email") ?? "", password: form.get("password") ?? "" };
     try {
-      const result = mode === "login" ? await caller.auth.login(input) : await caller.auth.register(input);
+      const result =
+        mode === "login"
+          ? await caller.auth.login(input)
+          : mode === "register"
+            ? await caller.auth.register(input)
+            : await caller.auth.verifySecondFactor({ challengeId, code: form.get("code") ?? "" });
+      if ("status" in result && result.status === "second_factor_required") {
+        // The code is asked on a page of its own, which also posts without JavaScript.
+        return seeOther(secondFactorPage(result.challengeId, next), resHeaders.getSetCookie());
+      }
       if ("status" in result && result.status === "approval_required") {
         // Showing the code and waiting for the other device need JavaScript. The request is
         // withdrawn, so the owner is not asked about a device that cannot finish.

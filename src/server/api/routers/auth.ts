@@ -6,12 +6,16 @@ import { login } from "~/server/auth/sign-in";
 import { authenticationResponseInput } from "~/server/passkeys/inputs";
 import { loginWithPasskey, passkeySignInOptions } from "~/server/passkeys/sign-in";
 import { endBearerSession } from "~/server/tokens/bearer";
-import { approvalCookie, clearSessionCookie } from "~/server/platform/cookies";
+import { approvalCookie, clearSessionCookie, clearTwoFactorCookie, secretFor, twoFactorCookie } from "~/server/platform/cookies";
+import { verifySecondFactor, type SecondFactorRequired } from "~/server/two-factor/two-factor";
+import type { ApprovalRequired, SignedIn } from "~/server/auth/types";
+import { SECOND_FACTOR_CHALLENGE_TTL_MS } from "~/server/policy";
 import { emailInput, newPasswordInput, passwordInput } from "~/lib/credentials";
 import type { Session } from "~/server/sessions/store";
-import { endCookieSession, replaceSession } from "../session-cookie";
+import { endCookieSession, replaceSession, type CookieCtx } from "../session-cookie";
 import { passkeyPerIp } from "./passkeys";
 import { createTRPCRouter, protectedProcedure, publicProcedure, rateLimited } from "../trpc";
+import { challengeIdInput, secondFactorCodeInput } from "./two-factor";
 
 const credentials = z.object({ email: emailInput, password: passwordInput });
 
@@ -27,6 +31,32 @@ const publicSession = (s: Session) => ({
   idleExpiresAt: s.idleExpiresAt,
   absoluteExpiresAt: s.absoluteExpiresAt,
 });
+
+/** What auth.login and auth.verifySecondFactor answer, with the cookies each outcome sets. */
+async function answerSignIn(ctx: CookieCtx, result: SignedIn | ApprovalRequired | SecondFactorRequired) {
+  if ("status" in result && result.status === "second_factor_required") {
+    const { browserSecret, ...challenge } = result;
+    ctx.setCookie(
+      twoFactorCookie(challenge.challengeId, browserSecret, {
+        secure: ctx.services.config.secureCookies,
+        maxAgeSeconds: SECOND_FACTOR_CHALLENGE_TTL_MS / 1000,
+      }),
+    );
+    return challenge;
+  }
+  if ("status" in result) {
+    const { browserSecret, ...approval } = result;
+    ctx.setCookie(
+      approvalCookie(approval.requestId, browserSecret, {
+        secure: ctx.services.config.secureCookies,
+        maxAgeSeconds: ctx.services.config.approvalTtlSeconds,
+      }),
+    );
+    return approval;
+  }
+  await replaceSession(ctx, result);
+  return { status: "signed_in" as const, user: result.user, ...(result.warning ? { warning: result.warning } : {}), signedOut: result.signedOut };
+}
 
 export const authRouter = createTRPCRouter({
   register: publicProcedure
@@ -47,20 +77,20 @@ export const authRouter = createTRPCRouter({
   login: publicProcedure
     .input(credentials)
     .use(signInPerIp)
+    .mutation(async ({ ctx, input }) => answerSignIn(ctx, await login(ctx.services, input, ctx.client()))),
+
+  /**
+   * The second step of a sign-in with two-factor on: `{ challengeId, code }` (a 6-digit TOTP code or
+   * a recovery code), from the browser auth.login answered `second_factor_required` to. Answers
+   * as auth.login would have after the password: signed in, or approval_required.
+   */
+  verifySecondFactor: publicProcedure
+    .input(z.object({ challengeId: challengeIdInput, code: secondFactorCodeInput }))
+    .use(signInPerIp)
     .mutation(async ({ ctx, input }) => {
-      const result = await login(ctx.services, input, ctx.client());
-      if ("status" in result) {
-        const { browserSecret, ...approval } = result;
-        ctx.setCookie(
-          approvalCookie(approval.requestId, browserSecret, {
-            secure: ctx.services.config.secureCookies,
-            maxAgeSeconds: ctx.services.config.approvalTtlSeconds,
-          }),
-        );
-        return approval;
-      }
-      await replaceSession(ctx, result);
-      return { status: "signed_in" as const, user: result.user, ...(result.warning ? { warning: result.warning } : {}), signedOut: result.signedOut };
+      const result = await verifySecondFactor(ctx.services, input, secretFor(ctx.twoFactorCookie, input.challengeId), ctx.client());
+      ctx.setCookie(clearTwoFactorCookie(ctx.services.config.secureCookies));
+      return answerSignIn(ctx, result);
     }),
 
   /**
