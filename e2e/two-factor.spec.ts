@@ -34,7 +34,7 @@ async function turnOn(page: Page, screenshot?: (name: string) => string) {
   const recoveryCodes = await list.getByRole("listitem").allTextContents();
   if (screenshot) await twoFactor.screenshot({ path: screenshot("recovery-codes.png") });
   await twoFactor.getByRole("button", { name: "I have saved them" }).click();
-  await expect(twoFactor.getByRole("status")).toContainText("10 of 10 recovery codes left");
+  await expect(twoFactor.getByTestId("two-factor-state")).toContainText("10 of 10 recovery codes left");
   return { secret, recoveryCodes };
 }
 
@@ -76,13 +76,13 @@ test("turn two-factor on, sign in with password + code, then with a recovery cod
   await page.getByLabel("Recovery code").fill(recoveryCodes[0]!);
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
-  await expect(panel(page).getByRole("status")).toContainText("9 of 10 recovery codes left");
+  await expect(panel(page).getByTestId("two-factor-state")).toContainText("9 of 10 recovery codes left");
 
   // Off, with another recovery code; the password alone signs in again.
   await panel(page).getByRole("button", { name: "Turn off" }).click();
   await panel(page).getByLabel("Code from your authenticator app (or a recovery code)").fill(recoveryCodes[1]!);
   await panel(page).getByRole("button", { name: "Turn off two-factor" }).click();
-  await expect(panel(page).getByRole("status")).toContainText("Off:");
+  await expect(panel(page).getByTestId("two-factor-state")).toContainText("Off:");
   await signOut(page);
   await fillCredentials(page, email, PASSWORD);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();

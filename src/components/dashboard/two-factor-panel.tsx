@@ -109,7 +109,7 @@ export function TwoFactorPanel() {
       <h2 id={`${id}-heading`} className="text-lg font-semibold">
         Two-factor authentication
       </h2>
-      <p className="mt-1 text-sm text-slate-600" role="status">
+      <p className="mt-1 text-sm text-slate-600" data-testid="two-factor-state">
         {status.isPending
           ? "Loading…"
           : enabled
@@ -151,7 +151,7 @@ export function TwoFactorPanel() {
             <ol className="list-decimal space-y-3 pl-5 text-sm text-slate-800">
               <li>
                 Scan this QR code with your authenticator app.
-                <div className="mt-2 inline-block rounded-lg border border-slate-200 bg-white p-3">
+                <div className="mt-2 w-fit rounded-lg border border-slate-200 bg-white p-3">
                   <QRCodeSVG value={setup.data.uri} size={176} marginSize={0} title="QR code to add Handoff to your authenticator app" />
                 </div>
               </li>
