@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { fillCredentials, newEmail, PASSWORD, register, signInWithApproval } from "./helpers";
+import { fillCredentials, forgetThisDevice, newEmail, PASSWORD, register, signInByQr, signInWithApproval } from "./helpers";
 
 const NEW_PASSWORD = "another long passphrase";
 
@@ -38,25 +38,12 @@ test("change the password from the dashboard: a wrong current one is refused, ot
 test("a device signed in by QR asks for the password before forgetting a device (fresh authentication)", async ({ page, browser }, testInfo) => {
   const email = newEmail("reauth");
   await register(page, email);
-  const offered = page.waitForResponse((r) => r.url().includes("handoff.offer"));
-  await page.getByRole("button", { name: "Add a device" }).click();
-  const body = (await (await offered).json()) as { result: { data: { json: { qrUrl: string } } } }[] | { result: { data: { json: { qrUrl: string } } } };
-  const qrUrl = (Array.isArray(body) ? body[0]! : body).result.data.json.qrUrl;
-
   // The QR's link opened on another browser (as the camera would), approved here.
   const second = await (await browser.newContext()).newPage();
-  await second.goto(new URL(qrUrl).pathname);
-  const dialog = page.getByRole("dialog", { name: "Add a device" });
-  await dialog.getByRole("button", { name: "Approve" }).click();
-  await expect(second).toHaveURL(/\/dashboard$/);
-  await dialog.getByRole("button", { name: "Done" }).click();
+  await signInByQr(page, second);
 
   // That session never entered the password: forgetting a device asks for it inline.
-  const card = second.getByTestId("device-card").filter({ hasText: "This device" });
-  await card.getByRole("button", { name: "Forget device" }).click();
-  const confirm = second.getByRole("dialog");
-  await confirm.getByRole("button", { name: "Forget device" }).click();
-  await expect(confirm.getByRole("alert")).toHaveText("For your security, enter your password again to do this.");
+  const confirm = await forgetThisDevice(second);
   await confirm.getByLabel("Your password").fill("wrong password");
   await confirm.getByRole("button", { name: "Forget device" }).click();
   await expect(confirm.getByRole("alert")).toHaveText("Wrong password.");

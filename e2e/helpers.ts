@@ -69,3 +69,29 @@ export async function sameDeviceBrowser(browser: Browser, from: BrowserContext) 
   await context.addCookies((await from.cookies()).filter((c) => c.name.endsWith("handoff_device")));
   return context;
 }
+
+/**
+ * The dashboard on `page` offers a QR code ("Add a device"), `second` opens its link (as the phone's
+ * camera would) and `page` approves: `second` is signed in without having entered a password.
+ */
+export async function signInByQr(page: Page, second: Page) {
+  const offered = page.waitForResponse((r) => r.url().includes("handoff.offer"));
+  await page.getByRole("button", { name: "Add a device" }).click();
+  const body = (await (await offered).json()) as { result: { data: { json: { qrUrl: string } } } }[] | { result: { data: { json: { qrUrl: string } } } };
+  const qrUrl = (Array.isArray(body) ? body[0]! : body).result.data.json.qrUrl;
+  await second.goto(new URL(qrUrl).pathname);
+  const offer = page.getByRole("dialog", { name: "Add a device" });
+  await offer.getByRole("button", { name: "Approve" }).click();
+  await expect(second).toHaveURL(/\/dashboard$/);
+  await offer.getByRole("button", { name: "Done" }).click();
+}
+
+/** "Forget device" on this browser's own device card, confirmed: the dialog, which asks for fresh authentication when the session needs it. */
+export async function forgetThisDevice(page: Page) {
+  const card = page.getByTestId("device-card").filter({ hasText: "This device" });
+  await card.getByRole("button", { name: "Forget device" }).click();
+  const confirm = page.getByRole("dialog");
+  await confirm.getByRole("button", { name: "Forget device" }).click();
+  await expect(confirm.getByRole("alert")).toHaveText("For your security, enter your password again to do this.");
+  return confirm;
+}

@@ -1,5 +1,5 @@
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
-import { newEmail, register } from "./helpers";
+import { newEmail, register, signInByQr } from "./helpers";
 
 // Passkeys in Chromium with a virtual authenticator (CDP WebAuthn domain): a platform authenticator
 // with resident keys and user verification, as a phone or laptop with a screen lock has.
@@ -82,19 +82,11 @@ test("register a passkey, sign in with it through autofill and the button, re-au
 
   // A browser signed in by QR code has not authenticated itself: removing asks for fresh
   // authentication, and its copy of the passkey answers it.
-  const offered = page.waitForResponse((r) => r.url().includes("handoff.offer"));
-  await page.getByRole("button", { name: "Add a device" }).click();
-  const body = (await (await offered).json()) as { result: { data: { json: { qrUrl: string } } } }[] | { result: { data: { json: { qrUrl: string } } } };
-  const qrUrl = (Array.isArray(body) ? body[0]! : body).result.data.json.qrUrl;
   const secondContext = await browser.newContext();
   const second = await secondContext.newPage();
   const synced = await addAuthenticator(secondContext, second);
   await synced.cdp.send("WebAuthn.addCredential", { authenticatorId: synced.authenticatorId, credential: latest! });
-  await second.goto(new URL(qrUrl).pathname);
-  const offer = page.getByRole("dialog", { name: "Add a device" });
-  await offer.getByRole("button", { name: "Approve" }).click();
-  await expect(second).toHaveURL(/\/dashboard$/);
-  await offer.getByRole("button", { name: "Done" }).click();
+  await signInByQr(page, second);
 
   const secondPanel = second.getByTestId("passkeys-panel");
   await secondPanel.getByRole("button", { name: "Remove passkey Laptop key" }).click();

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { Secret, TOTP } from "otpauth";
-import { fillCredentials, newEmail, PASSWORD, register } from "./helpers";
+import { fillCredentials, newEmail, PASSWORD, forgetThisDevice, register, signInByQr } from "./helpers";
 
 // Two-factor authentication end to end: the codes are computed here from the secret the dashboard
 // shows, as an authenticator app would.
@@ -87,6 +87,28 @@ test("turn two-factor on, sign in with password + code, then with a recovery cod
   await fillCredentials(page, email, PASSWORD);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
+});
+
+test("with two-factor on, the re-authentication prompt asks for the password and a code", async ({ page, browser }, testInfo) => {
+  const email = newEmail("2fa-reauth");
+  await register(page, email);
+  const { secret } = await turnOn(page);
+
+  // A second browser signed in by QR never entered a password or code: its sensitive actions ask for both.
+  const second = await (await browser.newContext()).newPage();
+  await signInByQr(page, second);
+
+  const confirm = await forgetThisDevice(second);
+  await confirm.getByLabel("Your password").fill(PASSWORD);
+  const code = confirm.getByLabel("Code from your authenticator app");
+  await expect(code).toHaveAttribute("autocomplete", "one-time-code");
+  await code.fill("000000" === codeAt(secret, Date.now() + 30_000) ? "111111" : "000000");
+  await confirm.getByRole("button", { name: "Forget device" }).click();
+  await expect(confirm.getByRole("alert")).toContainText("That code is not right");
+  await second.screenshot({ path: testInfo.outputPath("reauth-with-code.png"), fullPage: true });
+  await code.fill(codeAt(secret, Date.now() + 30_000));
+  await confirm.getByRole("button", { name: "Forget device" }).click();
+  await expect(second).toHaveURL(/\/login/);
 });
 
 test("without JavaScript, the sign-in goes on to a second-factor page that also works without it", async ({ browser }, testInfo) => {

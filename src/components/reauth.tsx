@@ -1,7 +1,7 @@
 "use client";
 
 import { browserSupportsWebAuthn, startAuthentication } from "@simplewebauthn/browser";
-import { useRef, useState } from "react";
+import { useId, useRef, useState } from "react";
 import type { ErrorReason } from "~/server/platform/errors";
 import { PasswordField } from "~/components/password-field";
 import { passkeyFailure } from "~/components/passkeys/passkey-sign-in";
@@ -12,32 +12,42 @@ export function isReauthRequired(error: unknown): boolean {
   return (error as { data?: { reason?: ErrorReason } } | null)?.data?.reason === "reauth_required";
 }
 
+const isCodeRequired = (error: unknown) => (error as { data?: { reason?: ErrorReason } } | null)?.data?.reason === "second_factor_code_required";
+
 /**
  * Runs a sensitive action; when the server wants a fresh authentication first, `field` asks for the
- * password inline (or offers "Use a passkey" when the account has one), and the next `run`
- * re-authenticates and tries the action again.
+ * password inline (and the authenticator code when two-factor is on, as sign-in would; or offers
+ * "Use a passkey" when the account has one), and the next `run` re-authenticates and tries the
+ * action again.
  */
 export function useReauth() {
+  const id = useId();
   const [needed, setNeeded] = useState(false);
   const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const [codeAsked, setCodeAsked] = useState(false);
   const [passkeyError, setPasskeyError] = useState<string | null>(null);
   const reauth = api.account.reauthenticate.useMutation();
   const passkeyOptions = api.passkeys.reauthOptions.useMutation();
   const passkeys = api.passkeys.list.useQuery(undefined, { enabled: needed });
+  const twoFactor = api.twoFactor.status.useQuery(undefined, { enabled: needed });
+  const wantsCode = codeAsked || twoFactor.data?.enabled === true;
   const lastAction = useRef<(() => Promise<unknown>) | null>(null);
 
   async function run(action: () => Promise<unknown>) {
     lastAction.current = action;
     try {
       if (needed) {
-        await reauth.mutateAsync({ password });
+        await reauth.mutateAsync(wantsCode ? { password, code } : { password });
         setNeeded(false);
         setPassword("");
+        setCode("");
       }
       await action();
     } catch (error) {
-      // The mutations show their own errors; this only notices that a password is wanted.
+      // The mutations show their own errors; this only notices that a password (or a code) is wanted.
       if (isReauthRequired(error)) setNeeded(true);
+      if (isCodeRequired(error)) setCodeAsked(true);
     }
   }
 
@@ -49,6 +59,7 @@ export function useReauth() {
       await reauth.mutateAsync({ passkey: response as Extract<Parameters<typeof reauth.mutateAsync>[0], { passkey: unknown }>["passkey"] });
       setNeeded(false);
       setPassword("");
+      setCode("");
     } catch (error) {
       setPasskeyError(passkeyFailure(error));
       return;
@@ -65,6 +76,28 @@ export function useReauth() {
   const field = needed ? (
     <div className="space-y-2">
       <PasswordField label="Your password" value={password} onChange={setPassword} autoFocus />
+      {wantsCode && (
+        <div>
+          <label htmlFor={`${id}-code`} className="block text-sm font-medium text-slate-800">
+            Code from your authenticator app
+          </label>
+          <input
+            id={`${id}-code`}
+            name="code"
+            type="text"
+            autoComplete="one-time-code"
+            spellCheck={false}
+            maxLength={32}
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            aria-describedby={`${id}-code-hint`}
+            className="mt-1 block w-full max-w-xs rounded-lg border border-slate-300 px-3 py-2 font-mono text-base tracking-wider shadow-xs focus:border-brand-500 focus:outline-none"
+          />
+          <p id={`${id}-code-hint`} className="mt-1 text-xs text-slate-500">
+            Two-factor authentication is on: the 6-digit code, or one of your recovery codes.
+          </p>
+        </div>
+      )}
       {canUsePasskey && (
         <button
           type="button"

@@ -74,6 +74,11 @@ export const RECOVERY_CODE_COUNT = 10;
 /** TOTP: time steps accepted on either side of the server's (clock drift), and how long a used step is remembered (replay). */
 export const TOTP_WINDOW_STEPS = 1;
 export const TOTP_USED_STEP_KEPT_MS = 5 * 60_000;
+/**
+ * A TOTP code that just re-authenticated a session may be given once more, by that session, for the
+ * action it was asked for (twoFactor.disable) within this time: the person typed one current code.
+ */
+export const REAUTH_CODE_REUSE_MS = 2 * 60_000;
 
 // --- From the environment ---
 

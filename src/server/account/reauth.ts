@@ -10,9 +10,10 @@ import { report } from "~/server/security/report";
 import { endEverything } from "~/server/sessions/end-everything";
 import { checkPassword, PASSWORD_WORDING, type AccountThrottle } from "~/server/security/throttle";
 import type { Actor, AuthDeps } from "~/server/auth/types";
+import { confirmSecondFactor, hasTwoFactor, secondFactorCodeRequired, type TwoFactorDeps } from "~/server/two-factor/two-factor";
 
 // Fresh authentication for sensitive actions (ASVS 5, V7): forgetting a device and approving a QR
-// handoff need the password entered in this session within REAUTH_MINUTES; otherwise FORBIDDEN with
+// handoff need the password (plus a code when two-factor is on, or a passkey) entered in this session within REAUTH_MINUTES; otherwise FORBIDDEN with
 // data.reason "reauth_required", and the page asks for the password inline. Changing the password
 // and the emergency lockout take the current password in their own input. Every password entered
 // here goes through the account's throttle (security/throttle.ts), so a stolen session cannot guess it either.
@@ -70,9 +71,16 @@ export async function hashNewPassword(currentPassword: string, newPassword: stri
   return hashPassword(newPassword);
 }
 
-/** The password again: sensitive actions are allowed in this session for REAUTH_MINUTES. */
-export async function reauthenticate(deps: ReauthDeps, actor: Actor, password: string) {
-  await confirmPassword(deps, actor, password, { type: "reauth_failed", wrong: wrongPassword });
+/**
+ * The password again (and, with two-factor on, a current code: sign-in would have asked for both):
+ * sensitive actions are allowed in this session for REAUTH_MINUTES. Whether a code is needed is
+ * answered before the password is checked, so the form can ask for both without spending a guess.
+ */
+export async function reauthenticate(deps: ReauthDeps & TwoFactorDeps, actor: Actor, input: { password: string; code?: string }) {
+  const twoFactorOn = await hasTwoFactor(deps, actor.userId);
+  if (twoFactorOn && input.code === undefined) throw secondFactorCodeRequired();
+  const user = await confirmPassword(deps, actor, input.password, { type: "reauth_failed", wrong: wrongPassword });
+  if (twoFactorOn) await confirmSecondFactor(deps, actor, user.email, input.code!);
   await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
   await report(deps, { userId: actor.userId, audit: { type: "reauthenticated", sessionId: actor.sessionId, ip: actor.ip } });
   return { ok: true as const, validUntil: new Date(Date.now() + deps.config.reauthMs) };
@@ -107,6 +115,7 @@ export async function changePassword(deps: ReauthDeps, actor: Actor, input: { cu
       ).sessions
     : [];
   if (!input.signOutOtherSessions) await report(deps, { userId: actor.userId, ...told([]) });
-  await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
+  // The password alone is a fresh authentication only where sign-in would take it alone.
+  if (!(await hasTwoFactor(deps, actor.userId))) await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
   return { ok: true as const, signedOutSessions: ended.length };
 }

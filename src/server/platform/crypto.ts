@@ -18,13 +18,27 @@ export function splitToken(token: string): { id: string; secret: string } | null
 // Secrets the server must read back (a TOTP secret) are stored sealed: AES-256-GCM under a key
 // derived (HKDF) from SESSION_SECRET for one purpose, with the record they belong to as associated
 // data, so a sealed value copied onto another row does not open. "v1.<iv>.<ciphertext>.<tag>".
-const sealingKeys = new Map<string, Buffer>();
+const derivedKeys = new Map<string, Buffer>();
 
-function sealingKey(secret: string, purpose: string): Buffer {
-  const id = `${purpose}\u0000${secret}`;
-  let key = sealingKeys.get(id);
-  if (!key) sealingKeys.set(id, (key = Buffer.from(crypto.hkdfSync("sha256", secret, "handoff", `seal:${purpose}`, 32))));
+function derivedKey(secret: string, info: string): Buffer {
+  const id = `${info}\u0000${secret}`;
+  let key = derivedKeys.get(id);
+  if (!key) derivedKeys.set(id, (key = Buffer.from(crypto.hkdfSync("sha256", secret, "handoff", info, 32))));
   return key;
+}
+
+const sealingKey = (secret: string, purpose: string) => derivedKey(secret, `seal:${purpose}`);
+
+/**
+ * HMAC-SHA256 under a key derived from SESSION_SECRET for one purpose: for short codes stored to be
+ * compared, never read back (recovery codes), so a database dump without the secret cannot be
+ * searched for them, however few bits a code has.
+ */
+export function keyedHash(value: string, options: { secret: string; purpose: string }): string {
+  return crypto
+    .createHmac("sha256", derivedKey(options.secret, `hmac:${options.purpose}`))
+    .update(value)
+    .digest("hex");
 }
 
 export function seal(plain: string, options: { secret: string; purpose: string; boundTo: string }): string {

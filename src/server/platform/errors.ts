@@ -52,6 +52,7 @@ export const ERROR_REASONS = {
   email_unchanged: "account.changeEmail with the address the account already has.",
   second_factor_invalid: "The two-factor sign-in challenge is unknown, expired, used, out of attempts or belongs to another browser: sign in again.",
   wrong_second_factor_code: "Wrong authenticator or recovery code (or a code already used); the message says how many attempts are left.",
+  second_factor_code_required: "account.reauthenticate with a password alone on an account with two-factor on: send the code with it.",
   two_factor_not_enabled: "A two-factor action on an account without two-factor authentication.",
   two_factor_already_enabled: "twoFactor.setup or enable on an account that already has two-factor authentication.",
   two_factor_setup_expired: "twoFactor.enable without a twoFactor.setup in the last 10 minutes.",

@@ -1,13 +1,15 @@
 import type { Redis } from "@upstash/redis";
 import { randomToken, sha256 } from "~/server/platform/crypto";
-import { SECOND_FACTOR_ATTEMPTS, SECOND_FACTOR_CHALLENGE_TTL_MS, TOTP_USED_STEP_KEPT_MS, TWO_FACTOR_SETUP_TTL_MS } from "~/server/policy";
+import { REAUTH_CODE_REUSE_MS, SECOND_FACTOR_ATTEMPTS, SECOND_FACTOR_CHALLENGE_TTL_MS, TOTP_USED_STEP_KEPT_MS, TWO_FACTOR_SETUP_TTL_MS } from "~/server/policy";
 
 // What two-factor keeps in Redis, each check-and-change one Lua script:
 // - the secret twoFactor.setup showed, until twoFactor.enable confirms it (TWO_FACTOR_SETUP_TTL_MS);
 // - sign-in challenges: after a correct password, the second step's state, under the SHA-256 of its
 //   id, bound to the SHA-256 of the browser's secret (cookie) or the token client's deviceKey,
 //   with an attempt counter that concurrent guesses cannot outrun (SECOND_FACTOR_ATTEMPTS);
-// - per user, the last TOTP time step accepted, so a code is accepted once (replay).
+// - per user, the last TOTP time step accepted, so a code is accepted once (replay);
+// - per session, the step that just re-authenticated it, which that session may give once more
+//   for the action it re-authenticated for (REAUTH_CODE_REUSE_MS).
 
 /** What a challenge carries from the password step to the second factor. */
 export interface ChallengeState {
@@ -53,10 +55,17 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `;
 
+// KEYS: the session's re-authentication step. ARGV: step. 1 (and gone) when it was that step.
+const TAKE_REAUTH_STEP = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+`;
+
 export class TwoFactorStore {
   private readonly attemptScript;
   private readonly consumeScript;
   private readonly useStepScript;
+  private readonly takeReauthStepScript;
 
   constructor(
     private readonly redis: Redis,
@@ -67,11 +76,13 @@ export class TwoFactorStore {
     this.attemptScript = redis.createScript<unknown[]>(ATTEMPT);
     this.consumeScript = redis.createScript<number>(CONSUME);
     this.useStepScript = redis.createScript<number>(USE_STEP);
+    this.takeReauthStepScript = redis.createScript<number>(TAKE_REAUTH_STEP);
   }
 
   private setupKey = (userId: string) => `${this.prefix}twofactor:setup:${userId}`;
   private challengeKey = (challengeId: string) => `${this.prefix}twofactor:challenge:${sha256(challengeId)}`;
   private stepKey = (userId: string) => `${this.prefix}twofactor:step:${userId}`;
+  private reauthStepKey = (sessionId: string) => `${this.prefix}twofactor:reauth-step:${sessionId}`;
 
   /** Keeps the (sealed) secret twoFactor.setup showed until it is confirmed; a newer setup replaces it. */
   async putPendingSecret(userId: string, sealedSecret: string): Promise<Date> {
@@ -138,5 +149,15 @@ export class TwoFactorStore {
   /** Accepts a TOTP time step for the user once: false when it (or a later one) was already used. */
   async useTimeStep(userId: string, step: number): Promise<boolean> {
     return Number(await this.useStepScript.exec([this.stepKey(userId)], [String(step), String(TOTP_USED_STEP_KEPT_MS)])) === 1;
+  }
+
+  /** The session re-authenticated with this TOTP step (already accepted for the user). */
+  async rememberReauthStep(sessionId: string, step: number): Promise<void> {
+    await this.redis.set(this.reauthStepKey(sessionId), String(step), { px: REAUTH_CODE_REUSE_MS });
+  }
+
+  /** Whether the session re-authenticated with this step, and so may use it once more (then forgotten). */
+  async takeReauthStep(sessionId: string, step: number): Promise<boolean> {
+    return Number(await this.takeReauthStepScript.exec([this.reauthStepKey(sessionId)], [String(step)])) === 1;
   }
 }

@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { Secret, TOTP } from "otpauth";
-import { seal, sha256, unseal } from "~/server/platform/crypto";
+import { keyedHash, seal, sha256, unseal } from "~/server/platform/crypto";
 import { RECOVERY_CODE_COUNT, TOTP_WINDOW_STEPS } from "~/server/policy";
 
 // The codes themselves: RFC 6238 TOTP through `otpauth` (SHA-1, 6 digits, 30 s: what every
@@ -42,7 +42,10 @@ export const unsealTotpSecret = (sealed: string, userId: string, sessionSecret: 
   unseal(sealed, { secret: sessionSecret, purpose: SEAL_PURPOSE, boundTo: userId });
 
 // Recovery codes: 10 characters from a 32-letter alphabet without look-alikes (50 bits each), shown
-// as "xxxxx-xxxxx". So much entropy needs no slow hash: SHA-256 of the canonical form is stored.
+// as "xxxxx-xxxxx". So much entropy needs no slow hash online, but 50 bits can be searched offline:
+// what is stored is an HMAC of the canonical form under a key derived from SESSION_SECRET, so a
+// database dump alone is useless. Codes issued before that change were stored as plain SHA-256 and
+// are still accepted (legacyRecoveryCodeHash) until they are used or replaced.
 const RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 const RECOVERY_LENGTH = 10;
 
@@ -56,11 +59,25 @@ export function newRecoveryCodes(): string[] {
   return Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
 }
 
-/** The stored hash of what the user typed as a recovery code (case, spaces, dashes and look-alikes forgiven), or null when it cannot be one. */
-export function recoveryCodeHash(typed: string): string | null {
+/** What the user typed as a recovery code in its one form (case, spaces, dashes and look-alikes forgiven), or null when it cannot be one. */
+function canonicalRecoveryCode(typed: string): string | null {
   const canonical = typed.toLowerCase().replace(/[\s-]/g, "").replace(/o/g, "0").replace(/[il]/g, "1");
   if (canonical.length !== RECOVERY_LENGTH || [...canonical].some((c) => !RECOVERY_ALPHABET.includes(c))) return null;
-  return sha256(`recovery:${canonical}`);
+  return canonical;
+}
+
+const RECOVERY_PURPOSE = "recovery code";
+
+/** The stored hash of a recovery code (as issued or as typed), or null when the text cannot be one. */
+export function recoveryCodeHash(typed: string, sessionSecret: string): string | null {
+  const canonical = canonicalRecoveryCode(typed);
+  return canonical && keyedHash(canonical, { secret: sessionSecret, purpose: RECOVERY_PURPOSE });
+}
+
+/** How codes issued before recovery codes were keyed are stored: accepted, never written. */
+export function legacyRecoveryCodeHash(typed: string): string | null {
+  const canonical = canonicalRecoveryCode(typed);
+  return canonical && sha256(`recovery:${canonical}`);
 }
 
 /** Whether what was typed looks like a TOTP code (else it is tried as a recovery code). */

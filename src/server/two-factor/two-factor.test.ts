@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { Secret, TOTP } from "otpauth";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { RouterOutputs } from "~/trpc/types";
@@ -181,6 +182,17 @@ describe("two-factor authentication (TOTP + recovery codes; real PostgreSQL, Red
       });
       expect(fourth.error?.data.reason).toBe("too_many_failures");
       expect(fourth.error?.data.retryAfter).toBeGreaterThan(0);
+      // The owner's known device counts apart: the guesses above do not keep it waiting.
+      const own = (await laptop.mutation<Challenge>("auth.login", { email, password: PASSWORD })).data!;
+      expect(own).toMatchObject({ status: "second_factor_required" });
+      const signedIn = await laptop.mutation<Login>("auth.verifySecondFactor", {
+        challengeId: own.challengeId,
+        code: codeAt(secret, limited.clock.now! + STEP_MS),
+      });
+      expect(signedIn.data).toMatchObject({ status: "signed_in" });
+      // Nor inside a session: the signed-in owner's own code checks (disable, re-authentication) count under that session.
+      limited.clock.now = limited.clock.now! + 2 * STEP_MS;
+      expect((await laptop.mutation("twoFactor.disable", { code: codeAt(secret, limited.clock.now) })).data).toEqual({ ok: true });
     } finally {
       await limited.close();
     }
@@ -277,6 +289,110 @@ describe("two-factor authentication (TOTP + recovery codes; real PostgreSQL, Red
     expect(await t.services.db.recoveryCode.count({ where: { userId } })).toBe(0);
     expect((await browser().mutation<Login>("auth.login", { email, password: PASSWORD })).data).toMatchObject({ status: "signed_in" });
     expect((await laptop.mutation("twoFactor.disable", { code: codeAt(secret, t.clock.now! + STEP_MS) })).error?.data.reason).toBe("two_factor_not_enabled");
+  });
+
+  it("with two-factor on, re-authentication needs the password and a code: a cookie plus the password cannot mint lasting access", async () => {
+    const { email, laptop, userId, secret, recoveryCodes } = await withTwoFactor();
+    advance(t.services.config.reauthMs + 1000);
+    const failuresBefore = await t.services.db.securityEvent.count({ where: { userId, type: "reauth_failed" } });
+    // The password alone is refused before it is checked (no guess spent), and leaves the session stale.
+    const alone = await laptop.mutation("account.reauthenticate", { password: PASSWORD });
+    expect(alone.error?.data).toMatchObject({ code: "BAD_REQUEST", reason: "second_factor_code_required" });
+    const wrongAlone = await laptop.mutation("account.reauthenticate", { password: "not the password at all" });
+    expect(wrongAlone.error?.data.reason).toBe("second_factor_code_required");
+    expect(await t.services.db.securityEvent.count({ where: { userId, type: "reauth_failed" } })).toBe(failuresBefore);
+    for (const path of ["twoFactor.regenerateRecoveryCodes", "passkeys.registrationOptions", "tokens.issueFromSession"] as const)
+      expect((await laptop.mutation(path, path === "tokens.issueFromSession" ? { deviceName: "CLI" } : undefined)).error?.data.reason, path).toBe(
+        "reauth_required",
+      );
+    // A wrong code with the right password: refused, still stale.
+    const wrongCode = await laptop.mutation("account.reauthenticate", { password: PASSWORD, code: "000000" });
+    expect(wrongCode.error?.data.reason).toBe("wrong_second_factor_code");
+    expect((await laptop.mutation("twoFactor.regenerateRecoveryCodes")).error?.data.reason).toBe("reauth_required");
+    // A wrong password with the right code: refused, and the code is not spent.
+    const code = codeAt(secret, t.clock.now!);
+    expect((await laptop.mutation("account.reauthenticate", { password: "not the password at all", code })).error?.data.reason).toBe("wrong_password");
+    // Both: fresh. The code is then spent (replay refused).
+    expect((await laptop.mutation("account.reauthenticate", { password: PASSWORD, code })).data).toMatchObject({ ok: true });
+    expect((await laptop.mutation("twoFactor.regenerateRecoveryCodes")).error).toBeUndefined();
+    advance(t.services.config.reauthMs + 1000);
+    expect((await laptop.mutation("account.reauthenticate", { password: PASSWORD, code })).error?.data.reason).toBe("wrong_second_factor_code");
+    // A recovery code works too (one of the codes regenerated above: the first ones were replaced), once, reported like at sign-in.
+    expect((await laptop.mutation("account.reauthenticate", { password: PASSWORD, code: recoveryCodes[0]! })).error?.data.reason).toBe(
+      "wrong_second_factor_code",
+    );
+    const codes = await t.services.db.recoveryCode.count({ where: { userId, usedAt: null } });
+    expect(codes).toBe(10);
+    advance(STEP_MS);
+    expect((await laptop.mutation("account.reauthenticate", { password: PASSWORD, code: codeAt(secret, t.clock.now!) })).data).toMatchObject({ ok: true });
+    const regenerated = (await laptop.mutation<RouterOutputs["twoFactor"]["regenerateRecoveryCodes"]>("twoFactor.regenerateRecoveryCodes")).data!.recoveryCodes;
+    advance(t.services.config.reauthMs + 1000);
+    expect((await laptop.mutation("account.reauthenticate", { password: PASSWORD, code: regenerated[0]! })).data).toMatchObject({ ok: true });
+    expect((await laptop.mutation("twoFactor.regenerateRecoveryCodes")).error).toBeUndefined();
+    const used = await t.services.db.securityEvent.findFirst({ where: { userId, type: "recovery_code_used" }, orderBy: { createdAt: "desc" } });
+    expect(used?.detail).toEqual({ recoveryCodesLeft: 9 });
+    await smtp.mailTo(t.services.mailer, email, /a recovery code was used/);
+    // Changing the password (which takes only the password) does not make the session fresh either.
+    advance(t.services.config.reauthMs + 1000);
+    const changed = await laptop.mutation("account.changePassword", { currentPassword: PASSWORD, newPassword: NEW_PASSWORD, signOutOtherSessions: false });
+    expect(changed.error).toBeUndefined();
+    expect((await laptop.mutation("twoFactor.regenerateRecoveryCodes")).error?.data.reason).toBe("reauth_required");
+    // Without two-factor the password alone is enough, as before.
+    const plain = browser();
+    await plain.mutation("auth.register", { email: uniqueEmail("no-2fa"), password: PASSWORD });
+    advance(t.services.config.reauthMs + 1000);
+    expect((await plain.mutation("account.reauthenticate", { password: PASSWORD })).data).toMatchObject({ ok: true });
+  });
+
+  it("turning it off from a stale session takes one code: the one that re-authenticated counts once more for this session only", async () => {
+    const { email, laptop, userId, secret } = await withTwoFactor();
+    const phone = browser();
+    const challenge = (await phone.mutation<Challenge>("auth.login", { email, password: PASSWORD })).data!;
+    expect((await verify(phone, challenge.challengeId, codeAt(secret, t.clock.now!))).data).toMatchObject({ status: "signed_in" });
+    advance(STEP_MS + t.services.config.reauthMs + 1000);
+    const code = codeAt(secret, t.clock.now!);
+    expect((await laptop.mutation("twoFactor.disable", { code })).error?.data.reason).toBe("reauth_required");
+    expect((await laptop.mutation("account.reauthenticate", { password: PASSWORD, code })).data).toMatchObject({ ok: true });
+    // Another session cannot give that code again (replay), even freshly authenticated itself.
+    expect((await phone.mutation("account.reauthenticate", { password: PASSWORD, code })).error?.data.reason).toBe("wrong_second_factor_code");
+    expect((await laptop.mutation("twoFactor.disable", { code })).data).toEqual({ ok: true });
+    expect(await t.services.db.twoFactor.count({ where: { userId } })).toBe(0);
+  });
+
+  it("the re-authenticating code counts once more only once", async () => {
+    const { laptop, secret } = await withTwoFactor();
+    advance(t.services.config.reauthMs + 1000);
+    const code = codeAt(secret, t.clock.now!);
+    expect((await laptop.mutation("account.reauthenticate", { password: PASSWORD, code })).data).toMatchObject({ ok: true });
+    expect((await laptop.mutation("account.reauthenticate", { password: PASSWORD, code })).error?.data.reason).toBe("wrong_second_factor_code");
+    const wrongFirst = await laptop.mutation("twoFactor.disable", { code: "000000" === code ? "111111" : "000000" });
+    expect(wrongFirst.error?.data.reason).toBe("wrong_second_factor_code");
+    const [a, b] = await Promise.all([
+      laptop.mutation<{ ok: true }>("twoFactor.disable", { code }),
+      laptop.mutation<{ ok: true }>("twoFactor.disable", { code }),
+    ]);
+    expect([a, b].filter((r) => r.data?.ok === true)).toHaveLength(1);
+  });
+
+  it("recovery codes are stored keyed (HMAC under a key from SESSION_SECRET), not as a plain hash; codes stored the earlier way still work once", async () => {
+    const { email, userId, recoveryCodes } = await withTwoFactor();
+    const stored = await t.services.db.recoveryCode.findMany({ where: { userId }, select: { codeHash: true } });
+    const plainHash = (code: string) =>
+      crypto
+        .createHash("sha256")
+        .update(`recovery:${code.replace("-", "")}`)
+        .digest("hex");
+    expect(stored.map((r) => r.codeHash)).not.toContain(plainHash(recoveryCodes[0]!));
+    const key = Buffer.from(crypto.hkdfSync("sha256", t.env.SESSION_SECRET, "handoff", "hmac:recovery code", 32));
+    const keyed = (code: string) => crypto.createHmac("sha256", key).update(code.replace("-", "")).digest("hex");
+    expect(stored.map((r) => r.codeHash).sort()).toEqual(recoveryCodes.map(keyed).sort());
+    // A code from before the change, as it was stored then.
+    const legacy = "abcde-fghjk";
+    await t.services.db.recoveryCode.create({ data: { userId, codeHash: plainHash(legacy) } });
+    const a = await passwordStep(email);
+    expect((await verify(a.from, a.challenge.challengeId, legacy)).data).toMatchObject({ status: "signed_in" });
+    const b = await passwordStep(email);
+    expect((await verify(b.from, b.challenge.challengeId, legacy)).error?.data.reason).toBe("wrong_second_factor_code");
   });
 
   it("regenerating recovery codes replaces them: the old ones stop working", async () => {

@@ -10,7 +10,17 @@ import { notify } from "~/server/security/notify";
 import { report } from "~/server/security/report";
 import type { AccountThrottle } from "~/server/security/throttle";
 import type { ChallengeState, TwoFactorStore } from "./store";
-import { looksLikeTotp, matchingTimeStep, newRecoveryCodes, newTotpSecret, recoveryCodeHash, sealTotpSecret, totpUri, unsealTotpSecret } from "./totp";
+import {
+  legacyRecoveryCodeHash,
+  looksLikeTotp,
+  matchingTimeStep,
+  newRecoveryCodes,
+  newTotpSecret,
+  recoveryCodeHash,
+  sealTotpSecret,
+  totpUri,
+  unsealTotpSecret,
+} from "./totp";
 
 // Two-factor authentication (TOTP + recovery codes). Turning it on: twoFactor.setup shows a new
 // secret (kept in Redis, sealed, until confirmed), twoFactor.enable confirms it with a first code
@@ -52,14 +62,26 @@ const challengeInvalid = () =>
 const notEnabled = () => new AuthError("BAD_REQUEST", "Two-factor authentication is not turned on.", { reason: "two_factor_not_enabled" });
 const alreadyEnabled = () => new AuthError("CONFLICT", "Two-factor authentication is already turned on.", { reason: "two_factor_already_enabled" });
 
-const throttleKey = (userId: string) => `second-factor:${userId}`;
+export const secondFactorCodeRequired = () =>
+  new AuthError("BAD_REQUEST", "Two-factor authentication is on: enter the code from your authenticator app (or a recovery code) with your password.", {
+    reason: "second_factor_code_required",
+  });
 
 /**
- * Every code check goes through the account throttle (security/throttle.ts), counted under the
- * account's second factor: a stolen password buys new challenges, not faster guessing.
+ * What the throttle counts code checks under (security/throttle.ts). At sign-in: the account's
+ * second factor, except on the owner's known devices, which count apart (as the password throttle
+ * exempts them), so someone holding the password cannot keep the owner waiting at the code step;
+ * a stolen password buys new challenges, not faster guessing. Inside a session (enable, disable,
+ * re-authentication): that session, so guesses elsewhere do not delay the signed-in owner.
  */
-async function throttledCheck<T>(deps: TwoFactorDeps, userId: string, check: () => Promise<T | null>): Promise<T | null> {
-  const attempt = await deps.throttle.beginAttempt(throttleKey(userId));
+const throttleKeys = {
+  signIn: (userId: string, knownDeviceId: string | undefined) =>
+    knownDeviceId ? `second-factor:${userId}:device:${knownDeviceId}` : `second-factor:${userId}`,
+  inSession: (actor: Actor) => `second-factor:session:${actor.sessionId}`,
+};
+
+async function throttledCheck<T>(deps: TwoFactorDeps, key: string, check: () => Promise<T | null>): Promise<T | null> {
+  const attempt = await deps.throttle.beginAttempt(key);
   if (!attempt.allowed) {
     const retryAfter = Math.max(1, Math.ceil(attempt.retryAfterMs / 1000));
     throw new AuthError("TOO_MANY_REQUESTS", `Too many wrong codes for this account. Try again in ${retryAfter} s.`, {
@@ -72,24 +94,33 @@ async function throttledCheck<T>(deps: TwoFactorDeps, userId: string, check: () 
     result = await check();
     return result;
   } finally {
-    await deps.throttle.finishAttempt(throttleKey(userId), attempt.id, result !== null);
+    await deps.throttle.finishAttempt(key, attempt.id, result !== null);
   }
 }
+
+type UsedCode = { kind: "totp"; step: number } | { kind: "recovery" };
 
 /**
  * A TOTP code (each time step accepted once per user, ±1 step) or an unused recovery code (marked
  * used in the same statement that finds it, so a code raced twice works once). Null: wrong.
+ * `sessionId`: a signed-in session's own check, which may give once more the step it has just
+ * re-authenticated with (the person typed one code for "confirm and turn off").
  */
-async function useCode(deps: TwoFactorDeps, userId: string, secret: string, code: string): Promise<"totp" | "recovery" | null> {
+async function useCode(deps: TwoFactorDeps, userId: string, secret: string, code: string, sessionId?: string): Promise<UsedCode | null> {
   const typed = code.trim();
   if (looksLikeTotp(typed)) {
     const step = matchingTimeStep(secret, typed.replace(/\s/g, ""), deps.twoFactor.now());
-    return step !== null && (await deps.twoFactor.useTimeStep(userId, step)) ? "totp" : null;
+    if (step === null) return null;
+    if (await deps.twoFactor.useTimeStep(userId, step)) return { kind: "totp", step };
+    return sessionId !== undefined && (await deps.twoFactor.takeReauthStep(sessionId, step)) ? { kind: "totp", step } : null;
   }
-  const hash = recoveryCodeHash(typed);
-  if (!hash) return null;
-  const spent = await deps.db.recoveryCode.updateMany({ where: { userId, codeHash: hash, usedAt: null }, data: { usedAt: new Date(deps.twoFactor.now()) } });
-  return spent.count === 1 ? "recovery" : null;
+  const hashes = [recoveryCodeHash(typed, deps.config.sessionSecret), legacyRecoveryCodeHash(typed)].filter((h): h is string => h !== null);
+  if (hashes.length === 0) return null;
+  const spent = await deps.db.recoveryCode.updateMany({
+    where: { userId, codeHash: { in: hashes }, usedAt: null },
+    data: { usedAt: new Date(deps.twoFactor.now()) },
+  });
+  return spent.count === 1 ? { kind: "recovery" } : null;
 }
 
 async function enabledSecret(deps: TwoFactorDeps, userId: string): Promise<string | null> {
@@ -98,6 +129,41 @@ async function enabledSecret(deps: TwoFactorDeps, userId: string): Promise<strin
 }
 
 const recoveryCodesLeft = (deps: TwoFactorDeps, userId: string) => deps.db.recoveryCode.count({ where: { userId, usedAt: null } });
+
+async function reportRecoveryCodeUsed(deps: TwoFactorDeps, user: { id: string; email: string }, ip: string, sessionId?: string) {
+  const left = await recoveryCodesLeft(deps, user.id);
+  await report(deps, {
+    userId: user.id,
+    audit: { type: "recovery_code_used", sessionId, ip, detail: { recoveryCodesLeft: left } },
+    mail: { to: user.email, message: notify.recoveryCodeUsed({ ip, place: await locate(ip) }, left) },
+  });
+}
+
+/** Whether the account has two-factor on (then a password alone is not a fresh authentication). */
+export async function hasTwoFactor(deps: Pick<TwoFactorDeps, "db">, userId: string): Promise<boolean> {
+  return (await deps.db.twoFactor.count({ where: { userId } })) > 0;
+}
+
+/**
+ * The second half of a password re-authentication on an account with two-factor on
+ * (account.reauthenticate): a current TOTP code or a recovery code, throttled under the session.
+ * Without it, a session cookie plus the password could give itself lasting access (new recovery
+ * codes, a passkey) that sign-in would have refused.
+ */
+export async function confirmSecondFactor(deps: TwoFactorDeps, actor: Actor, email: string, code: string): Promise<void> {
+  const secret = await enabledSecret(deps, actor.userId);
+  if (!secret) return;
+  const used = await throttledCheck(deps, throttleKeys.inSession(actor), () => useCode(deps, actor.userId, secret, code));
+  if (!used) {
+    await report(deps, {
+      userId: actor.userId,
+      audit: { type: "two_factor_failed", sessionId: actor.sessionId, ip: actor.ip, detail: { action: "reauthenticate" } },
+    });
+    throw wrongCodeForChange();
+  }
+  if (used.kind === "recovery") await reportRecoveryCodeUsed(deps, { id: actor.userId, email }, actor.ip, actor.sessionId);
+  else await deps.twoFactor.rememberReauthStep(actor.sessionId, used.step);
+}
 
 /** twoFactor.status and the data export: whether it is on, since when, and how many recovery codes are unused. */
 export async function twoFactorStatus(deps: Pick<TwoFactorDeps, "db">, userId: string) {
@@ -126,7 +192,7 @@ export async function enableTwoFactor(deps: TwoFactorDeps, actor: Actor, email: 
   const secret = pending && unsealTotpSecret(pending, actor.userId, deps.config.sessionSecret);
   if (!secret) throw new AuthError("BAD_REQUEST", "Set-up has expired: start again to get a new QR code.", { reason: "two_factor_setup_expired" });
   if (await deps.db.twoFactor.findUnique({ where: { userId: actor.userId }, select: { userId: true } })) throw alreadyEnabled();
-  const used = await throttledCheck(deps, actor.userId, async () => {
+  const used = await throttledCheck(deps, throttleKeys.inSession(actor), async () => {
     if (!looksLikeTotp(code)) return null;
     const step = matchingTimeStep(secret, code.replace(/\s/g, ""), deps.twoFactor.now());
     return step !== null && (await deps.twoFactor.useTimeStep(actor.userId, step)) ? step : null;
@@ -140,7 +206,9 @@ export async function enableTwoFactor(deps: TwoFactorDeps, actor: Actor, email: 
     await deps.db.$transaction([
       deps.db.twoFactor.create({ data: { userId: actor.userId, sealedSecret: sealTotpSecret(secret, actor.userId, deps.config.sessionSecret) } }),
       deps.db.recoveryCode.deleteMany({ where: { userId: actor.userId } }),
-      deps.db.recoveryCode.createMany({ data: recoveryCodes.map((c) => ({ userId: actor.userId, codeHash: recoveryCodeHash(c)! })) }),
+      deps.db.recoveryCode.createMany({
+        data: recoveryCodes.map((c) => ({ userId: actor.userId, codeHash: recoveryCodeHash(c, deps.config.sessionSecret)! })),
+      }),
     ]);
   } catch (error) {
     // Two enables raced: the first one won.
@@ -160,7 +228,7 @@ export async function enableTwoFactor(deps: TwoFactorDeps, actor: Actor, email: 
 export async function disableTwoFactor(deps: TwoFactorDeps, actor: Actor, email: string, code: string) {
   const secret = await enabledSecret(deps, actor.userId);
   if (!secret) throw notEnabled();
-  const used = await throttledCheck(deps, actor.userId, () => useCode(deps, actor.userId, secret, code));
+  const used = await throttledCheck(deps, throttleKeys.inSession(actor), () => useCode(deps, actor.userId, secret, code, actor.sessionId));
   if (!used) {
     await report(deps, { userId: actor.userId, audit: { type: "two_factor_failed", sessionId: actor.sessionId, ip: actor.ip, detail: { action: "disable" } } });
     throw wrongCodeForChange();
@@ -171,7 +239,7 @@ export async function disableTwoFactor(deps: TwoFactorDeps, actor: Actor, email:
   ]);
   await report(deps, {
     userId: actor.userId,
-    audit: { type: "two_factor_disabled", sessionId: actor.sessionId, ip: actor.ip, detail: { with: used } },
+    audit: { type: "two_factor_disabled", sessionId: actor.sessionId, ip: actor.ip, detail: { with: used.kind } },
     mail: { to: email, message: notify.twoFactorDisabled(await where(actor)) },
   });
   return { ok: true as const };
@@ -182,7 +250,7 @@ export async function regenerateRecoveryCodes(deps: TwoFactorDeps, actor: Actor,
   const recoveryCodes = newRecoveryCodes();
   const [, , enabled] = await deps.db.$transaction([
     deps.db.recoveryCode.deleteMany({ where: { userId: actor.userId } }),
-    deps.db.recoveryCode.createMany({ data: recoveryCodes.map((c) => ({ userId: actor.userId, codeHash: recoveryCodeHash(c)! })) }),
+    deps.db.recoveryCode.createMany({ data: recoveryCodes.map((c) => ({ userId: actor.userId, codeHash: recoveryCodeHash(c, deps.config.sessionSecret)! })) }),
     deps.db.twoFactor.count({ where: { userId: actor.userId } }),
   ]);
   if (enabled === 0) {
@@ -244,7 +312,8 @@ export async function verifySecondFactor(
     await deps.twoFactor.consume(input.challengeId, browserSecret);
     throw challengeInvalid();
   }
-  const used = await throttledCheck(deps, state.userId, () => useCode(deps, state.userId, secret, input.code));
+  const knownDeviceId = found.devices[0]?.id;
+  const used = await throttledCheck(deps, throttleKeys.signIn(state.userId, knownDeviceId), () => useCode(deps, state.userId, secret, input.code));
   if (!used) {
     const left = SECOND_FACTOR_ATTEMPTS - attempt.attempt;
     if (left <= 0) await deps.twoFactor.consume(input.challengeId, browserSecret);
@@ -261,15 +330,8 @@ export async function verifySecondFactor(
   }
   if (!(await deps.twoFactor.consume(input.challengeId, browserSecret))) throw challengeInvalid();
   const user = { id: state.userId, email: found.email, emailVerified: found.emailVerifiedAt !== null };
-  if (used === "recovery") {
-    const left = await recoveryCodesLeft(deps, user.id);
-    await report(deps, {
-      userId: user.id,
-      audit: { type: "recovery_code_used", ip: client.ip, detail: { recoveryCodesLeft: left } },
-      mail: { to: user.email, message: notify.recoveryCodeUsed({ ip: client.ip, place: await locate(client.ip) }, left) },
-    });
-  }
-  const knownDevice = found.devices.length > 0;
+  if (used.kind === "recovery") await reportRecoveryCodeUsed(deps, user, client.ip);
+  const knownDevice = knownDeviceId !== undefined;
   const deviceName = state.deviceName || undefined;
   const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email, knownDevice }, client, state.method, deviceName);
   if (approval) return approval;

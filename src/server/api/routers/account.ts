@@ -14,6 +14,7 @@ import { clearSessionCookie } from "~/server/platform/cookies";
 import { SECURITY_ACTIVITY_PAGE, SECURITY_ACTIVITY_PAGE_MAX } from "~/server/policy";
 import { sha256 } from "~/server/platform/crypto";
 import { enforceRateLimit } from "~/server/platform/rate-limit";
+import { secondFactorCodeInput } from "./two-factor";
 import type { Services } from "~/server/services";
 import {
   createTRPCRouter,
@@ -53,17 +54,20 @@ export const accountRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => changePassword(ctx.services, actorOf(ctx.session, ctx.ip()), input)),
 
   /**
-   * `{ password }`, or `{ passkey }` (an assertion answering passkeys.reauthOptions), for sensitive
-   * actions that answered FORBIDDEN with data.reason "reauth_required".
+   * `{ password }` (plus `code`, a TOTP or recovery code, when two-factor is on: without it
+   * BAD_REQUEST "second_factor_code_required"), or `{ passkey }` (an assertion answering
+   * passkeys.reauthOptions), for sensitive actions that answered FORBIDDEN with data.reason "reauth_required".
    */
   reauthenticate: protectedProcedure
     .input(
-      z.union([z.object({ password: passwordInput }), z.object({ passkey: authenticationResponseInput })], { message: "Send { password } or { passkey }" }),
+      z.union([z.object({ password: passwordInput, code: secondFactorCodeInput.optional() }), z.object({ passkey: authenticationResponseInput })], {
+        message: "Send { password } (with { code } when two-factor is on) or { passkey }",
+      }),
     )
     .mutation(({ ctx, input }) =>
       "passkey" in input
         ? reauthenticateWithPasskey(ctx.services, { ...actorOf(ctx.session, ctx.ip()), email: ctx.user.email }, input.passkey)
-        : reauthenticate(ctx.services, actorOf(ctx.session, ctx.ip()), input.password),
+        : reauthenticate(ctx.services, actorOf(ctx.session, ctx.ip()), input),
     ),
 
   /**
