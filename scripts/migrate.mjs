@@ -109,6 +109,8 @@ async function postgres(url) {
 /** The embedded PGlite database (development and demos), one process at a time by nature. */
 async function pglite(dir) {
   const { PGlite } = await import("@electric-sql/pglite");
+  // PGlite creates its own folder, not the ones above it (a fresh clone has no DATA_DIR yet).
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
   const db = new PGlite(dir);
   return {
     describe: `embedded PGlite in ${dir}`,
