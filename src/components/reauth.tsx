@@ -1,18 +1,17 @@
 "use client";
 
 import { browserSupportsWebAuthn, startAuthentication } from "@simplewebauthn/browser";
-import { useId, useRef, useState } from "react";
+import { useRef, useState } from "react";
 import type { ErrorReason } from "~/server/platform/errors";
 import { PasswordField } from "~/components/password-field";
 import { passkeyFailure } from "~/components/passkeys/passkey-sign-in";
+import { isSecondFactorCodeRequired, SecondFactorCodeField, useWantsSecondFactorCode, withCode } from "~/components/second-factor-code-field";
 import { api } from "~/trpc/react";
 
 /** The server asked for the password again before a sensitive action (FORBIDDEN, reason reauth_required). */
 export function isReauthRequired(error: unknown): boolean {
   return (error as { data?: { reason?: ErrorReason } } | null)?.data?.reason === "reauth_required";
 }
-
-const isCodeRequired = (error: unknown) => (error as { data?: { reason?: ErrorReason } } | null)?.data?.reason === "second_factor_code_required";
 
 /**
  * Runs a sensitive action; when the server wants a fresh authentication first, `field` asks for the
@@ -21,7 +20,6 @@ const isCodeRequired = (error: unknown) => (error as { data?: { reason?: ErrorRe
  * action again.
  */
 export function useReauth() {
-  const id = useId();
   const [needed, setNeeded] = useState(false);
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
@@ -30,24 +28,24 @@ export function useReauth() {
   const reauth = api.account.reauthenticate.useMutation();
   const passkeyOptions = api.passkeys.reauthOptions.useMutation();
   const passkeys = api.passkeys.list.useQuery(undefined, { enabled: needed });
-  const twoFactor = api.twoFactor.status.useQuery(undefined, { enabled: needed });
-  const wantsCode = codeAsked || twoFactor.data?.enabled === true;
+  const wantsCode = useWantsSecondFactorCode(needed, codeAsked);
   const lastAction = useRef<(() => Promise<unknown>) | null>(null);
 
   async function run(action: () => Promise<unknown>) {
     lastAction.current = action;
     try {
       if (needed) {
-        await reauth.mutateAsync(wantsCode ? { password, code } : { password });
+        await reauth.mutateAsync({ password, ...withCode(code) });
         setNeeded(false);
         setPassword("");
         setCode("");
+        setCodeAsked(false);
       }
       await action();
     } catch (error) {
       // The mutations show their own errors; this only notices that a password (or a code) is wanted.
       if (isReauthRequired(error)) setNeeded(true);
-      if (isCodeRequired(error)) setCodeAsked(true);
+      if (isSecondFactorCodeRequired(error)) setCodeAsked(true);
     }
   }
 
@@ -60,6 +58,7 @@ export function useReauth() {
       setNeeded(false);
       setPassword("");
       setCode("");
+      setCodeAsked(false);
     } catch (error) {
       setPasskeyError(passkeyFailure(error));
       return;
@@ -76,28 +75,7 @@ export function useReauth() {
   const field = needed ? (
     <div className="space-y-2">
       <PasswordField label="Your password" value={password} onChange={setPassword} autoFocus />
-      {wantsCode && (
-        <div>
-          <label htmlFor={`${id}-code`} className="block text-sm font-medium text-slate-800">
-            Code from your authenticator app
-          </label>
-          <input
-            id={`${id}-code`}
-            name="code"
-            type="text"
-            autoComplete="one-time-code"
-            spellCheck={false}
-            maxLength={32}
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-            aria-describedby={`${id}-code-hint`}
-            className="mt-1 block w-full max-w-xs rounded-lg border border-slate-300 px-3 py-2 font-mono text-base tracking-wider shadow-xs focus:border-brand-500 focus:outline-none"
-          />
-          <p id={`${id}-code-hint`} className="mt-1 text-xs text-slate-500">
-            Two-factor authentication is on: the 6-digit code, or one of your recovery codes.
-          </p>
-        </div>
-      )}
+      {wantsCode && <SecondFactorCodeField value={code} onChange={setCode} />}
       {canUsePasskey && (
         <button
           type="button"

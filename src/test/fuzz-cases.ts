@@ -130,6 +130,9 @@ export const HANDCRAFTED_INPUTS: unknown[] = [
   { challengeId: "../../etc/passwd", code: "0".repeat(33) },
   { challengeId: ["x"], code: { $ne: 1 } },
   { challengeId: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", code: "１２３４５６" },
+  // A password with an empty or mistyped code (account.reauthenticate, changePassword, delete).
+  { password: "x", currentPassword: "x", newPassword: "a new passphrase", code: "" },
+  { password: "x", currentPassword: "x", newPassword: "a new passphrase", code: ["x"] },
 ];
 
 /** Whole request bodies (already encoded), sent as they are. */

@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useId, useState } from "react";
 import { ConfirmDialog } from "~/components/confirm-dialog";
 import { PasswordField } from "~/components/password-field";
+import { isSecondFactorCodeRequired, SecondFactorCodeField, useWantsSecondFactorCode, withCode } from "~/components/second-factor-code-field";
 import { useReauth } from "~/components/reauth";
 import { formatDateTime, timeAgo } from "~/lib/time";
 import { api } from "~/trpc/react";
@@ -168,7 +169,15 @@ function DeleteAccount() {
   const router = useRouter();
   const [open, setOpen] = useState(false);
   const [password, setPassword] = useState("");
-  const remove = api.account.delete.useMutation({ onSuccess: () => router.replace("/login?reason=account_deleted") });
+  const [code, setCode] = useState("");
+  const [codeAsked, setCodeAsked] = useState(false);
+  const remove = api.account.delete.useMutation({
+    onSuccess: () => router.replace("/login?reason=account_deleted"),
+    onError: (error) => {
+      if (isSecondFactorCodeRequired(error)) setCodeAsked(true);
+    },
+  });
+  const wantsCode = useWantsSecondFactorCode(open, codeAsked);
   return (
     <div className={`${box} border-red-200`}>
       <h3 className="font-semibold text-red-800">Delete account</h3>
@@ -188,13 +197,14 @@ function DeleteAccount() {
         busy={remove.isPending}
         error={remove.error?.message}
         danger
-        onConfirm={() => remove.mutate({ password })}
+        onConfirm={() => remove.mutate({ password, ...withCode(code) })}
         onClose={() => setOpen(false)}
       >
         <p>
           Every device is signed out, and your devices, sign-in history and security activity are deleted. You get a last email; the address can be used again.
         </p>
         <PasswordField label="Your password" value={password} onChange={setPassword} autoFocus />
+        {wantsCode && <SecondFactorCodeField value={code} onChange={setCode} />}
       </ConfirmDialog>
     </div>
   );

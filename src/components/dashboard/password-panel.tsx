@@ -2,6 +2,7 @@
 
 import { useId, useState } from "react";
 import { PasswordField } from "~/components/password-field";
+import { isSecondFactorCodeRequired, SecondFactorCodeField, useWantsSecondFactorCode, withCode } from "~/components/second-factor-code-field";
 import { api } from "~/trpc/react";
 import { clearingOnEdit, NewPasswordField } from "./new-password";
 
@@ -10,12 +11,18 @@ export function PasswordPanel({ onChanged }: { onChanged: () => void }) {
   const id = useId();
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
+  const [code, setCode] = useState("");
+  const [codeAsked, setCodeAsked] = useState(false);
   const [signOutOthers, setSignOutOthers] = useState(true);
   const change = api.account.changePassword.useMutation({
     onSuccess: () => {
       setCurrent("");
       setNext("");
+      setCode("");
       onChanged();
+    },
+    onError: (error) => {
+      if (isSecondFactorCodeRequired(error)) setCodeAsked(true);
     },
   });
   // Each edit (and each submit the browser's own checks stop) starts afresh: an earlier answer,
@@ -24,6 +31,7 @@ export function PasswordPanel({ onChanged }: { onChanged: () => void }) {
   const fieldErrors = (change.error?.data as { fieldErrors?: Record<string, string[]> } | undefined)?.fieldErrors;
   const newPasswordError = fieldErrors?.newPassword?.[0];
   const formError = newPasswordError ? null : change.error?.message;
+  const wantsCode = useWantsSecondFactorCode(true, codeAsked);
 
   return (
     <section aria-labelledby={`${id}-heading`} className="rounded-2xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6">
@@ -35,10 +43,11 @@ export function PasswordPanel({ onChanged }: { onChanged: () => void }) {
         onInvalid={() => change.reset()}
         onSubmit={(e) => {
           e.preventDefault();
-          change.mutate({ currentPassword: current, newPassword: next, signOutOtherSessions: signOutOthers });
+          change.mutate({ currentPassword: current, newPassword: next, signOutOtherSessions: signOutOthers, ...withCode(code) });
         }}
       >
         <PasswordField label="Current password" value={current} onChange={edited(setCurrent)} />
+        {wantsCode && <SecondFactorCodeField value={code} onChange={edited(setCode)} />}
         <NewPasswordField
           value={next}
           onChange={edited(setNext)}

@@ -1,6 +1,7 @@
 import { accountMail } from "~/server/account/account-mail";
 import type { AccountDeps } from "~/server/account/deps";
-import { confirmPassword } from "~/server/account/reauth";
+import { confirmPasswordAndCode } from "~/server/account/reauth";
+import type { TwoFactorDeps } from "~/server/two-factor/two-factor";
 import type { Actor } from "~/server/auth/types";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
@@ -42,8 +43,8 @@ async function deleteUserKeys(deps: Pick<AccountDeps, "redis">, userId: string, 
   return doomed.length ? redis.del(...doomed) : 0;
 }
 
-export async function deleteAccount(deps: AccountDeps, actor: Actor, password: string): Promise<{ ok: true }> {
-  const user = await confirmPassword(deps, actor, password, {
+export async function deleteAccount(deps: AccountDeps & TwoFactorDeps, actor: Actor, input: { password: string; code?: string }): Promise<{ ok: true }> {
+  const { user } = await confirmPasswordAndCode(deps, actor, input, {
     type: "reauth_failed",
     wrong: () => new AuthError("BAD_REQUEST", "Wrong password. Your account was not deleted.", { reason: "wrong_password" }),
   });

@@ -15,7 +15,8 @@ import { confirmSecondFactor, hasTwoFactor, secondFactorCodeRequired, type TwoFa
 // Fresh authentication for sensitive actions (ASVS 5, V7): forgetting a device and approving a QR
 // handoff need the password (plus a code when two-factor is on, or a passkey) entered in this session within REAUTH_MINUTES; otherwise FORBIDDEN with
 // data.reason "reauth_required", and the page asks for the password inline. Changing the password
-// and the emergency lockout take the current password in their own input. Every password entered
+// and deleting the account take the current password (and code) in their own input; the emergency
+// lockout takes the password alone (it ends the caller's session too, and is what an owner without their phone needs). Every password entered
 // here goes through the account's throttle (security/throttle.ts), so a stolen session cannot guess it either.
 
 export interface ReauthDeps extends AuthDeps {
@@ -60,6 +61,25 @@ export async function confirmPassword(
   return user;
 }
 
+/**
+ * The password and, when two-factor is on, a current code (TOTP or recovery code): what sign-in
+ * would ask for, required by re-authentication and by the actions that take the password in their
+ * own input and give lasting control (changing the password, deleting the account). Whether a code
+ * is needed is answered before the password is checked, so a form can ask for both without a guess spent.
+ */
+export async function confirmPasswordAndCode(
+  deps: Pick<ReauthDeps, "db" | "events" | "mailer" | "throttle"> & TwoFactorDeps,
+  actor: Actor,
+  input: { password: string; code?: string },
+  failure: Parameters<typeof confirmPassword>[3],
+) {
+  const twoFactorOn = await hasTwoFactor(deps, actor.userId);
+  if (twoFactorOn && input.code === undefined) throw secondFactorCodeRequired();
+  const user = await confirmPassword(deps, actor, input.password, failure);
+  if (twoFactorOn) await confirmSecondFactor(deps, actor, user.email, input.code!);
+  return { user, twoFactorOn };
+}
+
 const wrongPassword = () => new AuthError("BAD_REQUEST", "Wrong password.", { reason: "wrong_password" });
 
 /** A new password by the registration rules, different from the current one: its hash. */
@@ -77,10 +97,7 @@ export async function hashNewPassword(currentPassword: string, newPassword: stri
  * answered before the password is checked, so the form can ask for both without spending a guess.
  */
 export async function reauthenticate(deps: ReauthDeps & TwoFactorDeps, actor: Actor, input: { password: string; code?: string }) {
-  const twoFactorOn = await hasTwoFactor(deps, actor.userId);
-  if (twoFactorOn && input.code === undefined) throw secondFactorCodeRequired();
-  const user = await confirmPassword(deps, actor, input.password, { type: "reauth_failed", wrong: wrongPassword });
-  if (twoFactorOn) await confirmSecondFactor(deps, actor, user.email, input.code!);
+  await confirmPasswordAndCode(deps, actor, input, { type: "reauth_failed", wrong: wrongPassword });
   await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
   await report(deps, { userId: actor.userId, audit: { type: "reauthenticated", sessionId: actor.sessionId, ip: actor.ip } });
   return { ok: true as const, validUntil: new Date(Date.now() + deps.config.reauthMs) };
@@ -90,8 +107,17 @@ export async function reauthenticate(deps: ReauthDeps & TwoFactorDeps, actor: Ac
  * account.changePassword (ASVS 7.4.3): the current password, a new one by the registration rules,
  * and optionally every other session ended (cookie and token sessions alike).
  */
-export async function changePassword(deps: ReauthDeps, actor: Actor, input: { currentPassword: string; newPassword: string; signOutOtherSessions: boolean }) {
-  const user = await confirmPassword(deps, actor, input.currentPassword, { type: "password_change_failed", wrong: wrongPassword });
+export async function changePassword(
+  deps: ReauthDeps & TwoFactorDeps,
+  actor: Actor,
+  input: { currentPassword: string; newPassword: string; signOutOtherSessions: boolean; code?: string },
+) {
+  const { user } = await confirmPasswordAndCode(
+    deps,
+    actor,
+    { password: input.currentPassword, code: input.code },
+    { type: "password_change_failed", wrong: wrongPassword },
+  );
   const passwordHash = await hashNewPassword(input.currentPassword, input.newPassword);
   const updated = await deps.db.user.updateMany({ where: { id: actor.userId }, data: { passwordHash } });
   // The account was deleted meanwhile (account.delete from another session).
@@ -115,7 +141,6 @@ export async function changePassword(deps: ReauthDeps, actor: Actor, input: { cu
       ).sessions
     : [];
   if (!input.signOutOtherSessions) await report(deps, { userId: actor.userId, ...told([]) });
-  // The password alone is a fresh authentication only where sign-in would take it alone.
-  if (!(await hasTwoFactor(deps, actor.userId))) await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
+  await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
   return { ok: true as const, signedOutSessions: ended.length };
 }

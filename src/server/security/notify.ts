@@ -62,6 +62,13 @@ export const notify = {
       'If this was not you, someone has access to your account: use emergency lockout ("Sign out everywhere") on a device you trust and contact your administrator.',
     ]);
   },
+  secondFactorFailed(where: Where, attempts: number): SecurityMail {
+    return message("your password was used, the code was not", [
+      `Someone entered the right password for your account, then a wrong two-factor code ${attempts} times: that sign-in was refused.`,
+      details(where),
+      "If this was not you, someone knows your password: sign in and change it now.",
+    ]);
+  },
   twoFactorEnabled(where: Where): SecurityMail {
     return message("two-factor authentication turned on", [
       "Two-factor authentication is now on for your account: signing in needs a code from your authenticator app (or a recovery code) after the password.",

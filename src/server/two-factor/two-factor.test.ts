@@ -155,6 +155,10 @@ describe("two-factor authentication (TOTP + recovery codes; real PostgreSQL, Red
     expect(reasons.filter((r) => r === "wrong_second_factor_code")).toHaveLength(SECOND_FACTOR_ATTEMPTS);
     expect(reasons.filter((r) => r === "second_factor_invalid")).toHaveLength(20 - SECOND_FACTOR_ATTEMPTS);
     expect((await verify(from, challenge.challengeId, right)).error?.data.reason).toBe("second_factor_invalid");
+    // The password was right: the owner is told once, when the challenge died, not for every wrong code.
+    const told = (await smtp.mailsTo(t.services.mailer, email)).filter((m) => /your password was used, the code was not/.test(m.subject));
+    expect(told).toHaveLength(1);
+    expect(told[0]!.text).toMatch(/wrong two-factor code 5 times/);
     // A new password step gets a new challenge (and the right code, unused, still works).
     const again = await passwordStep(email, from);
     expect((await verify(from, again.challenge.challengeId, right)).data).toMatchObject({ status: "signed_in" });
@@ -332,11 +336,15 @@ describe("two-factor authentication (TOTP + recovery codes; real PostgreSQL, Red
     const used = await t.services.db.securityEvent.findFirst({ where: { userId, type: "recovery_code_used" }, orderBy: { createdAt: "desc" } });
     expect(used?.detail).toEqual({ recoveryCodesLeft: 9 });
     await smtp.mailTo(t.services.mailer, email, /a recovery code was used/);
-    // Changing the password (which takes only the password) does not make the session fresh either.
-    advance(t.services.config.reauthMs + 1000);
-    const changed = await laptop.mutation("account.changePassword", { currentPassword: PASSWORD, newPassword: NEW_PASSWORD, signOutOtherSessions: false });
-    expect(changed.error).toBeUndefined();
+    // Changing the password takes a code too (it could sign the owner out everywhere); with both it is a fresh authentication.
+    advance(STEP_MS + t.services.config.reauthMs + 1000);
+    const change = { currentPassword: PASSWORD, newPassword: NEW_PASSWORD, signOutOtherSessions: false };
+    expect((await laptop.mutation("account.changePassword", change)).error?.data.reason).toBe("second_factor_code_required");
+    expect((await laptop.mutation("account.changePassword", { ...change, code: "000000" })).error?.data.reason).toBe("wrong_second_factor_code");
     expect((await laptop.mutation("twoFactor.regenerateRecoveryCodes")).error?.data.reason).toBe("reauth_required");
+    const changed = await laptop.mutation("account.changePassword", { ...change, code: codeAt(secret, t.clock.now!) });
+    expect(changed.error).toBeUndefined();
+    expect((await laptop.mutation("twoFactor.regenerateRecoveryCodes")).error).toBeUndefined();
     // Without two-factor the password alone is enough, as before.
     const plain = browser();
     await plain.mutation("auth.register", { email: uniqueEmail("no-2fa"), password: PASSWORD });
@@ -372,6 +380,21 @@ describe("two-factor authentication (TOTP + recovery codes; real PostgreSQL, Red
       laptop.mutation<{ ok: true }>("twoFactor.disable", { code }),
     ]);
     expect([a, b].filter((r) => r.data?.ok === true)).toHaveLength(1);
+  });
+
+  it("a secret that no longer unseals (SESSION_SECRET changed) passes no code: re-authentication, sign-in and turning it off need a recovery code", async () => {
+    const { email, laptop, userId, secret, recoveryCodes } = await withTwoFactor();
+    await t.services.db.twoFactor.update({ where: { userId }, data: { sealedSecret: "sealed under another secret" } });
+    advance(t.services.config.reauthMs + 1000);
+    for (const code of [codeAt(secret, t.clock.now!), "000000", "anything"])
+      expect((await laptop.mutation("account.reauthenticate", { password: PASSWORD, code })).error?.data.reason, code).toBe("wrong_second_factor_code");
+    expect((await laptop.mutation("twoFactor.regenerateRecoveryCodes")).error?.data.reason).toBe("reauth_required");
+    const a = await passwordStep(email);
+    expect((await verify(a.from, a.challenge.challengeId, codeAt(secret, t.clock.now!))).error?.data.reason).toBe("wrong_second_factor_code");
+    expect((await verify(a.from, a.challenge.challengeId, recoveryCodes[0]!)).data).toMatchObject({ status: "signed_in" });
+    expect((await laptop.mutation("account.reauthenticate", { password: PASSWORD, code: recoveryCodes[1]! })).data).toMatchObject({ ok: true });
+    expect((await laptop.mutation("twoFactor.disable", { code: recoveryCodes[2]! })).data).toEqual({ ok: true });
+    expect(await t.services.db.twoFactor.count({ where: { userId } })).toBe(0);
   });
 
   it("recovery codes are stored keyed (HMAC under a key from SESSION_SECRET), not as a plain hash; codes stored the earlier way still work once", async () => {
@@ -447,7 +470,11 @@ describe("two-factor authentication (TOTP + recovery codes; real PostgreSQL, Red
     const text = JSON.stringify(exported.data);
     expect(text).not.toContain(secret);
     for (const code of recoveryCodes) expect(text).not.toContain(code);
-    expect((await laptop.mutation("account.delete", { password: PASSWORD })).error).toBeUndefined();
+    // A cookie plus the password cannot delete the account: the code is asked first, then checked.
+    expect((await laptop.mutation("account.delete", { password: PASSWORD })).error?.data.reason).toBe("second_factor_code_required");
+    expect((await laptop.mutation("account.delete", { password: PASSWORD, code: "000000" })).error?.data.reason).toBe("wrong_second_factor_code");
+    expect(await t.services.db.user.count({ where: { id: userId } })).toBe(1);
+    expect((await laptop.mutation("account.delete", { password: PASSWORD, code: codeAt(secret, t.clock.now!) })).error).toBeUndefined();
     expect(await t.services.db.twoFactor.count({ where: { userId } })).toBe(0);
     expect(await t.services.db.recoveryCode.count({ where: { userId } })).toBe(0);
   });

@@ -106,9 +106,10 @@ type UsedCode = { kind: "totp"; step: number } | { kind: "recovery" };
  * `sessionId`: a signed-in session's own check, which may give once more the step it has just
  * re-authenticated with (the person typed one code for "confirm and turn off").
  */
-async function useCode(deps: TwoFactorDeps, userId: string, secret: string, code: string, sessionId?: string): Promise<UsedCode | null> {
+async function useCode(deps: TwoFactorDeps, userId: string, secret: string | null, code: string, sessionId?: string): Promise<UsedCode | null> {
   const typed = code.trim();
   if (looksLikeTotp(typed)) {
+    if (secret === null) return null;
     const step = matchingTimeStep(secret, typed.replace(/\s/g, ""), deps.twoFactor.now());
     if (step === null) return null;
     if (await deps.twoFactor.useTimeStep(userId, step)) return { kind: "totp", step };
@@ -123,9 +124,13 @@ async function useCode(deps: TwoFactorDeps, userId: string, secret: string, code
   return spent.count === 1 ? { kind: "recovery" } : null;
 }
 
-async function enabledSecret(deps: TwoFactorDeps, userId: string): Promise<string | null> {
+/**
+ * Undefined: two-factor is off. `{ secret: null }`: on, but the secret no longer unseals (SESSION_SECRET
+ * changed): no TOTP code matches, a recovery code still may, and nothing counts as passed without one.
+ */
+async function enabledSecret(deps: TwoFactorDeps, userId: string): Promise<{ secret: string | null } | undefined> {
   const row = await deps.db.twoFactor.findUnique({ where: { userId }, select: { sealedSecret: true } });
-  return row && unsealTotpSecret(row.sealedSecret, userId, deps.config.sessionSecret);
+  return row ? { secret: unsealTotpSecret(row.sealedSecret, userId, deps.config.sessionSecret) } : undefined;
 }
 
 const recoveryCodesLeft = (deps: TwoFactorDeps, userId: string) => deps.db.recoveryCode.count({ where: { userId, usedAt: null } });
@@ -151,9 +156,9 @@ export async function hasTwoFactor(deps: Pick<TwoFactorDeps, "db">, userId: stri
  * codes, a passkey) that sign-in would have refused.
  */
 export async function confirmSecondFactor(deps: TwoFactorDeps, actor: Actor, email: string, code: string): Promise<void> {
-  const secret = await enabledSecret(deps, actor.userId);
-  if (!secret) return;
-  const used = await throttledCheck(deps, throttleKeys.inSession(actor), () => useCode(deps, actor.userId, secret, code));
+  const enabled = await enabledSecret(deps, actor.userId);
+  if (!enabled) return;
+  const used = await throttledCheck(deps, throttleKeys.inSession(actor), () => useCode(deps, actor.userId, enabled.secret, code));
   if (!used) {
     await report(deps, {
       userId: actor.userId,
@@ -226,9 +231,9 @@ export async function enableTwoFactor(deps: TwoFactorDeps, actor: Actor, email: 
 
 /** Turns two-factor off with a current code (TOTP or a recovery code): the secret and every recovery code are deleted. */
 export async function disableTwoFactor(deps: TwoFactorDeps, actor: Actor, email: string, code: string) {
-  const secret = await enabledSecret(deps, actor.userId);
-  if (!secret) throw notEnabled();
-  const used = await throttledCheck(deps, throttleKeys.inSession(actor), () => useCode(deps, actor.userId, secret, code, actor.sessionId));
+  const enabled = await enabledSecret(deps, actor.userId);
+  if (!enabled) throw notEnabled();
+  const used = await throttledCheck(deps, throttleKeys.inSession(actor), () => useCode(deps, actor.userId, enabled.secret, code, actor.sessionId));
   if (!used) {
     await report(deps, { userId: actor.userId, audit: { type: "two_factor_failed", sessionId: actor.sessionId, ip: actor.ip, detail: { action: "disable" } } });
     throw wrongCodeForChange();
@@ -306,12 +311,12 @@ export async function verifySecondFactor(
       devices: { where: { cookieHash: sha256(client.deviceCookie), forgottenAt: null }, select: { id: true } },
     },
   });
-  const secret = found?.twoFactor && unsealTotpSecret(found.twoFactor.sealedSecret, state.userId, deps.config.sessionSecret);
-  if (!found || !secret) {
+  if (!found?.twoFactor) {
     // The account was deleted, or two-factor turned off, since the password: start again.
     await deps.twoFactor.consume(input.challengeId, browserSecret);
     throw challengeInvalid();
   }
+  const secret = unsealTotpSecret(found.twoFactor.sealedSecret, state.userId, deps.config.sessionSecret);
   const knownDeviceId = found.devices[0]?.id;
   const used = await throttledCheck(deps, throttleKeys.signIn(state.userId, knownDeviceId), () => useCode(deps, state.userId, secret, input.code));
   if (!used) {
@@ -325,7 +330,14 @@ export async function verifySecondFactor(
       outcome: "failure",
       reason: "wrong_second_factor",
     });
-    await report(deps, { userId: state.userId, audit: { type: "second_factor_failed", ip: client.ip, detail: { attemptsLeft: left } } });
+    // The password was right: when the challenge dies, the owner hears that it is known.
+    await report(deps, {
+      userId: state.userId,
+      audit: { type: "second_factor_failed", ip: client.ip, detail: { attemptsLeft: left } },
+      ...(left <= 0 && {
+        mail: { to: found.email, message: notify.secondFactorFailed({ ip: client.ip, place: await locate(client.ip) }, SECOND_FACTOR_ATTEMPTS) },
+      }),
+    });
     throw wrongCode(left);
   }
   if (!(await deps.twoFactor.consume(input.challengeId, browserSecret))) throw challengeInvalid();

@@ -40,7 +40,8 @@ const accountLinkPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.accountL
 
 export const accountRouter = createTRPCRouter({
   /**
-   * The current password, a new one (8 to 256 characters), and whether to end every other session.
+   * The current password, a new one (8 to 256 characters), and whether to end every other session;
+   * with two-factor on also `code` (without it BAD_REQUEST "second_factor_code_required").
    * -> `{ ok: true, signedOutSessions }`. A wrong current password: BAD_REQUEST "Wrong password."
    */
   changePassword: verifiedProcedure
@@ -49,6 +50,7 @@ export const accountRouter = createTRPCRouter({
         currentPassword: passwordInput,
         newPassword: newPasswordInput,
         signOutOtherSessions: z.boolean({ message: "signOutOtherSessions must be true or false" }).default(true),
+        code: secondFactorCodeInput.optional(),
       }),
     )
     .mutation(({ ctx, input }) => changePassword(ctx.services, actorOf(ctx.session, ctx.ip()), input)),
@@ -134,11 +136,11 @@ export const accountRouter = createTRPCRouter({
     .mutation(({ ctx }) => exportData(ctx.services, actorOf(ctx.session, ctx.ip()))),
 
   /**
-   * With the password (the fresh authentication): every session ends, every row and Redis key of
+   * With the password (the fresh authentication; plus `code` when two-factor is on): every session ends, every row and Redis key of
    * the user goes, a goodbye email. -> `{ ok: true }`. A wrong password: BAD_REQUEST "wrong_password".
    */
-  delete: protectedProcedure.input(z.object({ password: passwordInput })).mutation(async ({ ctx, input }) => {
-    const result = await deleteAccount(ctx.services, actorOf(ctx.session, ctx.ip()), input.password);
+  delete: protectedProcedure.input(z.object({ password: passwordInput, code: secondFactorCodeInput.optional() })).mutation(async ({ ctx, input }) => {
+    const result = await deleteAccount(ctx.services, actorOf(ctx.session, ctx.ip()), input);
     ctx.setCookie(clearSessionCookie(ctx.services.config.secureCookies));
     return result;
   }),

@@ -4,7 +4,7 @@ import { disableTwoFactor, enableTwoFactor, regenerateRecoveryCodes, setupTwoFac
 import { createTRPCRouter, protectedProcedure, recentAuthProcedure } from "../trpc";
 
 // Two-factor authentication (README, "API: twoFactor"). Every change needs fresh authentication
-// (data.reason "reauth_required"); every code check is counted by the account throttle.
+// (data.reason "reauth_required"); every code check is throttled (per session here, per account at sign-in).
 
 /** The id auth.login (or tokens.issue) answered with second_factor_required. */
 export const challengeIdInput = z
