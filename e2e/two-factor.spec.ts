@@ -111,6 +111,34 @@ test("with two-factor on, the re-authentication prompt asks for the password and
   await expect(second).toHaveURL(/\/login/);
 });
 
+test("with two-factor on, changing the password and deleting the account ask for a code as well", async ({ page }, testInfo) => {
+  const email = newEmail("2fa-account");
+  await register(page, email);
+  const { recoveryCodes } = await turnOn(page);
+
+  const passwordPanel = page.getByRole("region", { name: "Password" });
+  await passwordPanel.getByLabel("Current password").fill(PASSWORD);
+  await passwordPanel.getByLabel("New password").fill("a brand new passphrase");
+  const code = passwordPanel.getByLabel("Code from your authenticator app");
+  await expect(code).toBeVisible();
+  await code.fill("abcde-fghjk");
+  await passwordPanel.getByRole("button", { name: "Change password" }).click();
+  await expect(passwordPanel.getByRole("alert")).toContainText("That code is not right");
+  await passwordPanel.screenshot({ path: testInfo.outputPath("change-password-with-code.png") });
+  await code.fill(recoveryCodes[0]!);
+  await passwordPanel.getByRole("button", { name: "Change password" }).click();
+  await expect(passwordPanel.getByRole("status")).toContainText("Password changed.");
+
+  const account = page.getByRole("region", { name: "Account" });
+  await account.getByRole("button", { name: "Delete my account" }).click();
+  const dialog = page.getByRole("dialog", { name: "Delete your account?" });
+  await dialog.getByLabel("Your password").fill("a brand new passphrase");
+  await dialog.getByLabel("Code from your authenticator app").fill(recoveryCodes[1]!);
+  await page.screenshot({ path: testInfo.outputPath("delete-with-code.png"), fullPage: true });
+  await dialog.getByRole("button", { name: "Delete account" }).click();
+  await expect(page).toHaveURL(/\/login\?reason=account_deleted$/);
+});
+
 test("without JavaScript, the sign-in goes on to a second-factor page that also works without it", async ({ browser }, testInfo) => {
   const setupContext = await browser.newContext();
   const setupPage = await setupContext.newPage();
