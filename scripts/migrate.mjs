@@ -15,7 +15,7 @@
 // Like Prisma it takes the advisory lock 72707369, so two instances (or this script and the
 // Prisma CLI) starting at once apply each migration once.
 //
-// Usage: node scripts/migrate.mjs [--status]
+// Usage: node scripts/migrate.mjs [--status] [--dotenv]   (--dotenv: read ./.env first, as `npm run dev` does)
 //   DATABASE_URL  postgresql://... (created if it does not exist, as Prisma does)
 //   unset         the embedded PGlite database in DATA_DIR/pglite (refused in production unless
 //                 ALLOW_EMBEDDED=true, like the server itself)
@@ -200,6 +200,8 @@ export async function migrate({ db, dir = defaultMigrationsDir(), log = console.
 }
 
 async function main() {
+  // `npm run dev`: the same .env that Next.js and Prisma's CLI read (what is set in the environment wins).
+  if (process.argv.includes("--dotenv") && fs.existsSync(".env")) process.loadEnvFile(".env");
   const statusOnly = process.argv.includes("--status");
   const dir = process.env.MIGRATIONS_DIR ? path.resolve(process.env.MIGRATIONS_DIR) : defaultMigrationsDir();
   const db = await openDatabase();

@@ -131,6 +131,31 @@ describe("scripts/migrate.mjs (db:migrate, shipped in the release artefact)", ()
     }
   });
 
+  it("npm run dev's --dotenv reads ./.env (the environment wins); a fresh DATA_DIR's missing folders are created", async () => {
+    const script = path.resolve("scripts/migrate.mjs");
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "handoff-migrate-"));
+    try {
+      const url = databaseUrl("dotenv");
+      fs.writeFileSync(path.join(cwd, ".env"), `DATABASE_URL=${url}\nDATA_DIR=${path.join(cwd, "not used")}\n`);
+      const { DATABASE_URL: _url, DATA_DIR: _dir, ...inherited } = process.env;
+      const env = { ...inherited, MIGRATIONS_DIR: path.resolve("prisma/migrations") };
+      const fromFile = await run("node", [script, "--dotenv"], { cwd, env });
+      expect(fromFile.stdout).toContain(`${shipped.length} migration(s) applied`);
+      expect(await rows(url)).toHaveLength(shipped.length);
+      // Without the flag, .env is not read: the embedded database in DATA_DIR, whose parents do not exist yet.
+      const dataDir = path.join(cwd, "a", "b");
+      const embedded = await run("node", [script, "--status"], { cwd, env: { ...env, DATA_DIR: dataDir } }).catch((e: { stdout: string }) => e);
+      expect(embedded.stdout).toContain(`embedded PGlite in ${path.join(dataDir, "pglite")}`);
+      // The environment wins over the file.
+      const other = databaseUrl("dotenv_env");
+      const fromEnv = await run("node", [script, "--dotenv"], { cwd, env: { ...env, DATABASE_URL: other } });
+      expect(fromEnv.stdout).toContain(`${shipped.length} migration(s) applied`);
+      expect(await rows(other)).toHaveLength(shipped.length);
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it("refuses the embedded database in production unless ALLOW_EMBEDDED=true", async () => {
     await expect(openDatabase({ NODE_ENV: "production" })).rejects.toThrow(/set DATABASE_URL=postgresql:\/\/.*ALLOW_EMBEDDED=true/);
   });
