@@ -76,7 +76,32 @@ export interface Server {
   prefix: string;
   /** CPU time (user + system, ms) used so far by the server's processes; NaN where /proc is missing. */
   cpuMs(): number;
+  /** CPU time (ms) of the server's main (event-loop) thread alone: the busiest process's first thread, without its hashing or GC threads. */
+  mainThreadCpuMs(): number;
   stop(): Promise<void>;
+}
+
+/** CPU ticks of one process (or one of its threads) from a /proc stat file. */
+function statTicks(file: string): number {
+  const fields = fs.readFileSync(file, "utf8").split(") ")[1]!.split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** The main thread of the group's busiest process (the Next.js server, not npx), from /proc (Linux). */
+function mainThreadCpuMs(group: number): number {
+  if (!fs.existsSync("/proc/self/stat")) return NaN;
+  let busiest = { ticks: -1, pid: "" };
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = fs.readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ");
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      if (Number(fields[2]) === group && ticks > busiest.ticks) busiest = { ticks, pid: entry };
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return busiest.pid ? statTicks(`/proc/${busiest.pid}/task/${busiest.pid}/stat`) * 10 : NaN;
 }
 
 /** CPU time of every process in a process group, from /proc (Linux). */
@@ -127,6 +152,7 @@ export async function startServer(port: number, databaseUrl: string, env: Record
           redisUrl,
           prefix,
           cpuMs: () => processGroupCpuMs(child.pid!),
+          mainThreadCpuMs: () => mainThreadCpuMs(child.pid!),
           async stop() {
             process.kill(-child.pid!, "SIGTERM");
             await once(child, "exit").catch(() => undefined);

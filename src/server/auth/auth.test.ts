@@ -211,4 +211,18 @@ describe("auth over HTTP (tRPC handler, real PostgreSQL + Redis)", () => {
     expect(await t.services.db.device.count({ where: { userId, browser: "Firefox" } })).toBe(1);
     expect(await t.services.db.ipAddress.count({ where: { userId, address: "198.51.100.78" } })).toBe(1);
   });
+
+  it("recording a sign-in reads the account's history as it was before it, in the same statement", async () => {
+    const email = uniqueEmail();
+    const reg = await browser({ ip: "198.51.100.80" }).mutation<{ user: { id: string } }>("auth.register", { email, password: PASSWORD });
+    const userId = reg.data!.user.id;
+    const record = (ip: string) => recordDeviceSignIn(t.services.db, { userId, deviceCookie: "H".repeat(43), userAgent: "curl/8", ip });
+    const registered = await t.services.db.loginEvent.findFirstOrThrow({ where: { userId, outcome: "success" } });
+    const first = await record("198.51.100.81");
+    expect(first.history).toEqual({ last: { ip: "198.51.100.80", at: registered.createdAt }, addresses: ["198.51.100.80"] });
+    expect(first.isNew).toBe(true);
+    const second = await record("198.51.100.82");
+    expect(second.isNew).toBe(false);
+    expect(second.history.addresses).toEqual(["198.51.100.81", "198.51.100.80"]);
+  });
 });

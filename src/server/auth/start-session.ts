@@ -7,7 +7,7 @@ import { recordLoginEvent } from "./login-events";
 import { notify } from "~/server/security/notify";
 import { report } from "~/server/security/report";
 import type { CreateConditions, ParentSessionEndedError, SessionCap, SessionEpochChangedError, SessionLimitError } from "~/server/sessions/store";
-import { assessSignIn, signInHistory } from "~/server/security/suspicious";
+import { assessSignIn } from "~/server/security/suspicious";
 import { sha256 } from "~/server/platform/crypto";
 import { catchUpVerification } from "~/server/account/account-status";
 import type { AuthDeps, ClientInfo, SessionUser, SignedIn } from "./types";
@@ -57,7 +57,6 @@ async function openSession(
     knownDevice?: boolean;
   } & CreateConditions = {},
 ): Promise<SignedIn> {
-  const history = await signInHistory(deps.db, user.id);
   let deviceCookie = client.deviceCookie;
   if (client.reissueDeviceCookie && !(options.knownDevice ?? (await isKnownDevice(deps.db, user.id, deviceCookie)))) {
     // The browser becomes trusted under a cookie issued now, so a copy of the one it had (which
@@ -99,22 +98,26 @@ async function openSession(
   }
   const { token, session, evicted, evictedDevices } = created;
   const [place] = await Promise.all([locate(client.ip), user.emailVerified || catchUpVerification(deps, user.id)]);
-  const warning = (await assessSignIn(history, { place, newDevice: device.isNew, at: session.createdAt })) ?? undefined;
-  try {
-    await recordLoginEvent(deps.db, {
-      userId: user.id,
-      email: user.email,
-      deviceId: device.id,
-      client,
-      method,
-      outcome: "success",
-      suspicious: warning?.reason,
-    });
-  } finally {
-    // After both database writes (device row, then this sign-in's address in the history).
-    await deps.deviceCache.invalidate(user.id);
-  }
-  if (options.freshAuthentication ?? (method === "password" || method === "token")) await deps.sessions.markAuthenticated(session.id, deps.config.reauthMs);
+  const warning = (await assessSignIn(device.history, { place, newDevice: device.isNew, at: session.createdAt })) ?? undefined;
+  const recordSignIn = async () => {
+    try {
+      await recordLoginEvent(deps.db, {
+        userId: user.id,
+        email: user.email,
+        deviceId: device.id,
+        client,
+        method,
+        outcome: "success",
+        suspicious: warning?.reason,
+      });
+    } finally {
+      // After both database writes (device row, then this sign-in's address in the history).
+      await deps.deviceCache.invalidate(user.id);
+    }
+  };
+  const fresh = options.freshAuthentication ?? (method === "password" || method === "token");
+  // Independent: the history row (PostgreSQL) and the fresh-authentication mark (Redis).
+  await Promise.all([recordSignIn(), fresh && deps.sessions.markAuthenticated(session.id, deps.config.reauthMs)]);
   const where = { deviceName: device.name, ip: client.ip, place, at: session.createdAt };
   await report(deps, {
     userId: user.id,
@@ -143,7 +146,7 @@ async function openSession(
     // A suspicious sign-in is told as such; otherwise a new device, unless it is the account's first.
     mail: warning
       ? { to: user.email, message: notify.suspiciousSignIn(where, warning.message) }
-      : device.isNew && history.addresses.length > 0 && { to: user.email, message: notify.newDeviceSignIn(where) },
+      : device.isNew && device.history.addresses.length > 0 && { to: user.email, message: notify.newDeviceSignIn(where) },
   });
   return {
     user,

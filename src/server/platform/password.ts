@@ -1,12 +1,13 @@
 import os from "node:os";
 import { hash, verify } from "@node-rs/argon2";
 import { HashPool, KeyedAdmission } from "~/server/platform/hash-pool";
-import { PASSWORD_CHECKS_PER_ACCOUNT, PASSWORD_CHECKS_PER_IP, PASSWORD_CHECKS_WAITING_PER_KEY, PASSWORD_HASH_NICE_DEFAULT } from "~/server/policy";
-
-// OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1.
-// Algorithm is a const enum in @node-rs/argon2's types, which isolatedModules cannot read: 2 = Argon2id.
-const ARGON2ID = 2;
-const PASSWORD_HASH_OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+import {
+  PASSWORD_CHECKS_PER_ACCOUNT,
+  PASSWORD_CHECKS_PER_IP,
+  PASSWORD_CHECKS_WAITING_PER_KEY,
+  PASSWORD_HASH_NICE_DEFAULT,
+  PASSWORD_HASH_OPTIONS,
+} from "~/server/policy";
 
 // A burst of sign-ins must not starve the thread that serves everything else: hash on at most
 // cores - 1 threads at once (at least 1), further sign-ins wait their turn, and those threads run

@@ -1,4 +1,3 @@
-import type { Db } from "~/server/platform/db";
 import { locateAll, type Place } from "~/server/platform/geo";
 
 // Suspicious sign-in detection. A successful sign-in is flagged when it comes from a new device
@@ -16,19 +15,14 @@ export interface SignInWarning {
 const IMPOSSIBLE_SPEED_KMH = 1000;
 const MIN_TRAVEL_KM = 500;
 
+/** What the account did before this sign-in: read in the statement that records it (devices/device.ts). */
 export interface SignInHistory {
   last: { ip: string; at: Date } | null;
   addresses: string[];
 }
 
-/** What the account did before this sign-in: read before the sign-in is recorded. */
-export async function signInHistory(db: Db, userId: string): Promise<SignInHistory> {
-  const [last, addresses] = await Promise.all([
-    db.loginEvent.findFirst({ where: { userId, outcome: "success" }, orderBy: { createdAt: "desc" }, select: { ip: true, createdAt: true } }),
-    db.ipAddress.findMany({ where: { userId }, orderBy: { lastSeenAt: "desc" }, take: 200, select: { address: true } }),
-  ]);
-  return { last: last && { ip: last.ip, at: last.createdAt }, addresses: addresses.map((a) => a.address) };
-}
+/** How many of the account's most recent addresses a sign-in is compared with (devices/device.ts reads them). */
+export const SIGN_IN_HISTORY_ADDRESSES = 200;
 
 function distanceKm(a: Place, b: Place): number | null {
   if (a.latitude === null || a.longitude === null || b.latitude === null || b.longitude === null) return null;
