@@ -16,7 +16,7 @@ import * as argon2 from "@node-rs/argon2";
 import autocannon from "autocannon";
 import { createClient } from "redis";
 import { PASSWORD_HASH_OPTIONS } from "~/server/policy";
-import { SessionStore, type SessionCap } from "~/server/sessions/store";
+import { SessionStore, sessionKey, type SessionCap } from "~/server/sessions/store";
 import { tcpRunner } from "~/server/platform/redis/runners";
 import { createRequester } from "~/server/platform/redis/transports";
 import { resetDatabase } from "~/test/database";
@@ -464,10 +464,10 @@ async function memory(server: Server) {
   let indexBytes = 0;
   for (let i = 0; i < ids.length; i += 1000) {
     const chunk = ids.slice(i, i + 1000);
-    const sizes = await Promise.all(chunk.map((id) => client.sendCommand(["MEMORY", "USAGE", `${prefix}session:${id}`, "SAMPLES", "0"])));
+    const sizes = await Promise.all(chunk.map((id) => client.sendCommand(["MEMORY", "USAGE", sessionKey(prefix, id), "SAMPLES", "0"])));
     sessionBytes += sizes.reduce<number>((s, v) => s + Number(v ?? 0), 0);
   }
-  const keys = await client.keys(`${prefix}user:*:sessions`);
+  const keys = await client.keys(`${prefix}{*}user:*:sessions`);
   for (let i = 0; i < keys.length; i += 1000) {
     const sizes = await Promise.all(keys.slice(i, i + 1000).map((k) => client.sendCommand(["MEMORY", "USAGE", k, "SAMPLES", "0"])));
     indexBytes += sizes.reduce<number>((s, v) => s + Number(v ?? 0), 0);

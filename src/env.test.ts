@@ -64,4 +64,11 @@ describe("configuration", () => {
     expect(wrong).toThrow(/MAIL_ENABLED must be true or false/);
     expect(wrong).toThrow(/METRICS_ENABLED must be true or false/);
   });
+
+  it("refuses a REDIS_PREFIX with braces (it would be a Redis Cluster hash tag)", () => {
+    for (const prefix of ["{app}:", "app}:", "a{b:"]) {
+      expect(() => parseEnv({ SESSION_SECRET: "x".repeat(32), REDIS_PREFIX: prefix })).toThrow(/REDIS_PREFIX must not contain \{ or \}/);
+    }
+    expect(parseEnv({ SESSION_SECRET: "x".repeat(32), REDIS_PREFIX: "app:" }).REDIS_PREFIX).toBe("app:");
+  });
 });

@@ -25,7 +25,11 @@ const schema = z
     DATABASE_POOL_SIZE: wholeNumber("DATABASE_POOL_SIZE must be a whole number of connections from 1 to 500", 1, 500).default(10),
     DATA_DIR: z.string().default(".data"),
     REDIS_URL: urlOf(/^rediss?:\/\//, "REDIS_URL must be a redis:// or rediss:// URL"),
-    REDIS_PREFIX: z.string().default("handoff:"),
+    // Braces would make the prefix a Redis Cluster hash tag: every key in one slot, and the app's own tags ignored.
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[^{}]*$/, { message: "REDIS_PREFIX must not contain { or } (Redis Cluster would read them as a hash tag)" })
+      .default("handoff:"),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
     SESSION_IDLE_MINUTES: wholeNumber("SESSION_IDLE_MINUTES must be a whole number of minutes from 1 to 43200", 1, 43_200).default(60),

@@ -13,6 +13,15 @@ export const APPROVAL_CODE_ATTEMPTS = 5;
 /** Rotated refresh tokens remembered per token session, for reuse (theft) detection. */
 export const REFRESH_REUSE_HISTORY = 100;
 
+/**
+ * A script that touches keys named inside another key (a user's sessions in the session index, a
+ * user's current account links) is sent with the names read just before; when they changed in
+ * between, it changes nothing and answers with the current ones, and is sent again, at most this
+ * many times in all (then SERVICE_UNAVAILABLE). Only concurrent writes to one user's index cause
+ * a second attempt. Needed because Redis Cluster runs a script only with every key in KEYS.
+ */
+export const SESSION_INDEX_READ_ATTEMPTS = 5;
+
 /** Events kept per user in the live feed, and how long a quiet feed is kept. */
 export const LIVE_FEED_LENGTH = 100;
 export const LIVE_FEED_TTL_MS = 24 * 60 * 60 * 1000;

@@ -8,6 +8,7 @@ import { PEER_ADDRESS_HEADER } from "~/server/platform/client-ip";
 import { createDb } from "~/server/platform/db";
 import { createRedis, type RedisHandle } from "~/server/platform/redis";
 import { createServices, type Services } from "~/server/services";
+import { refuseCrossSlot } from "~/test/slot-check";
 
 export const APP_URL = "http://localhost:3000";
 
@@ -37,7 +38,8 @@ export const uniqueEmail = (label = "user") => `${label}-${crypto.randomUUID().s
 export async function createTestServices(overrides: Record<string, string> = {}) {
   const e = testEnv({ REDIS_PREFIX: uniquePrefix(), ...overrides });
   const { db, close: closeDb } = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR, poolSize: e.DATABASE_POOL_SIZE });
-  const redis = await createRedis({ redisUrl: e.REDIS_URL, prefix: e.REDIS_PREFIX });
+  // Every script must keep to one hash slot, as on Redis Cluster: checked here on every call.
+  const redis = await createRedis({ redisUrl: e.REDIS_URL, prefix: e.REDIS_PREFIX, wrapRunner: refuseCrossSlot });
   // Real time unless a test sets clock.now (and back to undefined).
   const clock: { now: number | undefined } = { now: undefined };
   const services = createServices(db, redis, e, () => clock.now ?? Date.now());

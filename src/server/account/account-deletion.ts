@@ -6,7 +6,8 @@ import type { Actor } from "~/server/auth/types";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { endEverything } from "~/server/sessions/end-everything";
-import { userEpochKey } from "~/server/sessions/store";
+import { userKey, userSlotKey } from "~/server/platform/redis/keys";
+import { recentAuthKey, rotatedRefreshKey, userEpochKey } from "~/server/sessions/store";
 
 // account.delete: with the password (throttled like every password check), the account goes.
 // Order matters against a sign-in running at the same moment:
@@ -26,13 +27,17 @@ import { userEpochKey } from "~/server/sessions/store";
 // A goodbye email goes to the address, which can register again at once.
 
 /** Keys under <prefix>user:<id>: that stay (each expires by itself). */
-const KEPT_KEYS = (prefix: string, userId: string) => new Set([userEpochKey(prefix, userId), `${prefix}user:${userId}:events:seq`]);
+const KEPT_KEYS = (prefix: string, userId: string) => new Set([userEpochKey(prefix, userId), userKey(prefix, userId, "events:seq")]);
+
+/** A SCAN pattern matching `key` literally, then anything (`*?[]\` escaped; braces are literal in Redis globs). */
+const startingWith = (key: string) => `${key.replace(/[*?[\]\\]/g, "\\$&")}*`;
 
 async function deleteUserKeys(deps: Pick<AccountDeps, "redis">, userId: string, sessionIds: string[]): Promise<number> {
   const { redis, prefix } = deps.redis;
   const kept = KEPT_KEYS(prefix, userId);
-  const doomed = sessionIds.flatMap((id) => [`${prefix}reauth:${id}`, `${prefix}refresh-rotated:${id}`]);
-  for (const match of [`${prefix}user:${userId}:*`, `${prefix}device-trust:${userId}:*`]) {
+  const doomed = sessionIds.flatMap((id) => [recentAuthKey(prefix, id), rotatedRefreshKey(prefix, id)]);
+  // Both patterns name the user's hash tag: on a cluster the scan runs on the node of that slot.
+  for (const match of [startingWith(userKey(prefix, userId, "")), startingWith(userSlotKey(prefix, userId, `device-trust:${userId}:`))]) {
     let cursor = "0";
     do {
       const [next, keys] = await redis.scan(cursor, { match, count: 1000 });

@@ -1,14 +1,17 @@
 import type { Redis } from "@upstash/redis";
 import { randomToken, sha256 } from "~/server/platform/crypto";
+import { redisUnavailable } from "~/server/platform/redis/errors";
+import { HASH_TAG_LENGTH, tagOf, userKey, userSlotKey, userTag } from "~/server/platform/redis/keys";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
-import { ACCOUNT_LINK_EXPIRED_KEPT_MS } from "~/server/policy";
+import { ACCOUNT_LINK_EXPIRED_KEPT_MS, SESSION_INDEX_READ_ATTEMPTS } from "~/server/policy";
 
 // Account links sent by email (password reset, address verification, change of address): a
-// 256-bit secret in the URL, of which Redis keeps only the SHA-256, under
-// <prefix>account-link:<hash> (a hash of the fields below, expiring with the link). One link is
-// current per user and purpose (<prefix>user:<userId>:link:<purpose> names its hash): issuing a new
-// one deletes the old record in the same script, so a newer link voids older ones. Taking a link
-// reads and deletes it in one script: of two concurrent uses exactly one gets the record.
+// 256-bit secret in the URL after the user's hash tag (platform/redis/keys.ts), of which Redis keeps
+// only the SHA-256, under <prefix>{<tag>}account-link:<hash> (a hash of the fields below, expiring
+// with the link). One link is current per user and purpose (<prefix>{<tag>}user:<userId>:link:<purpose>
+// names its hash): issuing a new one deletes the old record in the same script, so a newer link
+// voids older ones. Taking a link reads and deletes it in one script: of two concurrent uses exactly
+// one gets the record; its current pointer is cleared right after (only if it still names it).
 
 const LINK_PURPOSES = ["password_reset", "email_verification", "email_change"] as const;
 export type LinkPurpose = (typeof LINK_PURPOSES)[number];
@@ -27,83 +30,119 @@ export interface AccountLink {
 
 const FIELDS = ["purpose", "userId", "sentTo", "accountEmail", "expiresAt", "sessionId"] as const;
 
-const accountLinkKey = (prefix: string, hash: string) => `${prefix}account-link:${hash}`;
-const currentLinkKey = (prefix: string, userId: string, purpose: LinkPurpose) => `${prefix}user:${userId}:link:${purpose}`;
+/** The record of the link whose token is `token` (hash = its SHA-256): in the slot of the tag the token starts with. */
+const accountLinkKey = (prefix: string, token: string, hash: string) => `${prefix}{${tagOf(token)}}account-link:${hash}`;
+/** The same record, named from the user (its token carries the user's tag). */
+const usersLinkKey = (prefix: string, userId: string, hash: string) => userSlotKey(prefix, userId, `account-link:${hash}`);
+const currentLinkKey = (prefix: string, userId: string, purpose: LinkPurpose) => userKey(prefix, userId, `link:${purpose}`);
 
-// KEYS: record, current pointer. ARGV: hash, ttl ms, prefix, FIELDS values.
+// KEYS: record, current pointer[, the record the pointer named when read]. ARGV: hash, ttl ms, the
+// hash the pointer held when read ('' = none), FIELDS values. Returns { 1 }, or { 'stale', hash }
+// (nothing done) when the pointer changed since.
 const ISSUE = `${LUA_HELPERS}
-local old = str(redis.call('GET', KEYS[2]))
-if old then redis.call('DEL', ARGV[3] .. 'account-link:' .. old) end
+local old = str(redis.call('GET', KEYS[2])) or ''
+if old ~= ARGV[3] then return { 'stale', old } end
+if old ~= '' then redis.call('DEL', KEYS[3]) end
 redis.call('HSET', KEYS[1], ${FIELDS.map((f, i) => `'${f}', ARGV[${i + 4}]`).join(", ")})
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 redis.call('SET', KEYS[2], ARGV[1], 'PX', tonumber(ARGV[2]))
-return 1
+return { 1 }
 `;
 
-// KEYS: record. ARGV: now, prefix, hash, '1' to take it (else only read), then the purposes accepted.
-// Returns { 'ok', FIELDS values... } | { 'expired' } | { 'invalid' }. A link of another purpose is
-// left alone; a taken or expired one is deleted with its current pointer.
+// KEYS: record. ARGV: now, hash, '1' to take it (else only read), then the purposes accepted.
+// Returns { 'ok' | 'taken', FIELDS values... } | { 'expired', FIELDS values... } | { 'invalid' }. A
+// link of another purpose is left alone; a taken or expired one is deleted ('taken' or 'expired':
+// the caller then clears its current pointer, which this script cannot name).
 const READ = `${LUA_HELPERS}
 local values = redis.call('HMGET', KEYS[1], ${FIELDS.map((f) => `'${f}'`).join(", ")})
 local purpose = str(values[1])
 if not purpose then return { 'invalid' } end
 local accepted = false
-for i = 5, #ARGV do if ARGV[i] == purpose then accepted = true end end
+for i = 4, #ARGV do if ARGV[i] == purpose then accepted = true end end
 if not accepted then return { 'invalid' } end
 local expired = tonumber(ARGV[1]) >= tonumber(str(values[5]) or '0')
-if ARGV[4] == '1' or expired then
-  redis.call('DEL', KEYS[1])
-  local pointer = ARGV[2] .. 'user:' .. str(values[2]) .. ':link:' .. purpose
-  if str(redis.call('GET', pointer)) == ARGV[3] then redis.call('DEL', pointer) end
-end
-if expired then return { 'expired' } end
-local out = { 'ok' }
+local tag = 'ok'
+if expired then tag = 'expired' elseif ARGV[3] == '1' then tag = 'taken' end
+if tag ~= 'ok' then redis.call('DEL', KEYS[1]) end
+local out = { tag }
 for i = 1, ${FIELDS.length} do out[#out + 1] = str(values[i]) or '' end
 return reply(out)
 `;
 
-// KEYS: the user's current pointers (one per purpose). ARGV: prefix. Deletes them and their records.
+// KEYS: the current pointer. ARGV: hash. Deletes the pointer if it still names that hash.
+const CLEAR_POINTER = `${LUA_HELPERS}
+if str(redis.call('GET', KEYS[1])) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+// KEYS: the user's current pointers (n, one per purpose), then the records the non-empty ones named
+// when read. ARGV: n, then each pointer's hash as read ('' = none). Deletes the pointers and their
+// records; returns { records deleted }, or { 'stale', current hashes... } (nothing done).
 const VOID = `${LUA_HELPERS}
-local n = 0
-for _, pointer in ipairs(KEYS) do
-  local hash = str(redis.call('GET', pointer))
-  if hash then n = n + redis.call('DEL', ARGV[1] .. 'account-link:' .. hash) end
-  redis.call('DEL', pointer)
+local n = tonumber(ARGV[1])
+local current = { 'stale' }
+local changed = false
+for i = 1, n do
+  current[i + 1] = str(redis.call('GET', KEYS[i])) or ''
+  if current[i + 1] ~= ARGV[i + 1] then changed = true end
 end
-return n
+if changed then return reply(current) end
+local deleted, at = 0, n + 1
+for i = 1, n do
+  if ARGV[i + 1] ~= '' then
+    deleted = deleted + redis.call('DEL', KEYS[at])
+    at = at + 1
+  end
+  redis.call('DEL', KEYS[i])
+end
+return { deleted }
 `;
 
 export type TakeResult = { ok: true; link: AccountLink } | { ok: false; why: "invalid" | "expired" };
 
-/** A link token: 256 random bits, base64url (43 characters). Anything else is not one of ours. */
-const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+/**
+ * A link token: the user's hash tag, then 256 random bits, base64url (12 + 43 characters). Anything
+ * else is not one of ours (links sent before the tag was added no longer open).
+ */
+const TOKEN = new RegExp(`^[A-Za-z0-9_-]{${HASH_TAG_LENGTH + 43}}$`);
+
+const stale = (reply: unknown[]) => reply[0] === "stale";
+const tooBusy = () => redisUnavailable(new Error("A user's account links kept changing during one update"));
 
 export class AccountLinkStore {
   private readonly issueScript;
   private readonly readScript;
   private readonly voidScript;
+  private readonly clearPointerScript;
 
   constructor(
     redis: Redis,
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
   ) {
-    this.issueScript = redis.createScript<number>(ISSUE);
+    this.issueScript = redis.createScript<unknown[]>(ISSUE);
     this.readScript = redis.createScript<unknown[]>(READ);
-    this.voidScript = redis.createScript<number>(VOID);
+    this.voidScript = redis.createScript<unknown[]>(VOID);
+    this.clearPointerScript = redis.createScript<number>(CLEAR_POINTER);
   }
 
   /** A new link for the user and purpose (voiding the previous one): the secret for the URL, and when it expires. */
   async issue(input: Omit<AccountLink, "expiresAt" | "sessionId"> & { sessionId?: string }, ttlMs: number): Promise<{ token: string; expiresAt: Date }> {
-    const token = randomToken(32);
+    const token = `${userTag(input.userId)}${randomToken(32)}`;
     const hash = sha256(token);
     const expiresAt = this.now() + ttlMs;
     const values: Record<(typeof FIELDS)[number], string> = { ...input, sessionId: input.sessionId ?? "", expiresAt: String(expiresAt) };
-    await this.issueScript.exec(
-      [accountLinkKey(this.prefix, hash), currentLinkKey(this.prefix, input.userId, input.purpose)],
+    const pointer = currentLinkKey(this.prefix, input.userId, input.purpose);
+    let old = "";
+    for (let attempt = 1; ; attempt++) {
+      const keys = [usersLinkKey(this.prefix, input.userId, hash), pointer];
+      if (old) keys.push(usersLinkKey(this.prefix, input.userId, old));
       // Kept past its expiry (the script checks expiresAt), so a late click is told "expired".
-      [hash, String(ttlMs + ACCOUNT_LINK_EXPIRED_KEPT_MS), this.prefix, ...FIELDS.map((f) => values[f])],
-    );
+      const reply = await this.issueScript.exec(keys, [hash, String(ttlMs + ACCOUNT_LINK_EXPIRED_KEPT_MS), old, ...FIELDS.map((f) => values[f])]);
+      if (!stale(reply)) break;
+      if (attempt >= SESSION_INDEX_READ_ATTEMPTS) throw tooBusy();
+      old = String(reply[1] ?? "");
+    }
     return { token, expiresAt: new Date(expiresAt) };
   }
 
@@ -119,24 +158,30 @@ export class AccountLinkStore {
 
   /** Voids the user's current links (of the given purposes, or all). */
   async voidLinks(userId: string, purposes: readonly LinkPurpose[] = LINK_PURPOSES): Promise<number> {
-    return Number(
-      await this.voidScript.exec(
-        purposes.map((p) => currentLinkKey(this.prefix, userId, p)),
-        [this.prefix],
-      ),
-    );
+    const pointers = purposes.map((p) => currentLinkKey(this.prefix, userId, p));
+    let hashes = purposes.map(() => "");
+    for (let attempt = 1; ; attempt++) {
+      const records = hashes.filter(Boolean).map((h) => usersLinkKey(this.prefix, userId, h));
+      const reply = await this.voidScript.exec([...pointers, ...records], [String(pointers.length), ...hashes]);
+      if (!stale(reply)) return Number(reply[0]);
+      if (attempt >= SESSION_INDEX_READ_ATTEMPTS) throw tooBusy();
+      hashes = reply.slice(1).map(String);
+    }
   }
 
   private async read(token: string, purposes: readonly LinkPurpose[], take: boolean): Promise<TakeResult> {
     if (!TOKEN.test(token)) return { ok: false, why: "invalid" };
     const hash = sha256(token);
     const [tag, ...values] = (await this.readScript.exec(
-      [accountLinkKey(this.prefix, hash)],
-      [String(this.now()), this.prefix, hash, take ? "1" : "0", ...purposes],
+      [accountLinkKey(this.prefix, token, hash)],
+      [String(this.now()), hash, take ? "1" : "0", ...purposes],
     )) as [unknown, ...unknown[]];
-    if (tag === "expired") return { ok: false, why: "expired" };
-    if (tag !== "ok") return { ok: false, why: "invalid" };
     const text = (i: number) => String(values[i] ?? "");
+    if (tag === "taken" || tag === "expired") {
+      await this.clearPointerScript.exec([currentLinkKey(this.prefix, text(1), text(0) as LinkPurpose)], [hash]);
+    }
+    if (tag === "expired") return { ok: false, why: "expired" };
+    if (tag !== "ok" && tag !== "taken") return { ok: false, why: "invalid" };
     return {
       ok: true,
       link: {

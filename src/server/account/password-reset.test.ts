@@ -78,7 +78,7 @@ describe("password reset by email (real PostgreSQL, Redis and SMTP)", () => {
 
     expect((await smtp.mailsTo(t.services.mailer, email)).filter((m) => /reset/.test(m.subject))).toEqual([]); // nothing before it is asked for
     const token = await resetLink(email);
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 bits
+    expect(token).toMatch(/^[A-Za-z0-9_-]{55}$/); // the user's hash tag, then 256 bits
     // Only the hash is in Redis: the token itself appears in no key or value.
     const keys = await t.services.redis.redis.keys(`${t.env.REDIS_PREFIX}*`);
     expect(keys.some((k) => k.includes(token))).toBe(false);

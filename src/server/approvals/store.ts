@@ -57,7 +57,7 @@ export class ApprovalStore {
 
   /** Returns the code to show (once) and the browser secret for the requesting browser's cookie. */
   async create(input: { userId: string; ip: string; userAgent: string; deviceCookieHash: string; deviceName?: string }) {
-    const id = ShortLivedRecords.newId();
+    const id = ShortLivedRecords.newId(input.userId);
     const code = randomCode();
     const browserSecret = randomToken(32);
     const created = await this.records.create({

@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { userKey } from "~/server/platform/redis/keys";
 import { sleep } from "~/lib/sleep";
 import { createTestServices } from "~/test/harness";
 import type { UserDevices } from "~/server/devices/device-cache";
@@ -72,7 +73,7 @@ describe.each([
     const db = fakeDatabase();
     await cache().get(user, () => db.load());
     db.changes++;
-    await t.services.redis.redis.del(`${t.env.REDIS_PREFIX}user:${user}:devices:version`);
+    await t.services.redis.redis.del(userKey(t.env.REDIS_PREFIX, user, "devices:version"));
     expect(nameOf(await cache().get(user, () => db.load()))).toBe(1);
     expect(db.loads).toBe(2);
   });

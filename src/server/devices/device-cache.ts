@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "@upstash/redis";
+import { userKey, userSlotKey } from "~/server/platform/redis/keys";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
 import { TRUST_NONCE_MS } from "~/server/policy";
 
@@ -72,7 +73,7 @@ export class DeviceCache {
   }
 
   private keys(userId: string) {
-    return [`${this.prefix}user:${userId}:devices:version`, `${this.prefix}user:${userId}:devices`];
+    return [userKey(this.prefix, userId, "devices:version"), userKey(this.prefix, userId, "devices")];
   }
 
   /** The user's devices from the cache, or from `load` (the database) when it has none for the current version. */
@@ -99,6 +100,11 @@ export class DeviceCache {
    * is kept here; the cookie's id is derived from it with a key only the app has.
    */
   async trustNonce(userId: string, deviceCookieHash: string): Promise<string> {
-    return String(await this.trustNonceScript.exec([`${this.prefix}device-trust:${userId}:${deviceCookieHash}`], [randomUUID(), String(TRUST_NONCE_MS)]));
+    return String(
+      await this.trustNonceScript.exec(
+        [userSlotKey(this.prefix, userId, `device-trust:${userId}:${deviceCookieHash}`)],
+        [randomUUID(), String(TRUST_NONCE_MS)],
+      ),
+    );
   }
 }

@@ -4,7 +4,7 @@ import { userEvent, type UserEvent } from "~/lib/live-events";
 import { metrics } from "~/server/platform/metrics";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
 import { LIVE_FEED_LENGTH, LIVE_FEED_TTL_MS } from "~/server/policy";
-import { sessionKey } from "~/server/sessions/store";
+import { isUsersId, sessionKey, userKey } from "~/server/platform/redis/keys";
 
 // A short per-user feed of what happened to the user's sessions, kept in Redis so every app
 // instance sees it: a sorted set of JSON events scored by a per-user sequence number. Open pages
@@ -26,9 +26,11 @@ redis.call('PEXPIRE', KEYS[2], ${LIVE_FEED_TTL_MS})
 return seq
 `;
 
-// KEYS: feed, sequence, session. ARGV: after seq. Returns { session alive (0|1), last seq, events... }.
+// KEYS: feed, sequence[, session] (a session of another user is not given: it is not alive for this
+// feed). ARGV: after seq. Returns { session alive (0|1), last seq, events... }.
 const POLL = `${LUA_HELPERS}
-local alive = redis.call('EXISTS', KEYS[3])
+local alive = 0
+if KEYS[3] then alive = redis.call('EXISTS', KEYS[3]) end
 local seq = tonumber(str(redis.call('GET', KEYS[2])) or '0')
 local out = { alive, seq }
 if seq > tonumber(ARGV[1]) then
@@ -50,7 +52,7 @@ export class UserEventFeed {
   }
 
   private keys(userId: string) {
-    return [`${this.prefix}user:${userId}:events`, `${this.prefix}user:${userId}:events:seq`];
+    return [userKey(this.prefix, userId, "events"), userKey(this.prefix, userId, "events:seq")];
   }
 
   async publish(userId: string, event: UserEventInput): Promise<number> {
@@ -66,11 +68,9 @@ export class UserEventFeed {
 
   /** Events after `afterSeq`, and whether the watching session still exists. One round trip. */
   async poll(userId: string, sessionId: string, afterSeq: number): Promise<{ alive: boolean; seq: number; events: (UserEvent & { seq: number })[] }> {
-    const [alive, seq, ...raw] = (await this.pollScript.exec([...this.keys(userId), sessionKey(this.prefix, sessionId)], [String(afterSeq)])) as unknown as [
-      unknown,
-      unknown,
-      ...unknown[],
-    ];
+    const keys = this.keys(userId);
+    if (isUsersId(sessionId, userId)) keys.push(sessionKey(this.prefix, sessionId));
+    const [alive, seq, ...raw] = (await this.pollScript.exec(keys, [String(afterSeq)])) as unknown as [unknown, unknown, ...unknown[]];
     const events: (UserEvent & { seq: number })[] = [];
     for (const item of raw) {
       // @upstash/redis may already have parsed the JSON member.

@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices } from "~/test/harness";
-import { sessionKey } from "~/server/sessions/store";
+import { sessionKey, taggedId, userTag } from "~/server/platform/redis/keys";
 import { watchFeed, watchState, type FeedEvent } from "~/server/live/watch";
 
 // The poll loops every subscription runs on, against the real live feed in Redis.
@@ -18,7 +18,7 @@ describe("watchFeed (real Redis)", () => {
   /** A user with one live session (its key is what the feed's poll checks). */
   async function page() {
     const userId = crypto.randomUUID();
-    const sessionId = crypto.randomUUID();
+    const sessionId = taggedId(userTag(userId)); // a session id carries its user's hash tag
     await t.services.redis.raw.set(sessionKey(t.env.REDIS_PREFIX, sessionId), "1");
     return { userId, sessionId, end: () => t.services.redis.raw.del(sessionKey(t.env.REDIS_PREFIX, sessionId)) };
   }

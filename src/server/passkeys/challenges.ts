@@ -1,5 +1,6 @@
 import type { Redis } from "@upstash/redis";
 import { randomToken, sha256 } from "~/server/platform/crypto";
+import { braced } from "~/server/platform/redis/keys";
 
 // WebAuthn challenges (ASVS 5 V6.5, NIST 800-63B: replay resistance). Each is random (32 bytes),
 // answered at most once (GETDEL), within PASSKEY_CHALLENGE_TTL_MS, and only by whoever it was issued
@@ -19,7 +20,8 @@ export class PasskeyChallengeStore {
   ) {}
 
   private key(purpose: ChallengePurpose, binding: string, challenge: string) {
-    return `${this.prefix}passkey:challenge:${sha256(`${purpose}\n${binding}\n${challenge}`)}`;
+    // One key, never in a script with another: braced so it is a slot of its own on a cluster.
+    return braced(this.prefix, "passkey:challenge", sha256(`${purpose}\n${binding}\n${challenge}`));
   }
 
   /** A new challenge (base64url) for `purpose`, answerable once by `binding` until it expires. */

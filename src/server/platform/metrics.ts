@@ -156,7 +156,7 @@ export function eventLoopDelay(reset: boolean) {
 const ACTIVE_SESSIONS_EVERY_MS = 30_000;
 
 /**
- * Sets handoff_active_sessions from a SCAN of `<prefix>session:*` (each live session is one key
+ * Sets handoff_active_sessions from a SCAN of `<prefix>{*}session:*` (each live session is one key
  * that Redis expires by itself), at most every 30 s: about one round trip per 1000 keys in the
  * database, on scrape only, never on a request's path.
  */
@@ -172,7 +172,8 @@ let scanning: Promise<void> | undefined;
 
 async function countActiveSessions(redis: { redis: Pick<Redis, "scan">; prefix: string }, now: number): Promise<void> {
   const m = metrics();
-  const match = `${redis.prefix.replace(/[*?[\]\\]/g, "\\$&")}session:*`;
+  // <prefix>{<tag>}session:<id> (platform/redis/keys.ts); braces are literal in a SCAN pattern.
+  const match = `${redis.prefix.replace(/[*?[\]\\]/g, "\\$&")}{*}session:*`;
   let cursor = "0";
   let count = 0;
   do {

@@ -2,7 +2,7 @@ import "server-only";
 import { Redis, type Requester } from "@upstash/redis";
 import { env } from "~/env";
 import { embeddedRunner, tcpRunner } from "~/server/platform/redis/runners";
-import { createRequester } from "~/server/platform/redis/transports";
+import { createRequester, type CommandRunner } from "~/server/platform/redis/transports";
 
 type RedisKind = "upstash" | "tcp" | "embedded";
 
@@ -28,17 +28,26 @@ class RawRedis extends Redis {
   }
 }
 
-export async function createRedis(config: { upstashUrl?: string; upstashToken?: string; redisUrl?: string; prefix: string }): Promise<RedisHandle> {
+export async function createRedis(config: {
+  upstashUrl?: string;
+  upstashToken?: string;
+  redisUrl?: string;
+  prefix: string;
+  /** Tests wrap the runner (e.g. to refuse a script whose keys span hash slots, as a cluster would). */
+  wrapRunner?: (runner: CommandRunner) => CommandRunner;
+}): Promise<RedisHandle> {
   if (config.upstashUrl) {
     const redis = new Redis({ url: config.upstashUrl, token: config.upstashToken ?? "", enableTelemetry: false });
     const raw = new Redis({ url: config.upstashUrl, token: config.upstashToken ?? "", enableTelemetry: false, automaticDeserialization: false });
     return { redis, raw, kind: "upstash", prefix: config.prefix, close: async () => undefined };
   }
-  const requester = createRequester(config.redisUrl ? await tcpRunner(config.redisUrl) : await embeddedRunner());
+  const kind: RedisKind = config.redisUrl ? "tcp" : "embedded";
+  const runner = config.redisUrl ? await tcpRunner(config.redisUrl) : await embeddedRunner();
+  const requester = createRequester(config.wrapRunner ? config.wrapRunner(runner) : runner);
   return {
     redis: new Redis(requester),
     raw: new RawRedis(requester),
-    kind: config.redisUrl ? "tcp" : "embedded",
+    kind,
     prefix: config.prefix,
     close: () => requester.close(),
   };

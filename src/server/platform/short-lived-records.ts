@@ -1,6 +1,6 @@
 import type { Redis } from "@upstash/redis";
+import { idKey, tagOf, taggedId, userKey, userTag } from "~/server/platform/redis/keys";
 import { LUA_HELPERS, luaRecordReader } from "~/server/platform/redis/lua";
-import { randomToken } from "~/server/platform/crypto";
 
 // Short-lived records in Redis: a hash per record that expires a fixed time after creation,
 // whatever its state, with a status that moves only through atomic check-and-change scripts, and
@@ -17,6 +17,12 @@ import { randomToken } from "~/server/platform/crypto";
 //   wrong_state         the caller's, but its status does not allow this (the record is attached);
 //   wrong_code          a guess that did not match; counted (record attached, attempts included);
 //   attempts_exhausted  the guess that used up the last attempt; the record moved to its failed state.
+//
+// Key layout (platform/redis/keys.ts): a record's id starts with a hash tag, its user's when the
+// user is known at creation (approvals, QR offers), so a script that writes a record and its user's
+// index runs on one Redis Cluster slot; a record created before its user is known (a sign-in QR)
+// has a tag of its own, and is added to the user's index by a second, index-only step after the
+// change that binds it. Listing and bulk updates read the index, then each record on its own.
 //
 // Values compared against a record are never empty: an empty expected value matches nothing, so
 // "the caller has no secret" can never match a field that is missing or empty.
@@ -109,13 +115,20 @@ local function addToIndex(index, key, id)
 end
 `;
 
-// KEYS: record, index ('' = none). ARGV: id, ttl ms, then field/value pairs.
+// KEYS: record[, index (same slot)]. ARGV: id, ttl ms, then field/value pairs.
 const CREATE = `${LUA_HELPERS}${LUA_ARGS}
 local args = {}
 for i = 3, #ARGV do args[#args + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(args))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-if KEYS[2] ~= '' then addToIndex(KEYS[2], KEYS[1], ARGV[1]) end
+if KEYS[2] then addToIndex(KEYS[2], KEYS[1], ARGV[1]) end
+return 1
+`;
+
+// KEYS: index. ARGV: id, the record's ttl ms. For a record in another slot than its user's index.
+const ADD_TO_INDEX = `
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2])) end
 return 1
 `;
 
@@ -129,7 +142,7 @@ end
 return { 'forbidden' }
 `;
 
-// KEYS: record, index ('' = none). ARGV: id, require pairs, rule count, each rule (from list, where
+// KEYS: record[, index (same slot)]. ARGV: id, require pairs, rule count, each rule (from list, where
 // pairs), set pairs, guess field ('' = none), guess value, max attempts, exhausted pairs.
 const transitionScript = (reader: string) => `${LUA_HELPERS}${LUA_ARGS}${reader}
 local key, index = KEYS[1], KEYS[2]
@@ -164,43 +177,28 @@ if guessField ~= '' and str(redis.call('HGET', key, guessField)) ~= guessValue t
   return answer('wrong_code', key)
 end
 setAll(key, set)
-if index ~= '' then addToIndex(index, key, id) end
+if index then addToIndex(index, key, id) end
 return answer('ok', key)
 `;
 
-// KEYS: index. ARGV: record key prefix. Returns { id, fields..., id, ... } of the records that
-// still exist; ids whose record expired leave the index.
-const listScript = (reader: string) => `${LUA_HELPERS}${reader}
-local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local key = ARGV[1] .. id
-  if redis.call('EXISTS', key) == 1 then
-    out[#out + 1] = id
-    for _, v in ipairs(read(key)) do out[#out + 1] = v end
-  else
-    redis.call('SREM', KEYS[1], id)
-  end
-end
-return reply(out)
+// KEYS: record. Returns { 'ok', fields... }, or { 'gone' }.
+const listedScript = (reader: string) => `${LUA_HELPERS}${reader}
+if redis.call('EXISTS', KEYS[1]) == 0 then return { 'gone' } end
+return answer('ok', KEYS[1])
 `;
 
-// KEYS: index. ARGV: record key prefix, from list, where pairs, set pairs. Returns the changed ids.
-const UPDATE_ALL = `${LUA_HELPERS}${LUA_ARGS}
-local base = nextArg()
+// KEYS: record. ARGV: from list, where pairs, set pairs. Returns 'changed', 'kept' or 'gone'.
+const UPDATE_ONE = `${LUA_HELPERS}${LUA_ARGS}
 local from = readList()
 local where = readPairs()
 local set = readPairs()
-local changed = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local key = base .. id
-  if redis.call('EXISTS', key) == 0 then
-    redis.call('SREM', KEYS[1], id)
-  elseif contains(from, str(redis.call('HGET', key, 'status'))) and matches(key, where) then
-    setAll(key, set)
-    changed[#changed + 1] = id
-  end
+local key = KEYS[1]
+if redis.call('EXISTS', key) == 0 then return 'gone' end
+if contains(from, str(redis.call('HGET', key, 'status'))) and matches(key, where) then
+  setAll(key, set)
+  return 'changed'
 end
-return reply(changed)
+return 'kept'
 `;
 
 const BASE_FIELDS = ["status", "createdAt", "expiresAt", "attempts"] as const;
@@ -228,6 +226,7 @@ export interface ShortLivedRecordsOptions<F extends string> {
 
 export class ShortLivedRecords<S extends string, F extends string> {
   private readonly scripts;
+  private readonly redis: Redis;
   private readonly now: () => number;
 
   constructor(
@@ -240,9 +239,11 @@ export class ShortLivedRecords<S extends string, F extends string> {
       create: redis.createScript<number>(CREATE),
       read: redis.createScript<unknown[]>(readScript(reader)),
       transition: redis.createScript<unknown[]>(transitionScript(reader)),
-      list: redis.createScript<unknown[]>(listScript(reader)),
-      updateAll: redis.createScript<unknown[]>(UPDATE_ALL),
+      listed: redis.createScript<unknown[]>(listedScript(reader)),
+      updateOne: redis.createScript<string>(UPDATE_ONE),
+      addToIndex: redis.createScript<number>(ADD_TO_INDEX),
     };
+    this.redis = redis;
   }
 
   get ttlMs(): number {
@@ -250,28 +251,36 @@ export class ShortLivedRecords<S extends string, F extends string> {
   }
 
   key(id: string): string {
-    return `${this.options.prefix}${this.options.kind}:${id}`;
+    return idKey(this.options.prefix, this.options.kind, id);
   }
 
   indexKey(userId: string): string {
-    return `${this.options.prefix}user:${userId}:${this.options.index}`;
+    return userKey(this.options.prefix, userId, this.options.index);
   }
 
-  /** A fresh random record id (callers that derive a field from the id take one first). */
-  static newId(): string {
-    return randomToken(16);
+  /**
+   * A fresh random record id (callers that derive a field from the id take one first): with the
+   * hash tag of `forUser` when the record is that user's from the start, else a random tag.
+   */
+  static newId(forUser?: string): string {
+    return taggedId(forUser === undefined ? undefined : userTag(forUser));
+  }
+
+  /** The user's index, when it is in the record's slot (one script can write both). */
+  private indexBeside(id: string, userId: string | undefined): string[] {
+    return userId !== undefined && tagOf(id) === userTag(userId) ? [this.indexKey(userId)] : [];
   }
 
   /** Writes a new record that expires `ttlMs` from now; with `indexFor`, lists it in that user's index. */
   async create(input: { id?: string; status: S; fields: Partial<Record<string, string>>; indexFor?: string }) {
-    const id = input.id ?? ShortLivedRecords.newId();
+    const id = input.id ?? ShortLivedRecords.newId(input.indexFor);
     const now = this.now();
     const expiresAt = now + this.options.ttlMs;
     const fields = { ...input.fields, status: input.status, createdAt: String(now), expiresAt: String(expiresAt) };
-    await this.scripts.create.exec(
-      [this.key(id), input.indexFor ? this.indexKey(input.indexFor) : ""],
-      [id, String(this.options.ttlMs), ...pairs(fields).slice(1)],
-    );
+    const beside = this.indexBeside(id, input.indexFor);
+    await this.scripts.create.exec([this.key(id), ...beside], [id, String(this.options.ttlMs), ...pairs(fields).slice(1)]);
+    if (input.indexFor !== undefined && beside.length === 0)
+      await this.scripts.addToIndex.exec([this.indexKey(input.indexFor)], [id, String(this.options.ttlMs)]);
     return { id, createdAt: new Date(now), expiresAt: new Date(expiresAt) };
   }
 
@@ -294,7 +303,14 @@ export class ShortLivedRecords<S extends string, F extends string> {
       String(t.guess?.maxAttempts ?? 0),
       ...pairs(t.guess?.exhausted),
     ];
-    return this.parse(id, await this.scripts.transition.exec([this.key(id), t.indexFor ? this.indexKey(t.indexFor) : ""], args));
+    const beside = this.indexBeside(id, t.indexFor);
+    const outcome = this.parse(id, await this.scripts.transition.exec([this.key(id), ...beside], args));
+    // Bound to a user whose index is in another slot: listed there right after (what a lockout cancels).
+    if (outcome.ok && t.indexFor !== undefined && beside.length === 0) {
+      const ttl = Math.max(1, outcome.record.expiresAt.getTime() - this.now());
+      await this.scripts.addToIndex.exec([this.indexKey(t.indexFor)], [id, String(ttl)]);
+    }
+    return outcome;
   }
 
   /**
@@ -324,17 +340,30 @@ export class ShortLivedRecords<S extends string, F extends string> {
 
   /** Every record of the user's index that still exists, in any state. */
   async listFor(userId: string): Promise<ShortLivedRecord<S, F>[]> {
-    const flat = await this.scripts.list.exec([this.indexKey(userId)], [this.key("")]);
-    const width = BASE_FIELDS.length + this.options.fields.length + 1;
-    const records: ShortLivedRecord<S, F>[] = [];
-    for (let i = 0; i + width <= flat.length; i += width) records.push(this.toRecord(String(flat[i]), flat.slice(i + 1, i + width)));
-    return records;
+    const ids = await this.members(userId);
+    const answers = await Promise.all(ids.map((id) => this.scripts.listed.exec([this.key(id)], [])));
+    await this.forget(userId, ids, (i) => answers[i]![0] === "gone");
+    return ids.flatMap((id, i) => (answers[i]![0] === "ok" ? [this.toRecord(id, answers[i]!.slice(1))] : []));
   }
 
   /** Changes every record of the user's index whose status is one of `from` (and that matches `where`); returns their ids. */
   async updateAllFor(userId: string, t: { from: readonly S[]; where?: Match; set: Partial<Record<string, string>> & { status?: S } }): Promise<string[]> {
-    const changed = await this.scripts.updateAll.exec([this.indexKey(userId)], [this.key(""), ...list(t.from), ...pairs(t.where), ...pairs(t.set)]);
-    return changed.map(String);
+    const ids = await this.members(userId);
+    const args = [...list(t.from), ...pairs(t.where), ...pairs(t.set)];
+    const answers = await Promise.all(ids.map((id) => this.scripts.updateOne.exec([this.key(id)], args)));
+    await this.forget(userId, ids, (i) => answers[i] === "gone");
+    return ids.filter((_, i) => answers[i] === "changed");
+  }
+
+  /** The ids in the user's index (each record is then read or changed on its own: they may be in other slots). */
+  private async members(userId: string): Promise<string[]> {
+    return (await this.redis.smembers(this.indexKey(userId))).map(String);
+  }
+
+  /** Ids whose record expired leave the index. */
+  private async forget(userId: string, ids: string[], gone: (i: number) => boolean): Promise<void> {
+    const dead = ids.filter((_, i) => gone(i));
+    if (dead.length) await this.redis.srem(this.indexKey(userId), dead[0]!, ...dead.slice(1));
   }
 
   private toRecord(id: string, values: unknown[]): ShortLivedRecord<S, F> {

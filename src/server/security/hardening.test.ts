@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { idKey } from "~/server/platform/redis/keys";
 import { passwordHashingStats, resetPasswordHashingStats } from "~/server/platform/password";
 import { AccountThrottle } from "~/server/security/throttle";
 import { FIREFOX_LINUX, IPHONE, LONDON, MOUNTAIN_VIEW, PASSWORD, SYDNEY } from "~/test/fixtures";
@@ -201,7 +202,7 @@ describe("hardening: fresh auth, throttled password checks, lockout, cap (real P
     expect((await recipient.mutation("handoff.claim", { token: tokenOf(offer.qrUrl) })).status).toBe(200);
     expect((await laptop.mutation("handoff.approve", { token: tokenOf(offer.qrUrl) })).status).toBe(200);
     // The sign-in QR is older: little of its lifetime is left when the owner scans it.
-    await t.services.redis.redis.pexpire(`${t.env.REDIS_PREFIX}handoff:${older.id}`, 200);
+    await t.services.redis.redis.pexpire(idKey(t.env.REDIS_PREFIX, "handoff", older.id), 200);
     expect((await laptop.mutation("handoff.inspect", { token: tokenOf(older.qrUrl) })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 400));
     expect((await laptop.mutation("sessions.lockout", { password: PASSWORD })).status).toBe(200);

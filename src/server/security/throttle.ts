@@ -4,6 +4,7 @@ import type { AdmissionFullError } from "~/server/platform/hash-pool";
 import { metrics } from "~/server/platform/metrics";
 import { admitPasswordCheck } from "~/server/platform/password";
 import { randomToken, sha256 } from "~/server/platform/crypto";
+import { braced } from "~/server/platform/redis/keys";
 import { THROTTLE_BASE_DELAY_MS, THROTTLE_FORGET_AFTER_MS, THROTTLE_IN_FLIGHT_MAX_MS } from "~/server/policy";
 
 // Account throttling instead of lockout (a lockout would let anyone lock a victim out): after
@@ -81,7 +82,8 @@ export class AccountThrottle {
   }
 
   private keys(email: string) {
-    const key = `${this.prefix}throttle:signin:${sha256(email)}`;
+    // The hash in braces: both keys of one account hash to one Redis Cluster slot.
+    const key = braced(this.prefix, "throttle:signin", sha256(email));
     return [key, `${key}:inflight`];
   }
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RouterOutputs } from "~/trpc/types";
 import { FIREFOX_LINUX, IPHONE, LONDON, MOUNTAIN_VIEW, PASSWORD } from "~/test/fixtures";
 import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
+import { userKey } from "~/server/platform/redis/keys";
 
 type SessionList = RouterOutputs["sessions"]["list"];
 type FeedEvent = { type: string; [key: string]: unknown };
@@ -203,7 +204,7 @@ describe("sessions and devices (real PostgreSQL + Redis)", () => {
       devices: (await laptop.query<DeviceList>("devices.list")).data!,
     });
     const first = await lists(); // fills the cache
-    expect(await t.services.redis.redis.exists(`${t.env.REDIS_PREFIX}user:${userId}:devices`)).toBe(1);
+    expect(await t.services.redis.redis.exists(userKey(t.env.REDIS_PREFIX, userId, "devices"))).toBe(1);
     const phoneDevice = first.devices.find((d) => !d.current)!;
 
     await phone.mutation("devices.rename", { deviceId: phoneDevice.id, name: "Ann's iPhone" });

@@ -234,7 +234,7 @@ describe.each([
 
     it("a denied jti is refused until its expiry; the session stays", async () => {
       const { session } = await t.services.sessions.createSession(tokenSession(), UNCAPPED);
-      await t.services.sessions.denyAccessToken("jti-1", Date.now() + 60_000);
+      await t.services.sessions.denyAccessToken(session.id, "jti-1", Date.now() + 60_000);
       expect(await t.services.sessions.validateTokenSession(session.id, "jti-1")).toBeNull();
       expect(await t.services.sessions.validateTokenSession(session.id, "jti-2")).not.toBeNull();
     });

@@ -1,11 +1,14 @@
 import type { Redis } from "@upstash/redis";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
+import { redisUnavailable } from "~/server/platform/redis/errors";
+import { isUsersId, sessionKey, sessionSideKey, taggedId, userKey, userTag } from "~/server/platform/redis/keys";
 import { randomToken, sha256, splitToken } from "~/server/platform/crypto";
-import { REFRESH_REUSE_HISTORY, type SessionCap } from "~/server/policy";
+import { REFRESH_REUSE_HISTORY, SESSION_INDEX_READ_ATTEMPTS, type SessionCap } from "~/server/policy";
 
-// A session lives in Redis as a hash under <prefix>session:<id>, with only the SHA-256 of its
-// secret; the user's sessions are indexed in a sorted set <prefix>user:<userId>:sessions (score =
-// creation time). The key expires at min(last use + idle timeout, absolute expiry), so Redis drops
+// A session lives in Redis as a hash under <prefix>{<tag>}session:<id>, with only the SHA-256 of
+// its secret; the user's sessions are indexed in a sorted set <prefix>{<tag>}user:<userId>:sessions
+// (score = creation time). The tag is the user's hash tag, and the session id starts with it
+// (platform/redis/keys.ts), so all of a user's session keys share one Redis Cluster slot. The key expires at min(last use + idle timeout, absolute expiry), so Redis drops
 // dead sessions by itself; index entries whose key is gone are pruned whenever the index is read
 // or written. Every check-and-write below is one Lua script: atomic, and one round trip.
 
@@ -44,12 +47,12 @@ export interface Session {
 
 export type NewSession = Pick<Session, "userId" | "email" | "deviceId" | "ip" | "method"> & { emailVerified: boolean };
 
-export const sessionKey = (prefix: string, sessionId: string) => `${prefix}session:${sessionId}`;
-export const userSessionsKey = (prefix: string, userId: string) => `${prefix}user:${userId}:sessions`;
+export { sessionKey };
+export const userSessionsKey = (prefix: string, userId: string) => userKey(prefix, userId, "sessions");
 /** Hashes of a token session's rotated refresh tokens (newest first, the last REFRESH_REUSE_HISTORY), for reuse detection. */
-const rotatedRefreshKey = (prefix: string, sessionId: string) => `${prefix}refresh-rotated:${sessionId}`;
+export const rotatedRefreshKey = (prefix: string, sessionId: string) => sessionSideKey(prefix, sessionId, "refresh-rotated");
 /** Present while a session's password entry is recent enough for sensitive actions (REAUTH_MINUTES). */
-export const recentAuthKey = (prefix: string, sessionId: string) => `${prefix}reauth:${sessionId}`;
+export const recentAuthKey = (prefix: string, sessionId: string) => sessionSideKey(prefix, sessionId, "reauth");
 /**
  * The user's session epoch: bumped whenever every (other) session is ended at once (lockout,
  * "sign out other sessions", a password change that signs out). A password sign-in reads it
@@ -57,9 +60,9 @@ export const recentAuthKey = (prefix: string, sessionId: string) => `${prefix}re
  * epochBehindPassword), and creates its session only if the epoch is unchanged: a sign-in whose
  * password was checked before such an event cannot land after it.
  */
-export const userEpochKey = (prefix: string, userId: string) => `${prefix}user:${userId}:epoch`;
-/** A single revoked access token, kept until the token's own expiry. */
-const deniedAccessTokenKey = (prefix: string, jti: string) => `${prefix}jti-denied:${jti}`;
+export const userEpochKey = (prefix: string, userId: string) => userKey(prefix, userId, "epoch");
+/** A single revoked access token of a session, kept until the token's own expiry (in the session's slot). */
+export const deniedAccessTokenKey = (prefix: string, sessionId: string, jti: string) => `${sessionSideKey(prefix, sessionId, "jti-denied")}:${jti}`;
 
 // Fields in the order the scripts return them.
 // The user agent is not kept here (the device record has it): every value stays under Redis's
@@ -67,53 +70,95 @@ const deniedAccessTokenKey = (prefix: string, jti: string) => `${prefix}jti-deni
 // toSession reads these by position.
 const FIELDS = ["userId", "email", "deviceId", "ip", "method", "createdAt", "lastSeenAt", "absoluteExpiresAt", "emailVerified"] as const;
 
-const LUA_PRELUDE = `${LUA_HELPERS}
-local function prune(index, prefix)
-  local ids = redis.call('ZRANGE', index, 0, -1)
-  for _, sid in ipairs(ids) do
-    if redis.call('EXISTS', prefix .. 'session:' .. sid) == 0 then redis.call('ZREM', index, sid) end
+// Scripts that go through the user's index are given, in KEYS, the session keys of the ids the
+// index held when it was read just before (ARGV: their count, then the ids, in the same order):
+// Redis Cluster only runs a script whose every key is declared. `known(argAt, keyAt)` maps each
+// such id to its key. An id found in the index but not given (a session created in between) is
+// "unknown": a script that must act on it answers { 'stale', current ids... } having changed
+// nothing, and is sent again with those (SESSION_INDEX_READ_ATTEMPTS).
+// `prune(index, keyOf)` drops known ids whose session is gone and returns the unknown ones.
+const LUA_INDEX = `${LUA_HELPERS}
+local function known(argAt, keyAt)
+  local keyOf = {}
+  for i = 1, tonumber(ARGV[argAt]) do keyOf[ARGV[argAt + i]] = KEYS[keyAt + i - 1] end
+  return keyOf
+end
+local function prune(index, keyOf)
+  local unknown = {}
+  for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local key = keyOf[sid]
+    if not key then unknown[#unknown + 1] = sid
+    elseif redis.call('EXISTS', key) == 0 then redis.call('ZREM', index, sid) end
   end
+  return unknown
+end
+local function unknownIn(index, keyOf)
+  for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    if not keyOf[sid] then return true end
+  end
+  return false
+end
+local function stale(index)
+  local out = redis.call('ZRANGE', index, 0, -1)
+  table.insert(out, 1, 'stale')
+  return reply(out)
 end
 `;
 
-// KEYS: session, user index, user epoch. ARGV: now, idle ms, absolute expiry, prefix, limit
-// (0 = none), policy, secret hash, parent session id ('' = none), expected epoch ('' = any), then
-// FIELDS values. Returns { 1, live sessions, evicted id, its device id, ... }, { 0, live sessions }
-// (cap, reject), { -1 } (the parent session has ended) or { -2 } (the epoch moved on).
+// KEYS: session, user index, user epoch, [parent session,] then the known sessions' keys.
+// ARGV: now, idle ms, absolute expiry, limit (0 = none), policy, secret hash, '1' when a parent
+// session is given, expected epoch ('' = any), session id, FIELDS values (10..18), then the known
+// ids (count, ids). Returns { 1, live sessions, evicted id, its device id, ... }, { 0, live
+// sessions } (cap, reject), { -1 } (the parent session has ended), { -2 } (the epoch moved on) or
+// { 'stale', ids... } (the cap needs sessions it was not given).
 // Checking the parent and the epoch, counting, evicting and creating happen in one script, so
 // concurrent sign-ins cannot overshoot the cap, and a session created from a session (or after a
-// password check) cannot outlive a lockout that ran while its request was in flight.
-const CREATE_SESSION = `${LUA_PRELUDE}
-local key, index = KEYS[1], KEYS[2]
-local now, idle, absolute, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local limit, policy = tonumber(ARGV[5]), ARGV[6]
-local parent, epoch, userId = ARGV[8], ARGV[9], ARGV[10]
-if parent ~= '' and str(redis.call('HGET', prefix .. 'session:' .. parent, 'userId')) ~= userId then return { -1 } end
-if epoch ~= '' and (tonumber(redis.call('GET', KEYS[3])) or 0) ~= tonumber(epoch) then return { -2 } end
-prune(index, prefix)
+// password check) cannot outlive a lockout that ran while its request was in flight. Sessions
+// created since the index was read count as live; they are the most recently used, so eviction
+// only needs them when every known one is gone already (then the script asks again).
+const KNOWN_AT = 10 + FIELDS.length;
+const CREATE_SESSION = `${LUA_INDEX}
+local key, index, epochKey = KEYS[1], KEYS[2], KEYS[3]
+local now, idle, absolute = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local limit, policy = tonumber(ARGV[4]), ARGV[5]
+local epoch, sid, userId = ARGV[8], ARGV[9], ARGV[10]
+local keyAt = 4
+if ARGV[7] == '1' then
+  if str(redis.call('HGET', KEYS[4], 'userId')) ~= userId then return { -1 } end
+  keyAt = 5
+end
+if epoch ~= '' and (tonumber(redis.call('GET', epochKey)) or 0) ~= tonumber(epoch) then return { -2 } end
+local keyOf = known(${KNOWN_AT}, keyAt)
+local unknown = prune(index, keyOf)
 local count = redis.call('ZCARD', index)
 local evicted = {}
 if limit > 0 and count >= limit then
-  if policy == 'reject' then return { 0, count } end
-  local entries = {}
-  for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-    local last = tonumber(str(redis.call('HGET', prefix .. 'session:' .. sid, 'lastSeenAt'))) or 0
-    entries[#entries + 1] = { sid, last }
+  if policy == 'reject' then
+    if #unknown > 0 then return stale(index) end
+    return { 0, count }
   end
+  local entries = {}
+  for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    if keyOf[id] then
+      local last = tonumber(str(redis.call('HGET', keyOf[id], 'lastSeenAt'))) or 0
+      entries[#entries + 1] = { id, last }
+    end
+  end
+  if count - #entries >= limit then return stale(index) end
   table.sort(entries, function(a, b) return a[2] < b[2] end)
   local i = 1
   while count >= limit and entries[i] do
-    local sid = entries[i][1]
-    local device = str(redis.call('HGET', prefix .. 'session:' .. sid, 'deviceId')) or ''
-    redis.call('DEL', prefix .. 'session:' .. sid)
-    redis.call('ZREM', index, sid)
-    evicted[#evicted + 1] = sid
+    local id = entries[i][1]
+    local device = str(redis.call('HGET', keyOf[id], 'deviceId')) or ''
+    redis.call('DEL', keyOf[id])
+    redis.call('ZREM', index, id)
+    evicted[#evicted + 1] = id
     evicted[#evicted + 1] = device
     count = count - 1
     i = i + 1
   end
 end
-local hash = { 'secretHash', ARGV[7] }
+local hash = { 'secretHash', ARGV[6] }
 local names = { ${FIELDS.map((f) => `'${f}'`).join(", ")} }
 for i, name in ipairs(names) do
   hash[#hash + 1] = name
@@ -121,7 +166,7 @@ for i, name in ipairs(names) do
 end
 redis.call('HSET', key, unpack(hash))
 redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
-redis.call('ZADD', index, now, string.sub(key, #prefix + 9))
+redis.call('ZADD', index, now, sid)
 local ttl = redis.call('PTTL', index)
 if ttl < absolute - now then redis.call('PEXPIRE', index, absolute - now) end
 table.insert(evicted, 1, count + 1)
@@ -135,17 +180,17 @@ const ABSOLUTE = FIELDS.indexOf("absoluteExpiresAt") + 2;
 const METHOD = FIELDS.indexOf("method") + 2;
 
 // Shared by the scripts that read one session and use it: `readSession(key)` is HMGET of
-// secretHash then FIELDS; `endIfExpired` deletes a session past its idle or absolute expiry
-// (and its index entry) and says so; `slide` records a use and moves the key's expiry.
+// secretHash then FIELDS; `endIfExpired` deletes a session past its idle or absolute expiry and
+// says so (its index entry is left to the caller: the index is in KEYS of no such script, and
+// every index read prunes it anyway); `slide` records a use and moves the key's expiry.
 const LUA_SESSION = `${LUA_HELPERS}
 local function readSession(key)
   return redis.call('HMGET', key, 'secretHash', ${FIELDS.map((f) => `'${f}'`).join(", ")})
 end
-local function endIfExpired(key, values, now, idle, prefix)
+local function endIfExpired(key, values, now, idle)
   local lastSeen, absolute = tonumber(values[${LAST_SEEN}]), tonumber(values[${ABSOLUTE}])
   if now < absolute and now < lastSeen + idle then return false end
   redis.call('DEL', key)
-  redis.call('ZREM', prefix .. 'user:' .. values[2] .. ':sessions', string.sub(key, #prefix + 9))
   return true
 end
 local function slide(key, values, nowText, idle)
@@ -155,110 +200,126 @@ local function slide(key, values, nowText, idle)
 end
 `;
 
-// KEYS: session. ARGV: now, idle ms, secret hash, prefix. Returns FIELDS values, or nil.
-// A token session's secret is its refresh token, which must never work as a cookie session.
+// KEYS: session. ARGV: now, idle ms, secret hash. Returns FIELDS values, { 'expired', userId }
+// (it has just ended it) or nil. A token session's secret is its refresh token, which must never
+// work as a cookie session.
 const VALIDATE_SESSION = `${LUA_SESSION}
-local key, now, idle, prefix = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[4]
+local key, now, idle = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 local values = readSession(key)
 if str(values[1]) ~= ARGV[3] or str(values[${METHOD}]) == 'token' then return nil end
-if endIfExpired(key, values, now, idle, prefix) then return nil end
+if endIfExpired(key, values, now, idle) then return { 'expired', values[2] } end
 slide(key, values, ARGV[1], idle)
 table.remove(values, 1)
 return reply(values)
 `;
 
-// KEYS: session, denied-jti key. ARGV: now, idle ms, prefix. An access token's session check:
+// KEYS: session, denied-jti key. ARGV: now, idle ms. An access token's session check:
 // the session must exist and be a token session, and this one token must not be revoked.
-// Returns FIELDS values, or nil. Slides the idle timeout like a cookie session's use.
+// Returns FIELDS values, { 'expired', userId } or nil. Slides the idle timeout like a cookie session's use.
 const VALIDATE_TOKEN_SESSION = `${LUA_SESSION}
-local key, now, idle, prefix = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local key, now, idle = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[2]) == 1 then return nil end
 local values = readSession(key)
 if not str(values[1]) or str(values[${METHOD}]) ~= 'token' then return nil end
-if endIfExpired(key, values, now, idle, prefix) then return nil end
+if endIfExpired(key, values, now, idle) then return { 'expired', values[2] } end
 slide(key, values, ARGV[1], idle)
 table.remove(values, 1)
 return reply(values)
 `;
 
-// KEYS: session, rotated list. ARGV: now, idle ms, prefix, presented hash, new hash.
+// KEYS: session, rotated list. ARGV: now, idle ms, presented hash, new hash.
 // The presented refresh token is the current one: it is replaced, and remembered as rotated.
 // It is a rotated one: theft (or a client replaying), so the whole session ends at once.
-// Returns { 'ok', FIELDS values... } | { 'reused', userId } | { 'invalid' }.
+// Returns { 'ok', FIELDS values... } | { 'reused', userId } | { 'expired', userId } | { 'invalid' }.
 const ROTATE_REFRESH = `${LUA_SESSION}
 local key, rotated = KEYS[1], KEYS[2]
-local now, idle, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local now, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
 local values = readSession(key)
 local current = str(values[1])
-if not current or str(values[${METHOD}]) ~= 'token' or endIfExpired(key, values, now, idle, prefix) then return reply({ 'invalid' }) end
-if current == ARGV[4] then
-  redis.call('HSET', key, 'secretHash', ARGV[5])
+if not current or str(values[${METHOD}]) ~= 'token' then return reply({ 'invalid' }) end
+if endIfExpired(key, values, now, idle) then return reply({ 'expired', values[2] }) end
+if current == ARGV[3] then
+  redis.call('HSET', key, 'secretHash', ARGV[4])
   slide(key, values, ARGV[1], idle)
-  redis.call('LPUSH', rotated, ARGV[4])
+  redis.call('LPUSH', rotated, ARGV[3])
   redis.call('LTRIM', rotated, 0, ${REFRESH_REUSE_HISTORY - 1})
   redis.call('PEXPIREAT', rotated, tonumber(values[${ABSOLUTE}]))
   values[1] = 'ok'
   return reply(values)
 end
 for _, old in ipairs(redis.call('LRANGE', rotated, 0, -1)) do
-  if old == ARGV[4] then
+  if old == ARGV[3] then
     redis.call('DEL', key, rotated)
-    redis.call('ZREM', prefix .. 'user:' .. values[2] .. ':sessions', string.sub(key, #prefix + 9))
     return reply({ 'reused', values[2] })
   end
 end
 return reply({ 'invalid' })
 `;
 
-// KEYS: session. ARGV: prefix, expected user id ('' = any). Returns 1 when a session was deleted.
+// KEYS: session[, its user's index]. ARGV: session id, expected user id ('' = any).
+// Returns { 1, userId } when a session was deleted (and left the index, when given), else { 0 }.
 const DELETE_SESSION = `${LUA_HELPERS}
 local key = KEYS[1]
 local userId = str(redis.call('HGET', key, 'userId'))
-if not userId or (ARGV[2] ~= '' and userId ~= ARGV[2]) then return 0 end
+if not userId or (ARGV[2] ~= '' and userId ~= ARGV[2]) then return { 0 } end
 redis.call('DEL', key)
-redis.call('ZREM', ARGV[1] .. 'user:' .. userId .. ':sessions', string.sub(key, #ARGV[1] + 9))
-return 1
+if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return { 1, userId }
 `;
 
-// KEYS: user index. ARGV: prefix. Returns { id, FIELDS values..., id, ... } of live sessions.
-const LIST_SESSIONS = `${LUA_PRELUDE}
-local index, prefix = KEYS[1], ARGV[1]
-prune(index, prefix)
+// KEYS: user index, then the known sessions' keys. ARGV: known ids (count, ids).
+// Returns { id, FIELDS values..., id, ... } of live known sessions (ids added since the index was
+// read are left out: the list is as of that read). Gone ones leave the index.
+const LIST_SESSIONS = `${LUA_INDEX}
+local index = KEYS[1]
+local keyOf = known(1, 2)
 local out = {}
 for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-  local values = redis.call('HMGET', prefix .. 'session:' .. sid, ${FIELDS.map((f) => `'${f}'`).join(", ")})
-  out[#out + 1] = sid
-  for i = 1, ${FIELDS.length} do out[#out + 1] = str(values[i]) or '' end
+  local key = keyOf[sid]
+  if key and redis.call('EXISTS', key) == 0 then
+    redis.call('ZREM', index, sid)
+  elseif key then
+    local values = redis.call('HMGET', key, ${FIELDS.map((f) => `'${f}'`).join(", ")})
+    out[#out + 1] = sid
+    for i = 1, ${FIELDS.length} do out[#out + 1] = str(values[i]) or '' end
+  end
 end
 return reply(out)
 `;
 
-// KEYS: user index, user epoch. ARGV: prefix, session id to keep ('' = none), device id ('' = any),
-// epoch ttl ms ('' = leave the epoch). Returns the ids of the sessions it ended.
-// KEYS: user index. ARGV: prefix, new address. Sessions keep the address they were opened with
-// (security mail goes to it): a change of address rewrites it in every live one. Returns how many.
-const SET_USER_ACCOUNT = `${LUA_HELPERS}
+// KEYS: user index, then the known sessions' keys. ARGV: new address, verified ('1'|'0'), known
+// ids (count, ids). Sessions keep the address they were opened with (security mail goes to it): a
+// change of address rewrites it in every live one. Returns { how many } or { 'stale', ids... }.
+const SET_USER_ACCOUNT = `${LUA_INDEX}
+local index = KEYS[1]
+local keyOf = known(3, 2)
+if unknownIn(index, keyOf) then return stale(index) end
 local n = 0
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local key = ARGV[1] .. 'session:' .. sid
+for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  local key = keyOf[sid]
   if redis.call('EXISTS', key) == 1 then
-    redis.call('HSET', key, 'email', ARGV[2], 'emailVerified', ARGV[3])
+    redis.call('HSET', key, 'email', ARGV[1], 'emailVerified', ARGV[2])
     n = n + 1
   end
 end
-return n
+return { n }
 `;
 
-const DELETE_SESSIONS = `${LUA_PRELUDE}
-local index, prefix, keep, device = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
-if ARGV[4] ~= '' then
+// KEYS: user index, user epoch, then the known sessions' keys. ARGV: session id to keep ('' = none),
+// device id ('' = any), epoch ttl ms ('' = leave the epoch), known ids (count, ids).
+// Returns { 'ended', ids of the sessions it ended... } or { 'stale', ids... } (nothing done).
+const DELETE_SESSIONS = `${LUA_INDEX}
+local index, keep, device = KEYS[1], ARGV[1], ARGV[2]
+local keyOf = known(4, 3)
+if unknownIn(index, keyOf) then return stale(index) end
+if ARGV[3] ~= '' then
   redis.call('INCR', KEYS[2])
-  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]))
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]))
 end
-prune(index, prefix)
-local ended = {}
+prune(index, keyOf)
+local ended = { 'ended' }
 for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-  local key = prefix .. 'session:' .. sid
+  local key = keyOf[sid]
   if sid ~= keep and (device == '' or str(redis.call('HGET', key, 'deviceId')) == device) then
     redis.call('DEL', key)
     redis.call('ZREM', index, sid)
@@ -353,6 +414,8 @@ export class SessionStore {
   private readonly validateToken;
   private readonly rotate;
   private readonly setAccount;
+  /** Per user, the last index write of this process (see throughIndex). */
+  private readonly indexWrites = new Map<string, Promise<void>>();
 
   constructor(
     private readonly redis: Redis,
@@ -360,14 +423,14 @@ export class SessionStore {
     private readonly policy: SessionPolicy,
     private readonly now: () => number = Date.now,
   ) {
-    this.create = redis.createScript<number>(CREATE_SESSION);
+    this.create = redis.createScript<unknown[]>(CREATE_SESSION);
     this.validate = redis.createScript<unknown[] | null>(VALIDATE_SESSION);
-    this.remove = redis.createScript<number>(DELETE_SESSION);
+    this.remove = redis.createScript<unknown[]>(DELETE_SESSION);
     this.list = redis.createScript<unknown[]>(LIST_SESSIONS);
     this.removeMany = redis.createScript<unknown[]>(DELETE_SESSIONS);
     this.validateToken = redis.createScript<unknown[] | null>(VALIDATE_TOKEN_SESSION);
     this.rotate = redis.createScript<unknown[]>(ROTATE_REFRESH);
-    this.setAccount = redis.createScript<number>(SET_USER_ACCOUNT);
+    this.setAccount = redis.createScript<unknown[]>(SET_USER_ACCOUNT);
   }
 
   /**
@@ -379,7 +442,8 @@ export class SessionStore {
     cap: SessionCap,
     conditions: CreateConditions = {},
   ): Promise<{ token: string; session: Session; evicted: string[]; evictedDevices: string[] }> {
-    const id = randomToken(16);
+    // The id carries the user's hash tag: whatever holds the id finds the slot of the user's keys.
+    const id = taggedId(userTag(input.userId));
     const secret = randomToken(32);
     const now = this.now();
     const absolute = now + this.policy.absoluteLifetimeMs;
@@ -394,21 +458,26 @@ export class SessionStore {
       absoluteExpiresAt: String(absolute),
       emailVerified: input.emailVerified ? "1" : "0",
     };
-    const [created, active, ...evicted] = (await this.create.exec(
-      [sessionKey(this.prefix, id), userSessionsKey(this.prefix, input.userId), userEpochKey(this.prefix, input.userId)],
-      [
-        String(now),
-        String(idleFor(this.policy, input.method)),
-        String(absolute),
-        this.prefix,
-        String(cap.limit),
-        cap.policy,
-        sha256(secret),
-        conditions.parentSessionId ?? "",
-        conditions.epoch === undefined ? "" : String(conditions.epoch),
-        ...FIELDS.map((f) => values[f]),
-      ],
-    )) as unknown as [unknown, unknown, ...unknown[]];
+    const parent = conditions.parentSessionId;
+    // A session of another user never carries this user's tag (nor shares the slot): it cannot vouch.
+    if (parent !== undefined && !isUsersId(parent, input.userId)) throw new ParentSessionEndedError();
+    const fixedKeys = [sessionKey(this.prefix, id), userSessionsKey(this.prefix, input.userId), userEpochKey(this.prefix, input.userId)];
+    if (parent !== undefined) fixedKeys.push(sessionKey(this.prefix, parent));
+    const args = [
+      String(now),
+      String(idleFor(this.policy, input.method)),
+      String(absolute),
+      String(cap.limit),
+      cap.policy,
+      sha256(secret),
+      parent !== undefined ? "1" : "0",
+      conditions.epoch === undefined ? "" : String(conditions.epoch),
+      id,
+      ...FIELDS.map((f) => values[f]),
+    ];
+    const [created, active, ...evicted] = (await this.throughIndex(input.userId, (ids) =>
+      this.create.exec([...fixedKeys, ...ids.map((sid) => sessionKey(this.prefix, sid))], [...args, String(ids.length), ...ids]),
+    )) as [unknown, unknown, ...unknown[]];
     if (Number(created) === -1) throw new ParentSessionEndedError();
     if (Number(created) === -2) throw new SessionEpochChangedError();
     if (Number(created) !== 1) throw new SessionLimitError(Number(active), cap.limit);
@@ -428,11 +497,8 @@ export class SessionStore {
   async validateSessionToken(token: string): Promise<Session | null> {
     const parts = splitToken(token);
     if (!parts) return null;
-    const values = await this.validate.exec(
-      [sessionKey(this.prefix, parts.id)],
-      [String(this.now()), String(this.policy.idleTimeoutMs), sha256(parts.secret), this.prefix],
-    );
-    return Array.isArray(values) ? toSession(parts.id, values, this.policy) : null;
+    const values = await this.validate.exec([sessionKey(this.prefix, parts.id)], [String(this.now()), String(this.policy.idleTimeoutMs), sha256(parts.secret)]);
+    return this.validated(parts.id, values);
   }
 
   /**
@@ -441,10 +507,55 @@ export class SessionStore {
    */
   async validateTokenSession(sessionId: string, jti: string): Promise<Session | null> {
     const values = await this.validateToken.exec(
-      [sessionKey(this.prefix, sessionId), deniedAccessTokenKey(this.prefix, jti)],
-      [String(this.now()), String(idleFor(this.policy, "token")), this.prefix],
+      [sessionKey(this.prefix, sessionId), deniedAccessTokenKey(this.prefix, sessionId, jti)],
+      [String(this.now()), String(idleFor(this.policy, "token"))],
     );
-    return Array.isArray(values) ? toSession(sessionId, values, this.policy) : null;
+    return this.validated(sessionId, values);
+  }
+
+  /** A validation script's answer: the session, or null (after taking an expired one out of its user's index). */
+  private async validated(sessionId: string, values: unknown[] | null): Promise<Session | null> {
+    if (!Array.isArray(values)) return null;
+    if (values.length === FIELDS.length) return toSession(sessionId, values, this.policy);
+    if (values[0] === "expired") await this.unindex(String(values[1]), sessionId);
+    return null;
+  }
+
+  /** Takes an ended session out of its user's index (a second step: the index may be in no script of the session alone). */
+  private async unindex(userId: string, sessionId: string): Promise<void> {
+    if (userId && isUsersId(sessionId, userId)) await this.redis.zrem(userSessionsKey(this.prefix, userId), sessionId);
+  }
+
+  /**
+   * Runs an index script (see LUA_INDEX) with the ids the user's index holds, read just before;
+   * again with the current ids while it answers 'stale', at most SESSION_INDEX_READ_ATTEMPTS times.
+   * `queued`: after this process's other index writes for the user (one at a time per user and
+   * process), so only writes from other instances can make it stale: each round lets at least one
+   * of them through, and a burst of one user's sign-ins on one instance never runs out of attempts.
+   */
+  private throughIndex(userId: string, run: (ids: string[]) => Promise<unknown>, queued = true): Promise<unknown[]> {
+    if (!queued) return this.indexAttempts(userId, run);
+    const previous = this.indexWrites.get(userId) ?? Promise.resolve();
+    const mine = previous.then(() => this.indexAttempts(userId, run));
+    const tail = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.indexWrites.set(userId, tail);
+    void tail.then(() => {
+      if (this.indexWrites.get(userId) === tail) this.indexWrites.delete(userId);
+    });
+    return mine;
+  }
+
+  private async indexAttempts(userId: string, run: (ids: string[]) => Promise<unknown>): Promise<unknown[]> {
+    let ids = (await this.redis.zrange<string[]>(userSessionsKey(this.prefix, userId), 0, -1)).map(String);
+    for (let attempt = 1; ; attempt++) {
+      const reply = (await run(ids)) as unknown[];
+      if (reply[0] !== "stale") return reply;
+      if (attempt >= SESSION_INDEX_READ_ATTEMPTS) throw redisUnavailable(new Error(`The session index of a user changed ${attempt} times during one update`));
+      ids = reply.slice(1).map(String);
+    }
   }
 
   /**
@@ -460,9 +571,10 @@ export class SessionStore {
     const secret = randomToken(32);
     const [outcome, ...values] = (await this.rotate.exec(
       [sessionKey(this.prefix, parts.id), rotatedRefreshKey(this.prefix, parts.id)],
-      [String(this.now()), String(idleFor(this.policy, "token")), this.prefix, sha256(parts.secret), sha256(secret)],
+      [String(this.now()), String(idleFor(this.policy, "token")), sha256(parts.secret), sha256(secret)],
     )) as unknown as [unknown, ...unknown[]];
     if (outcome === "ok") return { outcome, token: `${parts.id}.${secret}`, session: toSession(parts.id, values, this.policy) };
+    if (outcome === "reused" || outcome === "expired") await this.unindex(String(values[0]), parts.id);
     if (outcome === "reused") return { outcome, sessionId: parts.id, userId: String(values[0]) };
     return { outcome: "invalid" };
   }
@@ -478,21 +590,31 @@ export class SessionStore {
     return Number.isFinite(at) && at > 0 && this.now() - at < withinMs;
   }
 
-  /** Revokes one access token until its own expiry (its session stays). */
-  async denyAccessToken(jti: string, expiresAtMs: number): Promise<void> {
+  /** Revokes one access token (of this session) until its own expiry (its session stays). */
+  async denyAccessToken(sessionId: string, jti: string, expiresAtMs: number): Promise<void> {
     const ttl = expiresAtMs - this.now();
-    if (ttl > 0) await this.redis.set(deniedAccessTokenKey(this.prefix, jti), "1", { px: ttl });
+    if (ttl > 0) await this.redis.set(deniedAccessTokenKey(this.prefix, sessionId, jti), "1", { px: ttl });
   }
 
   /** Ends a session at once. With userId, only if it belongs to that user. */
   async deleteSession(sessionId: string, userId?: string): Promise<boolean> {
-    const deleted = await this.remove.exec([sessionKey(this.prefix, sessionId)], [this.prefix, userId ?? ""]);
-    return Number(deleted) === 1;
+    // Another user's session never carries this user's tag: nothing to delete (and no cross-slot script).
+    if (userId !== undefined && !isUsersId(sessionId, userId)) return false;
+    const keys = [sessionKey(this.prefix, sessionId)];
+    if (userId !== undefined) keys.push(userSessionsKey(this.prefix, userId));
+    const [deleted, owner] = (await this.remove.exec(keys, [sessionId, userId ?? ""])) as unknown[];
+    if (Number(deleted) !== 1) return false;
+    if (userId === undefined) await this.unindex(String(owner), sessionId);
+    return true;
   }
 
   /** The user's live sessions, most recently used first. Expired ones are pruned on the way. */
   async listUserSessions(userId: string): Promise<Session[]> {
-    const flat = await this.list.exec([userSessionsKey(this.prefix, userId)], [this.prefix]);
+    const flat = await this.throughIndex(
+      userId,
+      (ids) => this.list.exec([userSessionsKey(this.prefix, userId), ...ids.map((sid) => sessionKey(this.prefix, sid))], [String(ids.length), ...ids]),
+      false,
+    );
     const sessions: Session[] = [];
     const width = FIELDS.length + 1;
     for (let i = 0; i + width <= flat.length; i += width) {
@@ -509,9 +631,11 @@ export class SessionStore {
    * `newEpoch`: in the same step, refuse every sign-in already in flight (see userEpochKey).
    */
   async deleteUserSessions(userId: string, options: { except?: string; deviceId?: string; newEpoch?: boolean } = {}): Promise<string[]> {
-    const ended = await this.removeMany.exec(
-      [userSessionsKey(this.prefix, userId), userEpochKey(this.prefix, userId)],
-      [this.prefix, options.except ?? "", options.deviceId ?? "", options.newEpoch ? String(EPOCH_TTL_MS) : ""],
+    const [, ...ended] = await this.throughIndex(userId, (ids) =>
+      this.removeMany.exec(
+        [userSessionsKey(this.prefix, userId), userEpochKey(this.prefix, userId), ...ids.map((sid) => sessionKey(this.prefix, sid))],
+        [options.except ?? "", options.deviceId ?? "", options.newEpoch ? String(EPOCH_TTL_MS) : "", String(ids.length), ...ids],
+      ),
     );
     return ended.map(String);
   }
@@ -523,7 +647,13 @@ export class SessionStore {
 
   /** After a change of address or its verification: every live session of the user carries it (auth.me answers from the session). */
   async setUserAccount(userId: string, account: { email: string; emailVerified: boolean }): Promise<number> {
-    return Number(await this.setAccount.exec([userSessionsKey(this.prefix, userId)], [this.prefix, account.email, account.emailVerified ? "1" : "0"]));
+    const [n] = await this.throughIndex(userId, (ids) =>
+      this.setAccount.exec(
+        [userSessionsKey(this.prefix, userId), ...ids.map((sid) => sessionKey(this.prefix, sid))],
+        [account.email, account.emailVerified ? "1" : "0", String(ids.length), ...ids],
+      ),
+    );
+    return Number(n);
   }
 
   /** The user's session epoch, read before a password check (CreateConditions.epoch). */

@@ -169,7 +169,7 @@ export async function refreshTokens(deps: TokenDeps, refreshToken: string, clien
 /** tokens.revoke: ends the calling token's session, or with scope "token" only this access token. */
 export async function revokeTokens(deps: TokenDeps, session: Session, claims: AccessTokenClaims, scope: "session" | "token", ip: string) {
   if (scope === "token") {
-    await deps.sessions.denyAccessToken(claims.jti, claims.exp * 1000);
+    await deps.sessions.denyAccessToken(session.id, claims.jti, claims.exp * 1000);
     await report(deps, { userId: session.userId, audit: { type: "access_token_revoked", sessionId: session.id, ip, detail: { jti: claims.jti } } });
     return { ok: true as const, scope };
   }

@@ -3,6 +3,7 @@ import { SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealSessionCookie } from "~/server/platform/cookies";
 import { createServices } from "~/server/services";
+import { deniedAccessTokenKey, sessionKey } from "~/server/sessions/store";
 import { FIREFOX_LINUX, LONDON, PASSWORD, SYDNEY } from "~/test/fixtures";
 import { APP_URL, clearOfMinuteBoundary, createTestServices, TestBrowser, testEnv, uniqueEmail } from "~/test/harness";
 import type { RouterOutputs } from "~/trpc/types";
@@ -74,7 +75,7 @@ describe("bearer tokens (real PostgreSQL + Redis)", () => {
     expect(Buffer.from(secret!, "base64url").length).toBeGreaterThanOrEqual(32);
     expect(issued.refreshTokenExpiresAt.getTime() - Date.now()).toBeGreaterThan(7 * 86_400_000 - 60_000);
     // Only the refresh token's hash is in Redis.
-    const stored = await t.services.redis.redis.hgetall<Record<string, string>>(`${t.services.redis.prefix}session:${issued.sessionId}`);
+    const stored = await t.services.redis.redis.hgetall<Record<string, string>>(sessionKey(t.services.redis.prefix, issued.sessionId));
     expect(JSON.stringify(stored)).not.toContain(secret);
 
     // The JWKS verifies it.
@@ -218,7 +219,8 @@ describe("bearer tokens (real PostgreSQL + Redis)", () => {
     const { client, issued } = await issue(email);
     expect((await client.useAccessToken(issued.accessToken).mutation("tokens.revoke", { scope: "token" })).data).toEqual({ ok: true, scope: "token" });
     expect((await me(client, issued.accessToken)).status).toBe(401);
-    const key = `${t.services.redis.prefix}jti-denied:${decodeJwt(issued.accessToken).jti}`;
+    const { sid, jti } = decodeJwt(issued.accessToken) as { sid: string; jti: string };
+    const key = deniedAccessTokenKey(t.services.redis.prefix, sid, jti);
     const ttl = await t.services.redis.redis.pttl(key);
     expect(ttl).toBeGreaterThan(14 * 60_000);
     expect(ttl).toBeLessThanOrEqual(15 * 60_000);

@@ -1,5 +1,6 @@
 import type { Redis } from "@upstash/redis";
 import { randomToken, sha256 } from "~/server/platform/crypto";
+import { braced, sessionSideKey, userSlotKey } from "~/server/platform/redis/keys";
 import { REAUTH_CODE_REUSE_MS, SECOND_FACTOR_ATTEMPTS, SECOND_FACTOR_CHALLENGE_TTL_MS, TOTP_USED_STEP_KEPT_MS, TWO_FACTOR_SETUP_TTL_MS } from "~/server/policy";
 
 // What two-factor keeps in Redis, each check-and-change one Lua script:
@@ -79,10 +80,11 @@ export class TwoFactorStore {
     this.takeReauthStepScript = redis.createScript<number>(TAKE_REAUTH_STEP);
   }
 
-  private setupKey = (userId: string) => `${this.prefix}twofactor:setup:${userId}`;
-  private challengeKey = (challengeId: string) => `${this.prefix}twofactor:challenge:${sha256(challengeId)}`;
-  private stepKey = (userId: string) => `${this.prefix}twofactor:step:${userId}`;
-  private reauthStepKey = (sessionId: string) => `${this.prefix}twofactor:reauth-step:${sessionId}`;
+  // Key names: platform/redis/keys.ts (a user's in the user's slot, a session's in the session's).
+  private setupKey = (userId: string) => userSlotKey(this.prefix, userId, `twofactor:setup:${userId}`);
+  private challengeKey = (challengeId: string) => braced(this.prefix, "twofactor:challenge", sha256(challengeId));
+  private stepKey = (userId: string) => userSlotKey(this.prefix, userId, `twofactor:step:${userId}`);
+  private reauthStepKey = (sessionId: string) => sessionSideKey(this.prefix, sessionId, "twofactor:reauth-step");
 
   /** Keeps the (sealed) secret twoFactor.setup showed until it is confirmed; a newer setup replaces it. */
   async putPendingSecret(userId: string, sealedSecret: string): Promise<Date> {
