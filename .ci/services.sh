@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes sure what the test suite needs is on this machine and running: PostgreSQL, Redis and
-# Debian's Chromium (and ffmpeg, for the camera tests; nginx and openssl, for the reverse-proxy test
-# of deploy/nginx/handoff.conf in e2e/release.spec.ts). Safe to run again; starts only what is down.
+# Makes sure what the test suite needs is on this machine and running: PostgreSQL, Redis, a local
+# Redis Cluster (.ci/redis-cluster.sh) and Debian's Chromium (and ffmpeg, for the camera tests;
+# nginx and openssl, for the reverse-proxy test of deploy/nginx/handoff.conf in e2e/release.spec.ts).
+# Safe to run again; starts only what is down.
 set -euo pipefail
 
 log() { printf '[services] %s\n' "$*"; }
@@ -38,6 +39,9 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 log "redis: $(redis-cli -h 127.0.0.1 -p 6379 ping)"
+
+# Redis Cluster (3 masters + 3 replicas on 127.0.0.1:7000-7005) for the `cluster` test project.
+bash "$(dirname "$0")/redis-cluster.sh" start
 
 # Chromium for Playwright (never Playwright's own download: it is not reachable offline).
 chromium_path=${CHROMIUM_PATH:-/usr/bin/chromium}

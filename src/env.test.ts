@@ -71,4 +71,20 @@ describe("configuration", () => {
     }
     expect(parseEnv({ SESSION_SECRET: "x".repeat(32), REDIS_PREFIX: "app:" }).REDIS_PREFIX).toBe("app:");
   });
+
+  it("REDIS_CLUSTER_NODES: host:port list, and not together with REDIS_URL or Upstash", () => {
+    const secret = { SESSION_SECRET: "x".repeat(32) };
+    expect(parseEnv({ ...secret, REDIS_CLUSTER_NODES: "10.0.0.1:6379, redis-2.internal:7000" }).REDIS_CLUSTER_NODES).toEqual([
+      "10.0.0.1:6379",
+      "redis-2.internal:7000",
+    ]);
+    expect(parseEnv(secret).REDIS_CLUSTER_NODES).toEqual([]);
+    expect(() => parseEnv({ ...secret, REDIS_CLUSTER_NODES: "redis://10.0.0.1:6379" })).toThrow(/REDIS_CLUSTER_NODES must be host:port,host:port/);
+    expect(() => parseEnv({ ...secret, REDIS_CLUSTER_NODES: "10.0.0.1:6379", REDIS_URL: "redis://10.0.0.1:6379" })).toThrow(
+      /REDIS_CLUSTER_NODES cannot be combined with REDIS_URL or UPSTASH_REDIS_REST_URL/,
+    );
+    expect(() =>
+      parseEnv({ ...secret, REDIS_CLUSTER_NODES: "10.0.0.1:6379", UPSTASH_REDIS_REST_URL: "https://eu1.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" }),
+    ).toThrow(/REDIS_CLUSTER_NODES cannot be combined/);
+  });
 });

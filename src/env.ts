@@ -30,6 +30,19 @@ const schema = z
       .string()
       .regex(/^[^{}]*$/, { message: "REDIS_PREFIX must not contain { or } (Redis Cluster would read them as a hash tag)" })
       .default("handoff:"),
+    // host:port,host:port,...: some nodes of a Redis Cluster (the client finds the others).
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .optional()
+      .transform((value) =>
+        (value ?? "")
+          .split(",")
+          .map((node) => node.trim())
+          .filter(Boolean),
+      )
+      .refine((nodes) => nodes.every((node) => /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/.test(node)), {
+        message: "REDIS_CLUSTER_NODES must be host:port,host:port,... (some nodes of the cluster)",
+      }),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
     SESSION_IDLE_MINUTES: wholeNumber("SESSION_IDLE_MINUTES must be a whole number of minutes from 1 to 43200", 1, 43_200).default(60),
@@ -111,6 +124,13 @@ const schema = z
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
   })
   .superRefine((env, ctx) => {
+    if (env.REDIS_CLUSTER_NODES.length > 0 && (env.REDIS_URL || env.UPSTASH_REDIS_REST_URL)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["REDIS_CLUSTER_NODES"],
+        message: "REDIS_CLUSTER_NODES cannot be combined with REDIS_URL or UPSTASH_REDIS_REST_URL: set one way to reach Redis",
+      });
+    }
     if (env.UPSTASH_REDIS_REST_URL && !env.UPSTASH_REDIS_REST_TOKEN) {
       ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_TOKEN"], message: "UPSTASH_REDIS_REST_TOKEN is required with UPSTASH_REDIS_REST_URL" });
     }

@@ -22,6 +22,16 @@ export const REFRESH_REUSE_HISTORY = 100;
  */
 export const SESSION_INDEX_READ_ATTEMPTS = 5;
 
+/**
+ * Redis Cluster (REDIS_CLUSTER_NODES): the longest a first connection, and then any one command,
+ * may take before the request is answered SERVICE_UNAVAILABLE (a hung node must never hang a
+ * request); and how often, at most, the slot map is read again after a node failed (a replica
+ * promoted in a failover is found this way: its dead master sends no MOVED).
+ */
+export const REDIS_CLUSTER_CONNECT_TIMEOUT_MS = 5_000;
+export const REDIS_CLUSTER_COMMAND_TIMEOUT_MS = 3_000;
+export const REDIS_CLUSTER_REDISCOVER_EVERY_MS = 250;
+
 /** Events kept per user in the live feed, and how long a quiet feed is kept. */
 export const LIVE_FEED_LENGTH = 100;
 export const LIVE_FEED_TTL_MS = 24 * 60 * 60 * 1000;

@@ -12,13 +12,28 @@ import { refuseCrossSlot } from "~/test/slot-check";
 
 export const APP_URL = "http://localhost:3000";
 
+/** The `cluster` vitest project runs its files against Redis Cluster (.config/vitest.ts). */
+export const onCluster = process.env.TEST_REDIS_TARGET === "cluster";
+
+/** The test Redis for createRedis: the single one, or the cluster in the `cluster` project. */
+export const testRedis = () => (onCluster ? { clusterNodes: process.env.TEST_REDIS_CLUSTER_NODES!.split(",") } : { redisUrl: process.env.TEST_REDIS_URL });
+
 export function testEnv(overrides: Record<string, string> = {}): Env {
+  // Tests that run "on real Redis and on the embedded one" pass REDIS_URL: on the cluster, the real one is the cluster.
+  let redisEnv: Record<string, string | undefined> = onCluster
+    ? { REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES }
+    : { REDIS_URL: process.env.TEST_REDIS_URL };
+  if (onCluster && overrides.REDIS_URL !== undefined) {
+    const { REDIS_URL: asked, ...rest } = overrides;
+    overrides = rest;
+    if (!asked) redisEnv = {};
+  }
   return parseEnv({
     NODE_ENV: "test",
     APP_URL,
     SESSION_SECRET: "test-secret-that-is-long-enough-0123456789",
     DATABASE_URL: process.env.TEST_DATABASE_URL,
-    REDIS_URL: process.env.TEST_REDIS_URL,
+    ...redisEnv,
     // Most tests sign several browsers in with a password; the approval tests turn this on.
     NEW_DEVICE_APPROVAL: "false",
     // Many tests sign in far more often than a person would; the rate-limit tests set their own.
@@ -39,7 +54,7 @@ export async function createTestServices(overrides: Record<string, string> = {})
   const e = testEnv({ REDIS_PREFIX: uniquePrefix(), ...overrides });
   const { db, close: closeDb } = await createDb({ databaseUrl: e.DATABASE_URL, dataDir: e.DATA_DIR, poolSize: e.DATABASE_POOL_SIZE });
   // Every script must keep to one hash slot, as on Redis Cluster: checked here on every call.
-  const redis = await createRedis({ redisUrl: e.REDIS_URL, prefix: e.REDIS_PREFIX, wrapRunner: refuseCrossSlot });
+  const redis = await createRedis({ redisUrl: e.REDIS_URL, clusterNodes: e.REDIS_CLUSTER_NODES, prefix: e.REDIS_PREFIX, wrapRunner: refuseCrossSlot });
   // Real time unless a test sets clock.now (and back to undefined).
   const clock: { now: number | undefined } = { now: undefined };
   const services = createServices(db, redis, e, () => clock.now ?? Date.now());

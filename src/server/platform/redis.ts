@@ -1,10 +1,10 @@
 import "server-only";
 import { Redis, type Requester } from "@upstash/redis";
 import { env } from "~/env";
-import { embeddedRunner, tcpRunner } from "~/server/platform/redis/runners";
+import { clusterRunner, embeddedRunner, tcpRunner } from "~/server/platform/redis/runners";
 import { createRequester, type CommandRunner } from "~/server/platform/redis/transports";
 
-type RedisKind = "upstash" | "tcp" | "embedded";
+type RedisKind = "upstash" | "tcp" | "cluster" | "embedded";
 
 export interface RedisHandle {
   redis: Redis;
@@ -32,6 +32,8 @@ export async function createRedis(config: {
   upstashUrl?: string;
   upstashToken?: string;
   redisUrl?: string;
+  /** host:port of some Redis Cluster nodes (REDIS_CLUSTER_NODES). */
+  clusterNodes?: readonly string[];
   prefix: string;
   /** Tests wrap the runner (e.g. to refuse a script whose keys span hash slots, as a cluster would). */
   wrapRunner?: (runner: CommandRunner) => CommandRunner;
@@ -41,8 +43,8 @@ export async function createRedis(config: {
     const raw = new Redis({ url: config.upstashUrl, token: config.upstashToken ?? "", enableTelemetry: false, automaticDeserialization: false });
     return { redis, raw, kind: "upstash", prefix: config.prefix, close: async () => undefined };
   }
-  const kind: RedisKind = config.redisUrl ? "tcp" : "embedded";
-  const runner = config.redisUrl ? await tcpRunner(config.redisUrl) : await embeddedRunner();
+  const kind: RedisKind = config.clusterNodes?.length ? "cluster" : config.redisUrl ? "tcp" : "embedded";
+  const runner = kind === "cluster" ? await clusterRunner(config.clusterNodes!) : config.redisUrl ? await tcpRunner(config.redisUrl) : await embeddedRunner();
   const requester = createRequester(config.wrapRunner ? config.wrapRunner(runner) : runner);
   return {
     redis: new Redis(requester),
@@ -65,6 +67,7 @@ export function getRedis(): Promise<RedisHandle> {
       upstashUrl: e.UPSTASH_REDIS_REST_URL,
       upstashToken: e.UPSTASH_REDIS_REST_TOKEN,
       redisUrl: e.REDIS_URL,
+      clusterNodes: e.REDIS_CLUSTER_NODES,
       prefix: e.REDIS_PREFIX,
     });
     handle.catch(() => {

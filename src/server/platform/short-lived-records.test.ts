@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteKeys, uniquePrefix } from "~/test/harness";
+import { deleteKeys, testRedis, uniquePrefix } from "~/test/harness";
+import { refuseCrossSlot } from "~/test/slot-check";
 import { createRedis, type RedisHandle } from "~/server/platform/redis";
 import { GONE, ShortLivedRecords } from "~/server/platform/short-lived-records";
 
@@ -11,7 +12,7 @@ type Status = "pending" | "scanned" | "approved" | "completed" | "failed" | "can
 const FIELDS = ["owner", "note"] as const;
 
 const transports: [string, () => Promise<RedisHandle>][] = [
-  ["real Redis", () => createRedis({ redisUrl: process.env.TEST_REDIS_URL, prefix: uniquePrefix() })],
+  ["real Redis", () => createRedis({ ...testRedis(), prefix: uniquePrefix(), wrapRunner: refuseCrossSlot })],
   ["embedded Redis", () => createRedis({ prefix: uniquePrefix() })],
 ];
 

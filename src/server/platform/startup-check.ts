@@ -40,7 +40,7 @@ export function configurationProblems(source: Record<string, string | undefined>
 
 /**
  * No silent demo mode: in production, the embedded PGlite database (no DATABASE_URL) and the
- * in-memory Redis (neither REDIS_URL nor Upstash) are refused unless ALLOW_EMBEDDED=true says so.
+ * in-memory Redis (neither REDIS_URL, REDIS_CLUSTER_NODES nor Upstash) are refused unless ALLOW_EMBEDDED=true says so.
  * In-memory sessions vanish on every restart and are not shared by a second instance; PGlite is
  * one process's files. `npm run dev` (NODE_ENV=development) keeps both by default.
  */
@@ -56,10 +56,10 @@ function embeddedProblems(source: Record<string, string | undefined>): string[] 
         "(or ALLOW_EMBEDDED=true to run the embedded demo database in production anyway)",
     );
   }
-  if (!env.REDIS_URL && !env.UPSTASH_REDIS_REST_URL) {
+  if (!env.REDIS_URL && !env.UPSTASH_REDIS_REST_URL && !env.REDIS_CLUSTER_NODES) {
     problems.push(
       "No Redis is configured, so sessions would live in memory inside this process (lost on restart, not shared between instances): " +
-        "set REDIS_URL=redis://host:6379/0 (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN; or ALLOW_EMBEDDED=true to run the in-memory demo anyway)",
+        "set REDIS_URL=redis://host:6379/0 (or REDIS_CLUSTER_NODES=host:port,..., or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN; or ALLOW_EMBEDDED=true to run the in-memory demo anyway)",
     );
   }
   return problems;

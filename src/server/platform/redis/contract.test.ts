@@ -1,12 +1,12 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteKeys, uniquePrefix } from "~/test/harness";
+import { deleteKeys, onCluster, testRedis, uniquePrefix } from "~/test/harness";
 import { createRedis, type RedisHandle } from "~/server/platform/redis";
 
 // The same contract for every transport the app can run on: the real Redis over TCP, and the
 // embedded in-memory default. (Upstash REST is Upstash's own, and cannot run here.)
 const transports: [string, () => Promise<RedisHandle>][] = [
-  ["tcp (real Redis)", () => createRedis({ redisUrl: process.env.TEST_REDIS_URL, prefix: uniquePrefix() })],
+  [onCluster ? "Redis Cluster" : "tcp (real Redis)", () => createRedis({ ...testRedis(), prefix: uniquePrefix() })],
   ["embedded (in-memory)", () => createRedis({ prefix: uniquePrefix() })],
 ];
 
