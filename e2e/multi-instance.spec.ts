@@ -6,8 +6,9 @@ import { instancePorts, serverLogDir } from "../playwright.config";
 import { ApiClient, USER_AGENT } from "./api-client";
 import { newEmail, register, signInWithApproval, waitForServer } from "./helpers";
 
-// Three `next start` instances of one build on one PostgreSQL and one Redis, as behind a load
-// balancer (same APP_URL, secret and prefix; e2e/serve.ts starts them). A small proxy in front of
+// Three `next start` instances of one build on one PostgreSQL and one Redis Cluster (3 masters +
+// 3 replicas, .ci/redis-cluster.sh), as behind a load balancer (same APP_URL, secret and prefix;
+// e2e/serve.ts starts them). A small proxy in front of
 // each instance plays the load balancer: it forwards to that instance only, presents the public
 // origin and host (APP_URL) as a real balancer would, and tags every request with an
 // X-Request-Id naming the instance, which that instance's request log then shows. Cookies on
