@@ -4,7 +4,10 @@
 #   bash .ci/redis-cluster.sh start   starts what is down, creates the cluster if it does not exist,
 #                                     and waits for cluster_state:ok (safe to run again)
 #   bash .ci/redis-cluster.sh stop    stops the six nodes (by their pid files) and forgets the cluster
-# A node timeout of 2 s (Redis's default is 15 s) makes a replica take over a killed master in ~2-3 s.
+# A node timeout of 2 s (Redis's default is 15 s) makes a replica take over a killed master in ~2-3 s;
+# a replica validity factor of 0 lets a replica take over however long its link was down (with the
+# default 10, a replica whose link had been down longer than ~30 s refuses, and the slots stay down).
+# "ok" waits for cluster_state:ok and for every replica's first sync.
 set -euo pipefail
 
 DIR=${REDIS_CLUSTER_DIR:-/tmp/handoff-redis-cluster}
@@ -17,14 +20,24 @@ start_node() {
   local port=$1
   mkdir -p "$DIR/$port"
   redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --daemonize yes --save "" --appendonly no \
-    --cluster-config-file "$DIR/$port/nodes.conf" --cluster-node-timeout 2000 --dir "$DIR/$port" \
+    --cluster-config-file "$DIR/$port/nodes.conf" --cluster-node-timeout 2000 --cluster-replica-validity-factor 0 --dir "$DIR/$port" \
     --pidfile "$DIR/$port/pid" --logfile "$DIR/$port/log"
+}
+
+# Every replica has finished its first sync (a replica whose link never came up cannot take over).
+replicas_synced() {
+  for port in "${PORTS[@]}"; do
+    local repl
+    repl=$(redis-cli -h 127.0.0.1 -p "$port" info replication 2>/dev/null | tr -d '\r')
+    if grep -q '^role:slave' <<<"$repl" && ! grep -q '^master_link_status:up' <<<"$repl"; then return 1; fi
+  done
+  return 0
 }
 
 wait_ok() {
   for _ in $(seq 1 "$1"); do
     [ "$(info 7000 cluster_state)" = ok ] && [ "$(info 7000 cluster_known_nodes)" = 6 ] &&
-      [ "$(redis-cli -h 127.0.0.1 -p 7000 cluster nodes | grep -v fail | grep -c slave)" = 3 ] && return 0
+      [ "$(redis-cli -h 127.0.0.1 -p 7000 cluster nodes | grep -v fail | grep -c slave)" = 3 ] && replicas_synced && return 0
     sleep 0.5
   done
   return 1
@@ -37,8 +50,10 @@ stop() {
       local pid
       pid=$(cat "$pidfile")
       kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
+    # Not "stopped" while something still answers on the port.
+    for _ in $(seq 1 50); do up "$port" || break; sleep 0.1; done
   done
   rm -rf "$DIR"
   log "stopped"

@@ -79,6 +79,8 @@ describe("Redis Cluster failover (a master SIGKILLed under load)", () => {
           "no",
           "--repl-diskless-sync-delay",
           "0",
+          "--cluster-replica-validity-factor",
+          "0",
           "--cluster-node-timeout",
           String(NODE_TIMEOUT_MS),
           "--cluster-config-file",
