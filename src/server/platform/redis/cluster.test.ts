@@ -44,7 +44,14 @@ describe("Redis Cluster runner", () => {
     } while (cursor !== "0");
     expect(scanned.sort()).toEqual([...names].sort());
     expect((await handle.redis.keys(`${handle.prefix}m:*`)).sort()).toEqual([...names].sort());
-    const [, tagged] = await handle.redis.scan(0, { match: `${handle.prefix}m:{k7}*`, count: 1000 });
+    // The node may hold many other keys (other tests, earlier runs): follow the cursor.
+    const tagged: string[] = [];
+    cursor = "0";
+    do {
+      const [next, keys] = await handle.redis.scan(cursor, { match: `${handle.prefix}m:{k7}*`, count: 1000 });
+      tagged.push(...keys);
+      cursor = String(next);
+    } while (cursor !== "0");
     expect(tagged).toEqual([key("m:{k7}v")]);
     expect(await handle.redis.del(...names)).toBe(40);
   });
