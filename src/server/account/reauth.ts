@@ -10,7 +10,7 @@ import { report } from "~/server/security/report";
 import { endEverything } from "~/server/sessions/end-everything";
 import { checkPassword, PASSWORD_WORDING, type AccountThrottle } from "~/server/security/throttle";
 import type { Actor, AuthDeps } from "~/server/auth/types";
-import { confirmSecondFactor, hasTwoFactor, secondFactorCodeRequired, type TwoFactorDeps } from "~/server/two-factor/two-factor";
+import { confirmSecondFactor, enabledSecret, secondFactorCodeRequired, type TwoFactorDeps } from "~/server/two-factor/two-factor";
 
 // Fresh authentication for sensitive actions (ASVS 5, V7): forgetting a device and approving a QR
 // handoff need the password (plus a code when two-factor is on, or a passkey) entered in this session within REAUTH_MINUTES; otherwise FORBIDDEN with
@@ -73,11 +73,12 @@ export async function confirmPasswordAndCode(
   input: { password: string; code?: string },
   failure: Parameters<typeof confirmPassword>[3],
 ) {
-  const twoFactorOn = await hasTwoFactor(deps, actor.userId);
-  if (twoFactorOn && input.code === undefined) throw secondFactorCodeRequired();
+  // One read of the two-factor row serves both the "is a code needed" answer and the code check.
+  const twoFactor = await enabledSecret(deps, actor.userId);
+  if (twoFactor && input.code === undefined) throw secondFactorCodeRequired();
   const user = await confirmPassword(deps, actor, input.password, failure);
-  if (twoFactorOn) await confirmSecondFactor(deps, actor, user.email, input.code!);
-  return { user, twoFactorOn };
+  if (twoFactor) await confirmSecondFactor(deps, actor, user.email, input.code!, twoFactor);
+  return { user };
 }
 
 const wrongPassword = () => new AuthError("BAD_REQUEST", "Wrong password.", { reason: "wrong_password" });

@@ -128,7 +128,7 @@ async function useCode(deps: TwoFactorDeps, userId: string, secret: string | nul
  * Undefined: two-factor is off. `{ secret: null }`: on, but the secret no longer unseals (SESSION_SECRET
  * changed): no TOTP code matches, a recovery code still may, and nothing counts as passed without one.
  */
-async function enabledSecret(deps: TwoFactorDeps, userId: string): Promise<{ secret: string | null } | undefined> {
+export async function enabledSecret(deps: Pick<TwoFactorDeps, "db" | "config">, userId: string): Promise<{ secret: string | null } | undefined> {
   const row = await deps.db.twoFactor.findUnique({ where: { userId }, select: { sealedSecret: true } });
   return row ? { secret: unsealTotpSecret(row.sealedSecret, userId, deps.config.sessionSecret) } : undefined;
 }
@@ -144,20 +144,13 @@ async function reportRecoveryCodeUsed(deps: TwoFactorDeps, user: { id: string; e
   });
 }
 
-/** Whether the account has two-factor on (then a password alone is not a fresh authentication). */
-export async function hasTwoFactor(deps: Pick<TwoFactorDeps, "db">, userId: string): Promise<boolean> {
-  return (await deps.db.twoFactor.count({ where: { userId } })) > 0;
-}
-
 /**
  * The second half of a password re-authentication on an account with two-factor on
  * (account.reauthenticate): a current TOTP code or a recovery code, throttled under the session.
  * Without it, a session cookie plus the password could give itself lasting access (new recovery
  * codes, a passkey) that sign-in would have refused.
  */
-export async function confirmSecondFactor(deps: TwoFactorDeps, actor: Actor, email: string, code: string): Promise<void> {
-  const enabled = await enabledSecret(deps, actor.userId);
-  if (!enabled) return;
+export async function confirmSecondFactor(deps: TwoFactorDeps, actor: Actor, email: string, code: string, enabled: { secret: string | null }): Promise<void> {
   const used = await throttledCheck(deps, throttleKeys.inSession(actor), () => useCode(deps, actor.userId, enabled.secret, code));
   if (!used) {
     await report(deps, {
