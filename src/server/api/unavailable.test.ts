@@ -33,7 +33,14 @@ describe("PostgreSQL or Redis unreachable: a typed SERVICE_UNAVAILABLE, never a 
         expect(res.status, path).toBe(503);
         expect(res.error?.data.code).toBe("SERVICE_UNAVAILABLE");
       }
-      const [, keys] = await t.services.redis.redis.scan(0, { match: `${t.env.REDIS_PREFIX}*`, count: 1000 });
+      // Every page of the scan: the shared test Redis may hold more than one page of other keys.
+      const keys: string[] = [];
+      let cursor = "0";
+      do {
+        const [next, page] = await t.services.redis.redis.scan(cursor, { match: `${t.env.REDIS_PREFIX}*`, count: 1000 });
+        keys.push(...page);
+        cursor = String(next);
+      } while (cursor !== "0");
       // The sign-in rate limiter counted the attempts; nothing else (no session) was written.
       expect(keys.filter((k) => !k.startsWith(`${t.env.REDIS_PREFIX}ratelimit:`))).toEqual([]);
       await close();
