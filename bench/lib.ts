@@ -78,6 +78,8 @@ export interface Server {
   cpuMs(): number;
   /** CPU time (ms) of the server's main (event-loop) thread alone: the busiest process's first thread, without its hashing or GC threads. */
   mainThreadCpuMs(): number;
+  /** Resident memory (bytes) of the server's busiest process (the Next.js server); NaN where /proc is missing. */
+  rssBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -89,7 +91,20 @@ function statTicks(file: string): number {
 
 /** The main thread of the group's busiest process (the Next.js server, not npx), from /proc (Linux). */
 function mainThreadCpuMs(group: number): number {
-  if (!fs.existsSync("/proc/self/stat")) return NaN;
+  const pid = busiestProcess(group);
+  return pid ? statTicks(`/proc/${pid}/task/${pid}/stat`) * 10 : NaN;
+}
+
+function rssBytes(group: number): number {
+  const pid = busiestProcess(group);
+  if (!pid) return NaN;
+  const kib = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  return kib ? Number(kib) * 1024 : NaN;
+}
+
+/** The process of the group that used the most CPU: the Next.js server, not npx. */
+function busiestProcess(group: number): string | undefined {
+  if (!fs.existsSync("/proc/self/stat")) return undefined;
   let busiest = { ticks: -1, pid: "" };
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -101,7 +116,7 @@ function mainThreadCpuMs(group: number): number {
       // the process ended meanwhile
     }
   }
-  return busiest.pid ? statTicks(`/proc/${busiest.pid}/task/${busiest.pid}/stat`) * 10 : NaN;
+  return busiest.pid || undefined;
 }
 
 /** CPU time of every process in a process group, from /proc (Linux). */
@@ -153,6 +168,7 @@ export async function startServer(port: number, databaseUrl: string, env: Record
           prefix,
           cpuMs: () => processGroupCpuMs(child.pid!),
           mainThreadCpuMs: () => mainThreadCpuMs(child.pid!),
+          rssBytes: () => rssBytes(child.pid!),
           async stop() {
             process.kill(-child.pid!, "SIGTERM");
             await once(child, "exit").catch(() => undefined);

@@ -21,6 +21,7 @@ import { tcpRunner } from "~/server/platform/redis/runners";
 import { createRequester } from "~/server/platform/redis/transports";
 import { resetDatabase } from "~/test/database";
 import { browser, firstEvent, PASSWORD, percentile, startServer, type Browser, type Server } from "./lib";
+import { liveUpdates } from "./live";
 
 const SMOKE = process.argv.includes("--smoke");
 const SECONDS = SMOKE ? 1 : Number(process.env.BENCH_SECONDS ?? 10);
@@ -513,6 +514,8 @@ async function main() {
     if (wanted("handoff")) await handoffAndApproval(server, approvalServer, pollMs);
     if (wanted("revocation")) await revocation(server, livePollMs);
     if (wanted("memory")) await memory(server);
+    if (wanted("live"))
+      results.live = await liveUpdates({ say, smoke: SMOKE, seconds: SECONDS, databaseUrl, port: PORT + 2, env: { ...common, NEW_DEVICE_APPROVAL: "false" } });
   } finally {
     await approvalServer?.stop();
     await server.stop();

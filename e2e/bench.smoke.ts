@@ -5,7 +5,7 @@ import { expect, test } from "@playwright/test";
 // The benchmark suite with tiny durations, on the production build the other e2e tests use, so
 // it cannot rot. It runs after them (its own Playwright project) and starts its own servers.
 test("npm run bench -- --smoke runs every section and writes its report", async () => {
-  test.setTimeout(240_000);
+  test.setTimeout(360_000);
   const output = execFileSync("npx", ["tsx", "--tsconfig", "tsconfig.json", "bench/run.ts", "--smoke"], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
@@ -18,6 +18,7 @@ test("npm run bench -- --smoke runs every section and writes its report", async 
     "## 4. QR handoff",
     "## 5. Revocation",
     "## 6. Redis memory",
+    "## 7. Live updates",
   ]) {
     expect(output).toContain(section);
   }
@@ -27,7 +28,15 @@ test("npm run bench -- --smoke runs every section and writes its report", async 
   expect(roundTrips).toBeGreaterThanOrEqual(1);
   expect(roundTrips).toBeLessThan(1.5);
   expect(output).toMatch(/rejected on the very next request \| 3 of 3/);
-  const results = JSON.parse(fs.readFileSync("bench/results/latest.json", "utf8")) as { smoke: boolean; memory: { bytesPerSession: number } };
+  const results = JSON.parse(fs.readFileSync("bench/results/latest.json", "utf8")) as {
+    smoke: boolean;
+    memory: { bytesPerSession: number };
+    live: { push: { commandsPerSecond: number; notices: number[] }; poll: { commandsPerSecond: number } };
+  };
   expect(results.smoke).toBe(true);
   expect(results.memory.bytesPerSession).toBeGreaterThan(0);
+  // Idle pages on the pub/sub hub cost (nearly) nothing; polling, every page reads every LIVE_POLL_MS.
+  expect(results.live.push.commandsPerSecond).toBeLessThan(20);
+  expect(results.live.poll.commandsPerSecond).toBeGreaterThan(results.live.push.commandsPerSecond * 10);
+  expect(Math.max(...results.live.push.notices)).toBeLessThan(2_000);
 });

@@ -122,6 +122,9 @@ const schema = z
     ALLOW_EMBEDDED: flag("ALLOW_EMBEDDED", false),
     SHUTDOWN_TIMEOUT_MS: wholeNumber("SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds from 0 to 600000", 0, 600_000).default(10_000),
     LIVE_POLL_MS: wholeNumber("LIVE_POLL_MS must be a whole number of milliseconds from 100 to 10000", 100, 10_000).default(500),
+    // Off: open pages poll Redis instead of waiting for its pub/sub notifications (for a Redis, or a
+    // proxy in front of it, without pub/sub).
+    LIVE_PUSH: flag("LIVE_PUSH", true),
   })
   .superRefine((env, ctx) => {
     if (env.REDIS_CLUSTER_NODES.length > 0 && (env.REDIS_URL || env.UPSTASH_REDIS_REST_URL)) {

@@ -37,6 +37,17 @@ export const LIVE_FEED_LENGTH = 100;
 export const LIVE_FEED_TTL_MS = 24 * 60 * 60 * 1000;
 /** Longest wait, when a page's session ended, for the event that says why (capped by the live poll interval). */
 export const LIVE_LATE_EVENT_WAIT_MS = 300;
+/**
+ * Live updates by Redis pub/sub (src/server/live/hub.ts): while an instance's subscription is up,
+ * an open page reads Redis only when told something changed, and otherwise once per
+ * LIVE_QUIET_RECHECK_MS (a safety net; a session or record that expires sooner is read again when
+ * it does). While the subscription is down pages poll every LIVE_POLL_MS / HANDOFF_POLL_MS as
+ * before. The subscription pings every LIVE_PUSH_PING_MS (a silently dead connection is found
+ * within about that) and a lost one is replaced after LIVE_PUSH_RETRY_MS.
+ */
+export const LIVE_QUIET_RECHECK_MS = 2 * 60_000;
+export const LIVE_PUSH_PING_MS = 5_000;
+export const LIVE_PUSH_RETRY_MS = 500;
 
 /** How long concurrent sign-ins of one browser share the cookie it is trusted under. */
 export const TRUST_NONCE_MS = 60_000;

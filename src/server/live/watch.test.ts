@@ -2,9 +2,10 @@ import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices } from "~/test/harness";
 import { sessionKey, taggedId, userTag } from "~/server/platform/redis/keys";
+import { LiveHub } from "~/server/live/hub";
 import { watchFeed, watchState, type FeedEvent } from "~/server/live/watch";
 
-// The poll loops every subscription runs on, against the real live feed in Redis.
+// The loops every subscription runs on, against the real live feed in Redis.
 
 const POLL_MS = 40;
 
@@ -15,11 +16,12 @@ describe("watchFeed (real Redis)", () => {
   });
   afterAll(() => t.close());
 
-  /** A user with one live session (its key is what the feed's poll checks). */
-  async function page() {
+  /** A user with one live session (its key is what the feed's read checks), expiring in `expiresInMs` if given. */
+  async function page(expiresInMs?: number) {
     const userId = crypto.randomUUID();
     const sessionId = taggedId(userTag(userId)); // a session id carries its user's hash tag
-    await t.services.redis.raw.set(sessionKey(t.env.REDIS_PREFIX, sessionId), "1");
+    const key = sessionKey(t.env.REDIS_PREFIX, sessionId);
+    await (expiresInMs ? t.services.redis.raw.set(key, "1", { px: expiresInMs }) : t.services.redis.raw.set(key, "1"));
     return { userId, sessionId, end: () => t.services.redis.raw.del(sessionKey(t.env.REDIS_PREFIX, sessionId)) };
   }
 
@@ -33,15 +35,22 @@ describe("watchFeed (real Redis)", () => {
     const before = await t.services.events.publish(userId, { type: "device_updated", deviceId: "d0" });
     const missed = await t.services.events.publish(userId, { type: "device_updated", deviceId: "d1" });
 
-    const replay = watchFeed(t.services.events, { userId, sessionId, lastEventId: String(before), pollMs: POLL_MS, whenSessionEnds: "close" });
+    const replay = watchFeed(t.services.events, {
+      userId,
+      sessionId,
+      lastEventId: String(before),
+      live: t.services.live,
+      pollMs: POLL_MS,
+      whenSessionEnds: "close",
+    });
     expect(await take(replay)).toMatchObject({ id: String(missed), event: { type: "device_updated", deviceId: "d1", seq: missed } });
     await replay.return();
 
-    const fromStart = watchFeed(t.services.events, { userId, sessionId, lastEventId: "0", pollMs: POLL_MS, whenSessionEnds: "close" });
+    const fromStart = watchFeed(t.services.events, { userId, sessionId, lastEventId: "0", live: t.services.live, pollMs: POLL_MS, whenSessionEnds: "close" });
     expect((await take(fromStart))?.event).toMatchObject({ deviceId: "d0" });
     await fromStart.return();
 
-    const fromEnd = watchFeed(t.services.events, { userId, sessionId, pollMs: POLL_MS, whenSessionEnds: "close" });
+    const fromEnd = watchFeed(t.services.events, { userId, sessionId, live: t.services.live, pollMs: POLL_MS, whenSessionEnds: "close" });
     const coming = take(fromEnd);
     await new Promise((r) => setTimeout(r, 3 * POLL_MS));
     await t.services.events.publish(userId, { type: "device_updated", deviceId: "d2" });
@@ -58,6 +67,7 @@ describe("watchFeed (real Redis)", () => {
       userId,
       sessionId,
       lastEventId: String(start),
+      live: t.services.live,
       pollMs: POLL_MS,
       types: ["approval_requested", "approval_resolved"],
       whenSessionEnds: "close",
@@ -69,7 +79,7 @@ describe("watchFeed (real Redis)", () => {
   it("when the session ends: `tell` sends the event that ended it, or a late one, or `expired`; `close` just ends", async () => {
     // The event naming the session arrives with the poll that sees it gone.
     const a = await page();
-    const told = watchFeed(t.services.events, { ...a, pollMs: POLL_MS, whenSessionEnds: "tell" });
+    const told = watchFeed(t.services.events, { ...a, live: t.services.live, pollMs: POLL_MS, whenSessionEnds: "tell" });
     const first = take(told);
     await new Promise((r) => setTimeout(r, 2 * POLL_MS));
     await a.end();
@@ -77,25 +87,30 @@ describe("watchFeed (real Redis)", () => {
     expect((await first)?.event).toMatchObject({ type: "revoked", reason: "revoked" });
     expect(await take(told)).toBeUndefined();
 
-    // Nothing names it: after a short wait the page is told it expired.
-    const b = await page();
-    const expired = watchFeed(t.services.events, { ...b, pollMs: POLL_MS, whenSessionEnds: "tell" });
+    // It expires (nothing is published): read again when it is due, and after a short wait for an
+    // event naming it, the page is told it expired.
+    const b = await page(300);
+    const expired = watchFeed(t.services.events, { ...b, live: t.services.live, pollMs: 60_000, whenSessionEnds: "tell" });
     const last = take(expired);
-    await b.end();
     expect((await last)?.event).toMatchObject({ type: "revoked", sessionIds: [b.sessionId], reason: "expired" });
     expect(await take(expired)).toBeUndefined();
 
-    const c = await page();
-    const closing = watchFeed(t.services.events, { ...c, pollMs: POLL_MS, whenSessionEnds: "close" });
-    const end = take(closing);
-    await c.end();
-    expect(await end).toBeUndefined();
+    const c = await page(300);
+    const closing = watchFeed(t.services.events, { ...c, live: t.services.live, pollMs: 60_000, whenSessionEnds: "close" });
+    expect(await take(closing)).toBeUndefined();
   });
 
   it("a closed stream stops polling at once, even in the middle of a long wait", async () => {
     const { userId, sessionId } = await page();
     const controller = new AbortController();
-    const feed = watchFeed(t.services.events, { userId, sessionId, pollMs: 60_000, signal: controller.signal, whenSessionEnds: "close" });
+    const feed = watchFeed(t.services.events, {
+      userId,
+      sessionId,
+      live: t.services.live,
+      pollMs: 60_000,
+      signal: controller.signal,
+      whenSessionEnds: "close",
+    });
     const pending = take(feed);
     await new Promise((r) => setTimeout(r, 100));
     const started = Date.now();
@@ -106,11 +121,14 @@ describe("watchFeed (real Redis)", () => {
 });
 
 describe("watchState", () => {
+  // A hub with no subscription (as on Upstash): pages poll.
+  const polling = { recordId: "r", live: new LiveHub({ prefix: "test:" }) };
+
   it("sends the first state and then only changes, and ends after a final one", async () => {
     const states = ["pending", "pending", "scanned", "scanned", "approved", "completed", "never read"];
     let reads = 0;
     const seen: string[] = [];
-    for await (const state of watchState({ read: async () => ({ status: states[reads++]! }), final: new Set(["completed"]), pollMs: 5 }))
+    for await (const state of watchState({ read: async () => ({ status: states[reads++]! }), final: new Set(["completed"]), ...polling, pollMs: 5 }))
       seen.push(state.status);
     expect(seen).toEqual(["pending", "scanned", "approved", "completed"]);
     expect(reads).toBe(6);
@@ -125,18 +143,24 @@ describe("watchState", () => {
     ];
     let reads = 0;
     const seen: unknown[] = [];
-    const watch = watchState({ read: async () => states[reads++]!, final: new Set(["denied"]), fingerprint: (s) => `${s.status}/${s.ip}`, pollMs: 5 });
+    const watch = watchState({
+      read: async () => states[reads++]!,
+      final: new Set(["denied"]),
+      fingerprint: (s) => `${s.status}/${s.ip}`,
+      ...polling,
+      pollMs: 5,
+    });
     for await (const state of watch) seen.push(state);
     expect(seen).toEqual([states[0], states[1], states[3]]);
   });
 
   it("a failing read fails the stream; an abort ends it without another read", async () => {
-    const failing = watchState({ read: () => Promise.reject(new Error("not yours")), final: new Set(), pollMs: 5 });
+    const failing = watchState({ read: () => Promise.reject(new Error("not yours")), final: new Set(), ...polling, pollMs: 5 });
     await expect(failing.next()).rejects.toThrow("not yours");
 
     const controller = new AbortController();
     let reads = 0;
-    const waiting = watchState({ read: async () => ({ status: `s${reads++}` }), final: new Set(), pollMs: 60_000, signal: controller.signal });
+    const waiting = watchState({ read: async () => ({ status: `s${reads++}` }), final: new Set(), ...polling, pollMs: 60_000, signal: controller.signal });
     expect((await waiting.next()).value).toEqual({ status: "s0" });
     const rest = waiting.next();
     controller.abort();

@@ -1,14 +1,15 @@
 import { tracked, type TrackedEnvelope } from "@trpc/server";
 import { z } from "zod";
-import { sleep } from "~/lib/sleep";
 import type { UserEventFeed } from "~/server/live/events";
-import { LIVE_LATE_EVENT_WAIT_MS } from "~/server/policy";
+import type { LiveHub } from "~/server/live/hub";
+import { recordTopic, userTopic } from "~/server/platform/redis/keys";
+import { LIVE_LATE_EVENT_WAIT_MS, LIVE_QUIET_RECHECK_MS } from "~/server/policy";
 
-// The poll loops behind every subscription (SSE), written once. Pages watch either the user's
-// live feed (sessions.onEvent, approvals.onRequest) or one record's state (approvals.watch,
-// handoff.watch); the loop owns the sleeping between polls, stopping when the stream is closed
-// (abort signal), ending at a final state, and sending only what changed. Routers only say what
-// to watch.
+// The loops behind every subscription (SSE), written once. Pages watch either the user's live
+// feed (sessions.onEvent, approvals.onRequest) or one record's state (approvals.watch,
+// handoff.watch); the loop owns waiting for the next read (a notification from the instance's
+// live hub, or the poll interval while there is none), stopping when the stream is closed (abort
+// signal), ending at a final state, and sending only what changed. Routers only say what to watch.
 
 /** One event of the user's feed, with its position (what a page passes back as lastEventId). */
 export type FeedEvent = Awaited<ReturnType<UserEventFeed["poll"]>>["events"][number];
@@ -20,6 +21,9 @@ export interface WatchFeedOptions<K extends FeedEventType> {
   sessionId: string;
   /** A feed position (digits) to start after; without it the stream starts at the feed's end. */
   lastEventId?: string | null;
+  /** The instance's live hub: it says when the feed changed. */
+  live: LiveHub;
+  /** The wait between reads while the hub cannot say (its subscription is down, or Upstash). */
   pollMs: number;
   signal?: AbortSignal;
   /** Only these event types are sent (all when absent); positions still advance past the others. */
@@ -51,25 +55,34 @@ export async function* watchFeed<K extends FeedEventType = FeedEventType>(
 ): AsyncGenerator<TrackedEnvelope<Extract<FeedEvent, { type: K }>>, void> {
   const { userId, sessionId, signal } = options;
   const wanted = (event: FeedEvent): event is Extract<FeedEvent, { type: K }> => !options.types || options.types.includes(event.type as K);
-  let seq = options.lastEventId != null ? Number(options.lastEventId) : await feed.currentSeq(userId);
-  while (!signal?.aborted) {
-    const polled = await feed.poll(userId, sessionId, seq);
-    for (const event of polled.events) if (wanted(event)) yield tracked(String(event.seq), event);
-    seq = polled.seq;
-    if (!polled.alive) {
-      if (options.whenSessionEnds === "close" || polled.events.some((e) => names(e, sessionId))) return;
-      // Services end sessions first and tell the feed right after: give that event a moment to
-      // arrive, so the page says "revoked" (or why) rather than "expired".
-      await sleep(Math.min(options.pollMs, LIVE_LATE_EVENT_WAIT_MS), signal);
-      const late = await feed.poll(userId, sessionId, seq);
-      for (const event of late.events) if (wanted(event)) yield tracked(String(event.seq), event);
-      seq = late.seq;
-      if (late.events.some((e) => names(e, sessionId))) return;
-      const expired = { type: "revoked", sessionIds: [sessionId], reason: "expired", at: new Date().toISOString(), seq } as FeedEvent;
-      if (wanted(expired)) yield tracked(String(seq), expired);
-      return;
+  // Listening before the first read: an event published during it is not missed.
+  const listener = options.live.listen(userTopic(userId));
+  try {
+    let seq = options.lastEventId != null ? Number(options.lastEventId) : await feed.currentSeq(userId);
+    while (!signal?.aborted) {
+      const polled = await feed.poll(userId, sessionId, seq);
+      for (const event of polled.events) if (wanted(event)) yield tracked(String(event.seq), event);
+      seq = polled.seq;
+      if (!polled.alive) {
+        if (options.whenSessionEnds === "close" || polled.events.some((e) => names(e, sessionId))) return;
+        // Services end sessions first and tell the feed right after: give that event a moment to
+        // arrive, so the page says "revoked" (or why) rather than "expired".
+        const lateWaitMs = Math.min(options.pollMs, LIVE_LATE_EVENT_WAIT_MS);
+        await listener.next({ quietMs: lateWaitMs, pollMs: lateWaitMs }, signal);
+        const late = await feed.poll(userId, sessionId, seq);
+        for (const event of late.events) if (wanted(event)) yield tracked(String(event.seq), event);
+        seq = late.seq;
+        if (late.events.some((e) => names(e, sessionId))) return;
+        const expired = { type: "revoked", sessionIds: [sessionId], reason: "expired", at: new Date().toISOString(), seq } as FeedEvent;
+        if (wanted(expired)) yield tracked(String(seq), expired);
+        return;
+      }
+      // An expiring session publishes nothing: read again when it is due to expire.
+      const quietMs = Math.min(LIVE_QUIET_RECHECK_MS, polled.ttlMs === null ? Infinity : polled.ttlMs + 1);
+      await listener.next({ quietMs, pollMs: options.pollMs }, signal);
     }
-    await sleep(options.pollMs, signal);
+  } finally {
+    listener.close();
   }
 }
 
@@ -80,22 +93,33 @@ export interface WatchStateOptions<T> {
   final: ReadonlySet<string>;
   /** What makes a state worth sending again (default: its status). */
   fingerprint?: (state: T) => string;
+  /** The record's id: its changes are announced on the live hub (platform/short-lived-records.ts). */
+  recordId: string;
+  live: LiveHub;
+  /** The wait between reads while the hub cannot say (its subscription is down, or Upstash). */
   pollMs: number;
   signal?: AbortSignal;
 }
 
 /** One record's state for a waiting page: sent first, then at each change, until a final state. */
-export async function* watchState<T extends { status: string }>(options: WatchStateOptions<T>): AsyncGenerator<T, void> {
+export async function* watchState<T extends { status: string; expiresAt?: Date }>(options: WatchStateOptions<T>): AsyncGenerator<T, void> {
   const fingerprint = options.fingerprint ?? ((state: T) => state.status);
   let last: string | null = null;
-  while (!options.signal?.aborted) {
-    const state = await options.read();
-    const current = fingerprint(state);
-    if (current !== last) {
-      last = current;
-      yield state;
+  const listener = options.live.listen(recordTopic(options.recordId));
+  try {
+    while (!options.signal?.aborted) {
+      const state = await options.read();
+      const current = fingerprint(state);
+      if (current !== last) {
+        last = current;
+        yield state;
+      }
+      if (options.final.has(state.status)) return;
+      // A record's expiry publishes nothing: read again when it is due.
+      const untilExpiry = state.expiresAt ? state.expiresAt.getTime() - Date.now() + 1 : Infinity;
+      await listener.next({ quietMs: Math.min(LIVE_QUIET_RECHECK_MS, untilExpiry), pollMs: options.pollMs }, options.signal);
     }
-    if (options.final.has(state.status)) return;
-    await sleep(options.pollMs, options.signal);
+  } finally {
+    listener.close();
   }
 }

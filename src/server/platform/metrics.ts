@@ -81,6 +81,11 @@ function build() {
       labelNames: ["procedure"] as const,
       registers,
     }),
+    livePush: new Gauge({
+      name: "handoff_live_push_up",
+      help: "1 while this instance receives live notifications by Redis pub/sub; 0 while its open pages fall back to polling (LIVE_POLL_MS, HANDOFF_POLL_MS).",
+      registers,
+    }),
     retentionDeleted: new Counter({
       name: "handoff_retention_deleted_rows_total",
       help: "Rows deleted by the history retention (HISTORY_RETENTION_DAYS), by table.",

@@ -1,6 +1,7 @@
 import "server-only";
 import { Redis, type Requester } from "@upstash/redis";
 import { env } from "~/env";
+import type { PushListener, PushSubscription } from "~/server/platform/redis/push";
 import { clusterRunner, embeddedRunner, tcpRunner } from "~/server/platform/redis/runners";
 import { createRequester, type CommandRunner } from "~/server/platform/redis/transports";
 
@@ -17,6 +18,8 @@ export interface RedisHandle {
   kind: RedisKind;
   /** Prefix of every key this app writes, so several apps or test runs can share one Redis. */
   prefix: string;
+  /** Pub/sub on a connection of its own, closed with the handle; absent on Upstash (REST). */
+  subscribe?(channel: string, listener: PushListener): PushSubscription;
   close(): Promise<void>;
 }
 
@@ -46,12 +49,26 @@ export async function createRedis(config: {
   const kind: RedisKind = config.clusterNodes?.length ? "cluster" : config.redisUrl ? "tcp" : "embedded";
   const runner = kind === "cluster" ? await clusterRunner(config.clusterNodes!) : config.redisUrl ? await tcpRunner(config.redisUrl) : await embeddedRunner();
   const requester = createRequester(config.wrapRunner ? config.wrapRunner(runner) : runner);
+  const subscriptions = new Set<PushSubscription>();
   return {
     redis: new Redis(requester),
     raw: new RawRedis(requester),
     kind,
     prefix: config.prefix,
-    close: () => requester.close(),
+    subscribe(channel, listener) {
+      const subscription = runner.subscribe!(channel, listener);
+      subscriptions.add(subscription);
+      return {
+        close: async () => {
+          subscriptions.delete(subscription);
+          await subscription.close();
+        },
+      };
+    },
+    close: async () => {
+      await Promise.all([...subscriptions].map((s) => s.close()));
+      await requester.close();
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Redis } from "@upstash/redis";
-import { idKey, tagOf, taggedId, userKey, userTag } from "~/server/platform/redis/keys";
-import { LUA_HELPERS, luaRecordReader } from "~/server/platform/redis/lua";
+import { idKey, liveChannel, recordTopic, tagOf, taggedId, userKey, userTag } from "~/server/platform/redis/keys";
+import { LUA_HELPERS, luaRecordReader, luaString } from "~/server/platform/redis/lua";
 
 // Short-lived records in Redis: a hash per record that expires a fixed time after creation,
 // whatever its state, with a status that moves only through atomic check-and-change scripts, and
@@ -70,7 +70,12 @@ export interface Transition<S extends string> {
   indexFor?: string;
 }
 
-// Argument decoding shared by the scripts below: counts, then that many values (or pairs).
+// Argument decoding shared by the scripts below: counts, then that many values (or pairs). And
+// announcing a change (the record's topic on the live channel, live/hub.ts), from the script
+// that makes it, so a waiting page cannot miss it.
+const announcer = (channel: string) => `
+local function announce(id) redis.call('PUBLISH', ${luaString(channel)}, ${luaString(recordTopic(""))} .. id) end
+`;
 const LUA_ARGS = `
 local at = 1
 local function nextArg() local v = ARGV[at]; at = at + 1; return v end
@@ -144,7 +149,7 @@ return { 'forbidden' }
 
 // KEYS: record[, index (same slot)]. ARGV: id, require pairs, rule count, each rule (from list, where
 // pairs), set pairs, guess field ('' = none), guess value, max attempts, exhausted pairs.
-const transitionScript = (reader: string) => `${LUA_HELPERS}${LUA_ARGS}${reader}
+const transitionScript = (reader: string, announce: string) => `${LUA_HELPERS}${LUA_ARGS}${reader}${announce}
 local key, index = KEYS[1], KEYS[2]
 local id = nextArg()
 local needs = readPairs()
@@ -172,12 +177,14 @@ if guessField ~= '' and str(redis.call('HGET', key, guessField)) ~= guessValue t
   local attempts = redis.call('HINCRBY', key, 'attempts', 1)
   if attempts >= maxAttempts then
     setAll(key, exhausted)
+    announce(id)
     return answer('attempts_exhausted', key)
   end
   return answer('wrong_code', key)
 end
 setAll(key, set)
 if index then addToIndex(index, key, id) end
+if #set > 0 then announce(id) end
 return answer('ok', key)
 `;
 
@@ -187,8 +194,9 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return { 'gone' } end
 return answer('ok', KEYS[1])
 `;
 
-// KEYS: record. ARGV: from list, where pairs, set pairs. Returns 'changed', 'kept' or 'gone'.
-const UPDATE_ONE = `${LUA_HELPERS}${LUA_ARGS}
+// KEYS: record. ARGV: id, from list, where pairs, set pairs. Returns 'changed', 'kept' or 'gone'.
+const updateOneScript = (announce: string) => `${LUA_HELPERS}${LUA_ARGS}${announce}
+local id = nextArg()
 local from = readList()
 local where = readPairs()
 local set = readPairs()
@@ -196,6 +204,7 @@ local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then return 'gone' end
 if contains(from, str(redis.call('HGET', key, 'status'))) and matches(key, where) then
   setAll(key, set)
+  announce(id)
   return 'changed'
 end
 return 'kept'
@@ -235,12 +244,13 @@ export class ShortLivedRecords<S extends string, F extends string> {
   ) {
     this.now = options.now ?? Date.now;
     const reader = luaRecordReader([...BASE_FIELDS, ...options.fields]);
+    const announce = announcer(liveChannel(options.prefix));
     this.scripts = {
       create: redis.createScript<number>(CREATE),
       read: redis.createScript<unknown[]>(readScript(reader)),
-      transition: redis.createScript<unknown[]>(transitionScript(reader)),
+      transition: redis.createScript<unknown[]>(transitionScript(reader, announce)),
       listed: redis.createScript<unknown[]>(listedScript(reader)),
-      updateOne: redis.createScript<string>(UPDATE_ONE),
+      updateOne: redis.createScript<string>(updateOneScript(announce)),
       addToIndex: redis.createScript<number>(ADD_TO_INDEX),
     };
     this.redis = redis;
@@ -350,7 +360,7 @@ export class ShortLivedRecords<S extends string, F extends string> {
   async updateAllFor(userId: string, t: { from: readonly S[]; where?: Match; set: Partial<Record<string, string>> & { status?: S } }): Promise<string[]> {
     const ids = await this.members(userId);
     const args = [...list(t.from), ...pairs(t.where), ...pairs(t.set)];
-    const answers = await Promise.all(ids.map((id) => this.scripts.updateOne.exec([this.key(id)], args)));
+    const answers = await Promise.all(ids.map((id) => this.scripts.updateOne.exec([this.key(id)], [id, ...args])));
     await this.forget(userId, ids, (i) => answers[i] === "gone");
     return ids.filter((_, i) => answers[i] === "changed");
   }

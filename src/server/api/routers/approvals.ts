@@ -22,6 +22,7 @@ export const approvalsRouter = createTRPCRouter({
       userId: ctx.user.id,
       sessionId: ctx.session.id,
       lastEventId: input?.lastEventId,
+      live: ctx.services.live,
       pollMs: ctx.services.config.livePollMs,
       signal,
       types: ["approval_requested", "approval_resolved"],
@@ -49,7 +50,14 @@ export const approvalsRouter = createTRPCRouter({
   /** The new device's view of its request (by its cookie), until a final state. */
   watch: maybeSignedInProcedure.input(z.object({ requestId })).subscription(({ ctx, input, signal }) => {
     const viewer = { browserSecret: secretFor(ctx.approvalCookie, input.requestId), userId: ctx.session?.userId ?? null };
-    return watchState({ read: () => approvalState(ctx.services, input.requestId, viewer), final: FINAL, pollMs: ctx.services.config.handoffPollMs, signal });
+    return watchState({
+      read: () => approvalState(ctx.services, input.requestId, viewer),
+      final: FINAL,
+      recordId: input.requestId,
+      live: ctx.services.live,
+      pollMs: ctx.services.config.handoffPollMs,
+      signal,
+    });
   }),
 
   /** Once approved, the new device collects its session (method `approval`) with its cookie. */

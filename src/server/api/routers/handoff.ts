@@ -71,7 +71,8 @@ export const handoffRouter = createTRPCRouter({
 
   /**
    * Status updates for the two waiting sides (SSE): the recipient browser (by its cookie) and the
-   * owner (by session). Polls Redis every HANDOFF_POLL_MS; sends each change; ends at a final state.
+   * owner (by session). Read when the live hub says the request changed (every HANDOFF_POLL_MS
+   * while it cannot say); sends each change; ends at a final state.
    */
   watch: maybeSignedInProcedure.input(requestId).subscription(({ ctx, input, signal }) => {
     const viewer = { browserSecret: secretFor(ctx.handoffCookie, input.id), userId: ctx.session?.userId ?? null, ip: ctx.ip() };
@@ -80,6 +81,8 @@ export const handoffRouter = createTRPCRouter({
       final: FINAL,
       // The owner also learns who scanned (the recipient's address arriving is a change).
       fingerprint: (state) => JSON.stringify([state.status, "recipient" in state ? state.recipient?.ip : null]),
+      recordId: input.id,
+      live: ctx.services.live,
       pollMs: ctx.services.config.handoffPollMs,
       signal,
     });

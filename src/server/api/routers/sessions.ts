@@ -66,14 +66,16 @@ export const sessionsRouter = createTRPCRouter({
     .query(({ ctx, input }) => loginHistory(ctx.services, ctx.user.id, { cursor: input.cursor ?? undefined, limit: input.limit })),
 
   /**
-   * Live feed for the user's open pages (SSE). Polls Redis every LIVE_POLL_MS; when this page's
-   * own session is gone it sends a final `revoked` event naming it, then ends.
+   * Live feed for the user's open pages (SSE): read when the instance's live hub says it changed
+   * (every LIVE_POLL_MS while the hub cannot say); when this page's own session is gone it sends a
+   * final `revoked` event naming it, then ends.
    */
   onEvent: protectedProcedure.input(feedPositionInput).subscription(({ ctx, input, signal }) =>
     watchFeed(ctx.services.events, {
       userId: ctx.user.id,
       sessionId: ctx.session.id,
       lastEventId: input?.lastEventId,
+      live: ctx.services.live,
       pollMs: ctx.services.config.livePollMs,
       signal,
       whenSessionEnds: "tell",

@@ -57,3 +57,12 @@ export const sessionSideKey = (prefix: string, sessionId: string, what: string) 
 
 /** `<prefix><name>:{<id>}`: keys of one thing that is not a user's (their suffixes keep the slot). */
 export const braced = (prefix: string, name: string, id: string) => `${prefix}${name}:{${id}}`;
+
+/**
+ * The pub/sub channel of live notifications (src/server/live/hub.ts). It is not a key: on a Redis
+ * Cluster a PUBLISH reaches every node, whatever the slot of the script that sends it.
+ */
+export const liveChannel = (prefix: string) => `${prefix}live`;
+/** What a notification names: a user's feed (`u:<userId>`) or one short-lived record (`r:<id>`). */
+export const userTopic = (userId: string) => `u:${userId}`;
+export const recordTopic = (id: string) => `r:${id}`;

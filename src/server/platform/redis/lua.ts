@@ -32,3 +32,6 @@ local function answer(tag, key)
 end
 `;
 }
+
+/** A Lua string literal of any text (every byte escaped), for a value built into a script. */
+export const luaString = (text: string) => `"${[...Buffer.from(text, "utf8")].map((b) => `\\${b}`).join("")}"`;

@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { REDIS_CLUSTER_COMMAND_TIMEOUT_MS, REDIS_CLUSTER_CONNECT_TIMEOUT_MS, REDIS_CLUSTER_REDISCOVER_EVERY_MS } from "~/server/policy";
 import { isUnavailableReply, redisUnavailable } from "~/server/platform/redis/errors";
+import { tcpPushSubscription, type PushListener } from "~/server/platform/redis/push";
 import { keysOf, slotOf } from "~/server/platform/redis/slots";
 import type { CommandRunner, Reply } from "~/server/platform/redis/transports";
 
@@ -82,12 +83,16 @@ export async function tcpRunner(url: string): Promise<CommandRunner> {
     close: async () => {
       if (client.isOpen) client.destroy();
     },
+    subscribe: (channel, listener) => tcpPushSubscription([url], channel, listener),
   };
 }
 
 type MockClient = Record<string, (...args: string[]) => Promise<unknown>> & {
   multi(commands: string[][]): { exec(): Promise<[Error | null, unknown][]> };
   disconnect(): void;
+  /** Another connection to the same in-memory data (and pub/sub). */
+  duplicate(): MockClient;
+  on(event: "message", handler: (channel: string, message: string) => void): void;
 };
 
 // ioredis-mock reads SET options only in upper case.
@@ -130,6 +135,14 @@ export async function embeddedRunner(): Promise<CommandRunner> {
       return replies.map(([error, reply], i) => (error ? { error: error.message } : { result: fromMockReply(prepared[i]![0], reply) }));
     },
     close: async () => client.disconnect(),
+    subscribe(channel: string, listener: PushListener) {
+      const subscriber = client.duplicate();
+      subscriber.on("message", (from, message) => {
+        if (from === channel) listener.message(message);
+      });
+      void subscriber.subscribe!(channel)!.then(() => listener.up());
+      return { close: async () => subscriber.disconnect() };
+    },
   };
 }
 
@@ -287,6 +300,12 @@ export async function clusterRunner(nodes: readonly string[]): Promise<CommandRu
     close: async () => {
       if (cluster.isOpen) cluster.destroy();
     },
+    subscribe: (channel, listener) =>
+      tcpPushSubscription(
+        nodes.map((node) => `redis://${node}`),
+        channel,
+        listener,
+      ),
   };
 }
 

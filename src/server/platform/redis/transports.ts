@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
 import { isRedisUnavailable } from "~/server/platform/redis/errors";
+import type { PushListener, PushSubscription } from "~/server/platform/redis/push";
 
 // @upstash/redis is the one Redis API the code uses. It talks REST to Upstash in hosted
 // deployments; for self-hosting, tests and the zero-install demo it takes a "requester" instead,
@@ -18,6 +19,8 @@ export interface CommandRunner {
   run(command: string[]): Promise<Reply>;
   runAtomically(commands: string[][]): Promise<{ result?: Reply; error?: string }[]>;
   close(): Promise<void>;
+  /** Pub/sub on its own connection (./push.ts); absent where there is none to hold (Upstash's REST API). */
+  subscribe?(channel: string, listener: PushListener): PushSubscription;
 }
 
 /** Redis >= 7.4 understands this shebang flag; 7.0 rejects the script. The flag only relaxes locking. */
