@@ -71,6 +71,8 @@ export class LiveHub {
   }
 
   private switchTo(pushing: boolean): void {
+    // Each failed reconnection attempt says `down` again: the pages already poll.
+    if (!pushing && !this.pushing) return;
     this.pushing = pushing;
     metrics().livePush.set(pushing ? 1 : 0);
     // Up: what was published while down is read now. Down: every page starts polling now.
