@@ -21,7 +21,17 @@ const unusedVars = [
 ];
 
 export default defineConfig(
-  globalIgnores(["src/generated/**", ".next/**", "node_modules/**", "next-env.d.ts", "test-results/**", "playwright-report/**", "bench/results/**"]),
+  globalIgnores([
+    "src/generated/**",
+    ".next/**",
+    "node_modules/**",
+    "next-env.d.ts",
+    "test-results/**",
+    "playwright-report/**",
+    "bench/results/**",
+    "bench/peers/*/.next/**",
+    "bench/peers/*/next-env.d.ts",
+  ]),
 
   { linterOptions: { reportUnusedDisableDirectives: "error" } },
 

@@ -8,8 +8,8 @@ import type { AppRouter } from "~/server/api/root";
 
 export const PASSWORD = "correct horse battery staple";
 
-/** A tRPC client with a cookie jar of its own: one browser. */
-export function browser(base: string, userAgent = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 bench") {
+/** A fetch that keeps the cookies it is sent, as a browser at `base` would (also used by bench/peers). */
+export function cookieFetch(base: string, userAgent = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 bench") {
   const jar = new Map<string, string>();
   const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
   const fetchWithCookies: typeof fetch = async (input, init) => {
@@ -27,6 +27,12 @@ export function browser(base: string, userAgent = "Mozilla/5.0 (X11; Linux x86_6
     }
     return res;
   };
+  return { fetch: fetchWithCookies, cookieHeader: cookie, jar };
+}
+
+/** A tRPC client with a cookie jar of its own: one browser. */
+export function browser(base: string, userAgent?: string) {
+  const { fetch: fetchWithCookies, cookieHeader: cookie, jar } = cookieFetch(base, userAgent);
   const client = createTRPCClient<AppRouter>({
     links: [
       splitLink({
@@ -120,7 +126,7 @@ function busiestProcess(group: number): string | undefined {
 }
 
 /** CPU time of every process in a process group, from /proc (Linux). */
-function processGroupCpuMs(group: number): number {
+export function processGroupCpuMs(group: number): number {
   if (!fs.existsSync("/proc/self/stat")) return NaN;
   let ticks = 0;
   for (const entry of fs.readdirSync("/proc")) {

@@ -22,6 +22,7 @@ import { createRequester } from "~/server/platform/redis/transports";
 import { resetDatabase } from "~/test/database";
 import { browser, firstEvent, PASSWORD, percentile, startServer, type Browser, type Server } from "./lib";
 import { liveUpdates } from "./live";
+import { betterAuthPeers } from "./peers/compare";
 
 const SMOKE = process.argv.includes("--smoke");
 const SECONDS = SMOKE ? 1 : Number(process.env.BENCH_SECONDS ?? 10);
@@ -55,7 +56,7 @@ const ratio = (a: number, b: number) => (b && Number.isFinite(a / b) ? (a / b).t
 const us = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? `${(v / 1000).toFixed(2)} ms` : "n/a");
 const email = (label: string) => `${label}-${Date.now()}-${Math.random().toString(36).slice(2, 7)}@example.com`;
 
-interface Load {
+export interface Load {
   /** Server CPU (all its processes) per request, in µs: steadier than throughput on a shared machine. */
   cpuUs?: number;
   rps: number;
@@ -66,7 +67,7 @@ interface Load {
   errors: number;
 }
 
-async function cannon(opts: {
+export async function cannon(opts: {
   url: string;
   method?: "GET" | "POST";
   headers?: Record<string, string>;
@@ -515,7 +516,24 @@ async function main() {
     if (wanted("revocation")) await revocation(server, livePollMs);
     if (wanted("memory")) await memory(server);
     if (wanted("live"))
-      results.live = await liveUpdates({ say, smoke: SMOKE, seconds: SECONDS, databaseUrl, port: PORT + 2, env: { ...common, NEW_DEVICE_APPROVAL: "false" } });
+      results.live = await liveUpdates({ say, smoke: SMOKE, seconds: SECONDS, databaseUrl, port: PORT + 4, env: { ...common, NEW_DEVICE_APPROVAL: "false" } });
+    if (wanted("peers"))
+      await betterAuthPeers({
+        server,
+        port: PORT,
+        smoke: SMOKE,
+        seconds: SECONDS,
+        connections: CONNECTIONS,
+        runs: RUNS,
+        results,
+        say,
+        ms,
+        us,
+        ratio,
+        email,
+        cannon,
+        userWithSessions,
+      });
   } finally {
     await approvalServer?.stop();
     await server.stop();

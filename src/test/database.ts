@@ -1,11 +1,8 @@
 import { execFileSync } from "node:child_process";
 import pg from "pg";
 
-/**
- * Drops and re-creates a PostgreSQL database, then applies the committed migrations with the
- * stock `prisma migrate deploy` (through prisma/schema-engine.mjs). Returns its URL.
- */
-export async function resetDatabase(name: string, adminUrl = process.env.TEST_POSTGRES_ADMIN_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres") {
+/** Drops and re-creates an empty PostgreSQL database. Returns its URL. */
+export async function recreateDatabase(name: string, adminUrl = process.env.TEST_POSTGRES_ADMIN_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres") {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -16,6 +13,15 @@ export async function resetDatabase(name: string, adminUrl = process.env.TEST_PO
   }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  execFileSync("npx", ["prisma", "migrate", "deploy"], { env: { ...process.env, DATABASE_URL: url.toString() }, stdio: "pipe" });
   return url.toString();
+}
+
+/**
+ * Drops and re-creates a PostgreSQL database, then applies the committed migrations with the
+ * stock `prisma migrate deploy` (through prisma/schema-engine.mjs). Returns its URL.
+ */
+export async function resetDatabase(name: string, adminUrl?: string) {
+  const url = await recreateDatabase(name, adminUrl);
+  execFileSync("npx", ["prisma", "migrate", "deploy"], { env: { ...process.env, DATABASE_URL: url }, stdio: "pipe" });
+  return url;
 }
