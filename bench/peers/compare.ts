@@ -193,7 +193,7 @@ async function verificationsPerSecond(verify: () => Promise<unknown>, threads: n
 export async function betterAuthPeers(ctx: PeerContext) {
   const { say, server } = ctx;
   const version = (JSON.parse(fs.readFileSync("node_modules/better-auth/package.json", "utf8")) as { version: string }).version;
-  say(`## 7. Peers: better-auth ${version} side by side`);
+  say(`## 8. Peers: better-auth ${version} side by side`);
   if (ctx.smoke) {
     say("Skipped in the smoke run (it builds and starts a second Next.js app); `npm run bench -- --only=peers` runs it.");
     say();
@@ -232,7 +232,7 @@ export async function betterAuthPeers(ctx: PeerContext) {
       stock = await startPeer(ctx.port + 2, env);
       return stock;
     });
-    say("### 7d. Revocation: how long a revoked session's cookie is still accepted");
+    say("### 8d. Revocation: how long a revoked session's cookie is still accepted");
     const window = await cachedWindow;
     say(`| app | cookie cache | revoked cookie rejected on the very next request | revoked cookie still accepted for |`);
     say(`| --- | --- | --- | --- |`);
@@ -255,7 +255,7 @@ export async function betterAuthPeers(ctx: PeerContext) {
 
 async function sessionReads(ctx: PeerContext, off: Peer, on: Peer) {
   const { say, ms, us, ratio, cannon, server } = ctx;
-  say("### 7a. Session validation: better-auth `getSession` vs `auth.me`");
+  say("### 8a. Session validation: better-auth `getSession` vs `auth.me`");
   const ours = browser(server.base);
   await ours.api.auth.register.mutate({ email: ctx.email("peer-me"), password: PASSWORD });
   const ourCookie = ours.cookieHeader();
@@ -312,7 +312,7 @@ async function sessionReads(ctx: PeerContext, off: Peer, on: Peer) {
 
 async function listFifty(ctx: PeerContext, peer: Peer) {
   const { say, ms, us, ratio, cannon, server } = ctx;
-  say("### 7b. Listing 50 sessions: better-auth `list-sessions` vs `sessions.list`");
+  say("### 8b. Listing 50 sessions: better-auth `list-sessions` vs `sessions.list`");
   const ours = await ctx.userWithSessions(server.base, 50, 20);
   const ourCookie = ours.cookieHeader();
   const address = ctx.email("peer-many");
@@ -381,7 +381,7 @@ async function revokedWindowWithCache(peer: Peer) {
 
 async function signIns(ctx: PeerContext, argon2Peer: Peer, startStock: () => Promise<Peer>) {
   const { say, ms, us, ratio, cannon, server } = ctx;
-  say(`### 7c. Sign-in: ${ctx.connections} concurrent, ${ctx.connections} accounts from ${ctx.connections} addresses`);
+  say(`### 8c. Sign-in: ${ctx.connections} concurrent, ${ctx.connections} accounts from ${ctx.connections} addresses`);
   const threads = os.availableParallelism?.() ?? os.cpus().length;
   const argonHash = await argon2.hash(PASSWORD, PASSWORD_HASH_OPTIONS);
   const scryptStored = await scryptHash(PASSWORD);
