@@ -9,11 +9,15 @@ import {
   PASSWORD_HASH_OPTIONS,
 } from "~/server/policy";
 
-// A burst of sign-ins must not starve the thread that serves everything else: hash on at most
-// cores - 1 threads at once (at least 1), further sign-ins wait their turn, and those threads run
-// at a lower CPU priority (hash-pool.ts).
-const MAX_CONCURRENT_HASHES = Math.max(1, Number(process.env.PASSWORD_HASH_CONCURRENCY) || (os.availableParallelism?.() ?? os.cpus().length) - 1);
+// A burst of sign-ins must not starve the thread that serves everything else. The hashing threads
+// run at a lower CPU priority (hash-pool.ts), so the scheduler serves requests first and hashing
+// may use every core that is left: as many threads as cores. At the same priority
+// (PASSWORD_HASH_NICE=0) one core is kept for requests: cores - 1 threads (at least 1). Further
+// sign-ins wait their turn. (BENCHMARKS.md, section 3, 2 cores: sign-ins/s nearly double; the
+// session-check tail during a burst is dominated by other things, see there.)
 const HASH_NICE = process.env.PASSWORD_HASH_NICE ? Number(process.env.PASSWORD_HASH_NICE) : PASSWORD_HASH_NICE_DEFAULT;
+const CORES = os.availableParallelism?.() ?? os.cpus().length;
+const MAX_CONCURRENT_HASHES = Math.max(1, Number(process.env.PASSWORD_HASH_CONCURRENCY) || (HASH_NICE > 0 ? CORES : CORES - 1));
 
 // Password checks admitted at once per account and per IP address, and how many more may wait
 // (outside the pool) before further ones are refused (PASSWORD_CHECKS_* in policy.ts): a client with many concurrent wrong
