@@ -90,6 +90,26 @@ describe("the answers' transformer", () => {
     expect(() => serialize({ constructor: 1 })).toThrow(/prototype pollution/);
   });
 
+  it("sends a value of plain JSON as it is, copies one with a Date, and never changes its input", () => {
+    const device = { id: "d1", name: "Phone", browser: null };
+    const rows = [{ id: "s1", at: new Date(1), device }];
+    const { json } = serialize(rows) as { json: [{ at: string; device: unknown }] };
+    expect(json).not.toBe(rows);
+    expect(json[0].device).toBe(device);
+    expect(json[0].at).toBe("1970-01-01T00:00:00.001Z");
+    expect(rows[0]!.at).toBeInstanceOf(Date);
+    const plain = { a: [1, "x", { b: null }] };
+    expect(serialize(plain).json).toBe(plain);
+  });
+
+  it("formats repeated times from its bounded cache exactly as the first time", () => {
+    const times = Array.from({ length: 10_000 }, (_, i) => 1_764_686_000_000 + i * 7_919);
+    for (const round of [1, 2]) {
+      const { json } = serialize(times.map((t) => new Date(t))) as { json: string[] };
+      expect(json, `round ${round}`).toEqual(times.map((t) => new Date(t).toISOString()));
+    }
+  });
+
   it("formats dates exactly as Date#toISOString", () => {
     fc.assert(
       fc.property(fc.integer({ min: -62_198_755_200_000, max: 8_640_000_000_000_000 }), (time) => {

@@ -1,5 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import superjson, { type SuperJSONResult } from "superjson";
+import { BoundedCache } from "~/server/platform/bounded-cache";
 import { AuthError } from "~/server/platform/errors";
 
 /**
@@ -64,6 +65,11 @@ export function isoString(time: number): string {
   return `${d2[Math.floor(year / 100)]}${d2[year % 100]}-${d2[month]}-${d2[day]}T${d2[hours]}:${d2[minutes]}:${d2[seconds]}.${THREE_DIGITS[rest - seconds * 1000]}Z`;
 }
 
+// A list answer formats the same times again and again (a session's creation and absolute expiry
+// never change, its last use rarely): each formatted once, ISO_STRINGS_KEPT at most.
+const ISO_STRINGS_KEPT = 4096;
+const isoStrings = new BoundedCache<number, string>(ISO_STRINGS_KEPT);
+
 const isPlainLeaf = (v: unknown) =>
   typeof v === "string" || typeof v === "boolean" || v === null || (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0));
 
@@ -88,32 +94,50 @@ function walk(value: unknown, path: string, annotations: Annotations, depth: num
       throw UNSUPPORTED; // bigint, symbol, function
   }
   if (value === null) return null;
-  if (depth > MAX_DEPTH) throw UNSUPPORTED;
-  const prefix = depth === 0 ? "" : `${path}.`;
-  if (Array.isArray(value)) {
-    const out: unknown[] = new Array(value.length);
-    for (let i = 0; i < value.length; i++) {
-      if (!(i in value)) throw UNSUPPORTED; // holes
-      const item: unknown = value[i];
-      out[i] = isPlainLeaf(item) ? item : walk(item, prefix + i, annotations, depth + 1);
-    }
-    return out;
-  }
   if (value instanceof Date) {
     const time = value.getTime();
     if (Number.isNaN(time)) throw UNSUPPORTED;
     annotations[path] = DATE;
-    return isoString(time);
+    return isoStrings.getOrSet(time, isoString);
+  }
+  if (depth > MAX_DEPTH) throw UNSUPPORTED;
+  const prefix = depth === 0 ? "" : `${path}.`;
+  // An array or object is copied only from its first value that changes (a Date, an undefined, or
+  // a child that was copied): one holding plain JSON alone goes out as it is (JSON.stringify reads
+  // the same own enumerable values from it as from a copy), e.g. each session's device.
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) throw UNSUPPORTED; // holes
+      const item: unknown = value[i];
+      const json = isPlainLeaf(item) ? item : walk(item, prefix + i, annotations, depth + 1);
+      if (out) out[i] = json;
+      else if (json !== item) {
+        out = value.slice(0, i);
+        out.length = value.length;
+        out[i] = json;
+      }
+    }
+    return out ?? value;
   }
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) throw UNSUPPORTED;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let out: Record<string, unknown> | undefined;
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
     if (key === "__proto__" || key === "constructor" || key === "prototype") throw UNSUPPORTED;
-    const item = (value as Record<string, unknown>)[key];
-    out[key] = isPlainLeaf(item) ? item : walk(item, prefix + escapeKey(key), annotations, depth + 1);
+    const item = record[key];
+    const json = isPlainLeaf(item) ? item : walk(item, prefix + escapeKey(key), annotations, depth + 1);
+    if (out) out[key] = json;
+    else if (json !== item) {
+      out = {};
+      for (let j = 0; j < k; j++) out[keys[j]!] = record[keys[j]!];
+      out[key] = json;
+    }
   }
-  return out;
+  return out ?? value;
 }
 
 export function serialize(value: unknown): SuperJSONResult {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userKey } from "~/server/platform/redis/keys";
 import { sleep } from "~/lib/sleep";
 import { createTestServices } from "~/test/harness";
-import type { UserDevices } from "~/server/devices/device-cache";
+import { DeviceCache, type UserDevices } from "~/server/devices/device-cache";
 
 /** A stand-in for PostgreSQL: the devices' name is the number of changes made so far. */
 function fakeDatabase() {
@@ -75,6 +75,22 @@ describe.each([
     db.changes++;
     await t.services.redis.redis.del(userKey(t.env.REDIS_PREFIX, user, "devices:version"));
     expect(nameOf(await cache().get(user, () => db.load()))).toBe(1);
+    expect(db.loads).toBe(2);
+  });
+
+  it("an entry the process holds is served without moving it, until another instance's change", async () => {
+    const user = crypto.randomUUID();
+    const db = fakeDatabase();
+    const other = new DeviceCache(t.services.redis.raw, t.env.REDIS_PREFIX, 60_000); // another app instance
+    await cache().get(user, () => db.load());
+    // The stored entry is gone but the version is not: this process still holds the entry for it.
+    await t.services.redis.redis.del(userKey(t.env.REDIS_PREFIX, user, "devices"));
+    expect(nameOf(await cache().get(user, () => db.load()))).toBe(0);
+    expect(db.loads).toBe(1);
+    db.changes++;
+    await other.invalidate(user);
+    expect(nameOf(await cache().get(user, () => db.load()))).toBe(1);
+    expect(nameOf(await other.get(user, () => db.load()))).toBe(1); // the entry that read stored
     expect(db.loads).toBe(2);
   });
 

@@ -4,7 +4,7 @@ import { AuthError } from "~/server/platform/errors";
 import { locateAll } from "~/server/platform/geo";
 import { report } from "~/server/security/report";
 import { endEverything } from "~/server/sessions/end-everything";
-import type { Session } from "~/server/sessions/store";
+import type { ListedSession } from "~/server/sessions/store";
 import type { Actor, OwnRecordsDeps } from "~/server/auth/types";
 
 // What a signed-in user can see and do about their own devices. Every function takes the acting
@@ -35,7 +35,7 @@ async function loadUserDevices(db: Db, userId: string): Promise<UserDevices> {
  * cache. A live session on a device the cached entry does not have yet (its sign-in is still
  * being recorded) reads the database directly instead.
  */
-export async function sessionsAndDevices(deps: OwnRecordsDeps, userId: string): Promise<[Session[], UserDevices]> {
+export async function sessionsAndDevices(deps: OwnRecordsDeps, userId: string): Promise<[ListedSession[], UserDevices]> {
   const [sessions, cached] = await Promise.all([deps.sessions.listUserSessions(userId), deps.deviceCache.get(userId, () => loadUserDevices(deps.db, userId))]);
   const ids = new Set(cached.devices.map((d) => d.id));
   return [sessions, sessions.every((s) => ids.has(s.deviceId)) ? cached : await loadUserDevices(deps.db, userId)];

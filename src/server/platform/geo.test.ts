@@ -52,6 +52,19 @@ describe("which addresses are not a place on the map", () => {
     expect(isPrivateAddress(address)).toBe(local);
   });
 
+  it("locate() answers a repeated address from its cache, with the same place", async () => {
+    const addresses = ["81.2.69.142", "2a00:1450:4009::1", "8.8.8.8", "10.0.0.1", "not an address"];
+    const first = await Promise.all(addresses.map(locate));
+    expect(first.map((p) => p.label)).toEqual([expect.any(String), expect.any(String), expect.any(String), "Local network", "Unknown location"]);
+    const again = await Promise.all(addresses.map(locate));
+    again.forEach((place, i) => expect(place).toBe(first[i]));
+    // Far more addresses than the cache keeps: still the right place for each (it stays bounded).
+    const many = Array.from({ length: 12_000 }, (_, i) => `81.${(i >> 8) & 255}.${i & 255}.7`);
+    const labels = (await Promise.all(many.map(locate))).map((p) => p.label);
+    expect((await locate(many[0]!)).label).toBe(labels[0]);
+    expect((await locate("81.2.69.142")).label).toBe(first[0]!.label);
+  });
+
   it("locate() calls them the local network", async () => {
     expect((await locate("fe90::1")).label).toBe("Local network");
     expect((await locate("::ffff:10.0.0.1")).label).toBe("Local network");

@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { BlockList, isIP } from "node:net";
 import path from "node:path";
 import { env } from "~/env";
+import { BoundedCache } from "~/server/platform/bounded-cache";
 import { logger } from "~/server/platform/logger";
 
 // Offline IP geolocation: DB-IP's free "IP to City Lite" database (CC BY 4.0, attribution shown
@@ -86,7 +87,21 @@ function readers() {
   return globalForGeo.handoffGeo;
 }
 
+// A list shows the place of every session and address it holds, on every call: each address is
+// looked up (database read, country name) once, PLACES_KEPT addresses at most. A place changes
+// only with a newer database, which takes a restart.
+const PLACES_KEPT = 10_000;
+const places = new BoundedCache<string, Place>(PLACES_KEPT);
+
 export async function locate(ip: string): Promise<Place> {
+  const known = places.get(ip);
+  if (known) return known;
+  const place = await lookUp(ip);
+  places.set(ip, place);
+  return place;
+}
+
+async function lookUp(ip: string): Promise<Place> {
   const version = isIP(ip);
   if (!version) return UNKNOWN;
   if (isPrivateAddress(ip)) return LOCAL;

@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices } from "~/test/harness";
-import { SessionLimitError, sessionKey, userSessionsKey, type NewSession, type SessionCap } from "~/server/sessions/store";
+import { SessionLimitError, SessionStore, sessionKey, userSessionsKey, type NewSession, type SessionCap } from "~/server/sessions/store";
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -141,6 +141,52 @@ describe.each([
     await t.services.redis.redis.del(sessionKey(t.env.REDIS_PREFIX, b.session.id)); // as Redis would expire it
     expect((await t.services.sessions.listUserSessions(userId)).map((s) => s.id)).toEqual([a.session.id]);
     expect(await t.services.redis.redis.zcard(userSessionsKey(t.env.REDIS_PREFIX, userId))).toBe(1);
+    t.clock.now = undefined;
+  });
+
+  it("a list shows what another app instance changed at once: the ids it remembers are only a hint", async () => {
+    const userId = crypto.randomUUID();
+    const elsewhere = new SessionStore(t.services.redis.raw, t.env.REDIS_PREFIX, {
+      idleTimeoutMs: 60 * MINUTE,
+      absoluteLifetimeMs: 30 * DAY,
+      tokenIdleTimeoutMs: 7 * DAY,
+    });
+    const a = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
+    expect((await t.services.sessions.listUserSessions(userId)).map((s) => s.id)).toEqual([a.session.id]);
+    const b = await elsewhere.createSession({ ...newSession(userId), ip: "2001:db8::1", method: "qr" }, UNCAPPED);
+    const listed = await t.services.sessions.listUserSessions(userId);
+    expect(listed.map((s) => s.id).sort()).toEqual([a.session.id, b.session.id].sort());
+    expect(listed.find((s) => s.id === b.session.id)).toEqual({
+      id: b.session.id,
+      deviceId: b.session.deviceId,
+      ip: "2001:db8::1",
+      method: "qr",
+      createdAt: b.session.createdAt,
+      lastSeenAt: b.session.lastSeenAt,
+      idleExpiresAt: b.session.idleExpiresAt,
+      absoluteExpiresAt: b.session.absoluteExpiresAt,
+    });
+    await elsewhere.deleteSession(a.session.id, userId);
+    expect((await t.services.sessions.listUserSessions(userId)).map((s) => s.id)).toEqual([b.session.id]);
+    await elsewhere.deleteUserSessions(userId);
+    expect(await t.services.sessions.listUserSessions(userId)).toEqual([]);
+  });
+
+  it("a list parses again only the sessions used since the last one (cached by their stored line)", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const userId = crypto.randomUUID();
+    const a = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
+    const b = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
+    const first = await t.services.sessions.listUserSessions(userId);
+    t.clock.now = start + 5_000;
+    await t.services.sessions.validateSessionToken(b.token);
+    const second = await t.services.sessions.listUserSessions(userId);
+    expect(second.map((s) => s.id)).toEqual([b.session.id, a.session.id]);
+    expect(second[0]!.lastSeenAt).toEqual(new Date(start + 5_000));
+    expect(second[0]!.idleExpiresAt).toEqual(new Date(start + 5_000 + 60 * MINUTE));
+    expect(second[1]).toBe(first.find((s) => s.id === a.session.id)); // unchanged: the same object
+    expect(Object.isFrozen(second[1])).toBe(true);
     t.clock.now = undefined;
   });
 
