@@ -423,7 +423,7 @@ async function handoffAndApproval(server: Server, approvalServer: Server, pollMs
   });
   say();
   say(
-    `Poll interval HANDOFF_POLL_MS=${pollMs}: goal p95 < 1 s. Redis cost: one EVALSHA per waiting device per poll = ${Math.round(60_000 / pollMs)} round trips per minute.`,
+    `Goal p95 < 1 s. Waiting pages are woken by the instance's live hub (Redis pub/sub) and then read their record once; they poll every HANDOFF_POLL_MS=${pollMs} only while the hub cannot be told (section 7).`,
   );
   say();
   results.handoff = { pollMs, flowA, flowB, approval };
@@ -462,7 +462,9 @@ async function revocation(server: Server, livePollMs: number) {
     `| revoke -> revoked page's subscription gets it (p50 / p95 / max) | ${ms(percentile(live, 50))} / ${ms(percentile(live, 95))} / ${ms(Math.max(...live))} |`,
   );
   say();
-  say(`LIVE_POLL_MS=${livePollMs}; goal: the very next request, and the live redirect < 2 s.`);
+  say(
+    `Goal: the very next request, and the live redirect < 2 s (issue 19: < 1 s). Pages are woken by the live hub; LIVE_POLL_MS=${livePollMs} applies only while it cannot be told.`,
+  );
   say();
   results.revocation = { runs: RUNS, rejectedAtOnce, live };
 }
@@ -523,6 +525,8 @@ async function main() {
     SIGN_IN_RATE_LIMIT: "100000",
     REGISTER_RATE_LIMIT: "100000",
     ACCOUNT_THROTTLE_AFTER: "100",
+    // Section 4 runs 50 approvals of one account in well under a minute.
+    APPROVAL_RATE_LIMIT: "10000",
     // Section 3 signs in from many addresses, as behind a proxy.
     TRUST_PROXY: "true",
     HANDOFF_POLL_MS: String(pollMs),
