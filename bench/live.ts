@@ -6,9 +6,8 @@
  * INFO commandstats counts their commands and nothing else. Also: the server's memory per 1,000
  * open subscriptions, and revoke -> that page's notice while all the others are open.
  */
-import { spawn } from "node:child_process";
-import net from "node:net";
 import { createClient } from "redis";
+import { RedisServer } from "~/test/redis-server";
 import { browser, firstEvent, PASSWORD, percentile, startServer, type Browser, type Server } from "./lib";
 
 interface LiveBenchOptions {
@@ -16,35 +15,9 @@ interface LiveBenchOptions {
   smoke: boolean;
   seconds: number;
   databaseUrl: string;
-  /** Two ports from here are used (push, poll), and a Redis on port + 10. */
+  /** Two ports from here are used (push, poll). */
   port: number;
   env: Record<string, string>;
-}
-
-const freePort = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const probe = net.createServer().once("error", () => resolve(false));
-    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
-  });
-
-async function privateRedis(port: number) {
-  if (!(await freePort(port))) throw new Error(`Port ${port} is taken: set BENCH_PORT to another value`);
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    const client = createClient({ url, socket: { reconnectStrategy: false } });
-    client.on("error", () => undefined);
-    try {
-      await client.connect();
-      await client.ping();
-      client.destroy();
-      return { url, stop: () => child.kill("SIGTERM") };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  child.kill("SIGTERM");
-  throw new Error("redis-server did not start");
 }
 
 /** Every command Redis has run so far (INFO commandstats, summed): PING and SUBSCRIBE too, and earlier INFO calls. */
@@ -93,7 +66,8 @@ export async function liveUpdates(options: LiveBenchOptions) {
   const sessionsPerUser = smoke ? 5 : 10;
   const tabs = 5;
   const revokes = Math.min(users, smoke ? 2 : 20);
-  const redis = await privateRedis(options.port + 10);
+  // A Redis of its own (a free port, gone with the bench), so INFO commandstats counts only these servers.
+  const redis = await RedisServer.start(["--appendonly", "no"]);
   const admin = createClient({ url: redis.url, RESP: 2 });
   const env = { ...options.env, REDIS_URL: redis.url, REDIS_PREFIX: `handoff-bench-live:${Date.now()}:` };
   let push: Server | undefined;
@@ -190,6 +164,6 @@ export async function liveUpdates(options: LiveBenchOptions) {
     await push?.stop();
     await poll?.stop();
     if (admin.isOpen) admin.destroy();
-    redis.stop();
+    await redis.stop();
   }
 }

@@ -120,7 +120,10 @@ export class TopicListener {
   }
 }
 
-const hubs = new WeakMap<object, { push: LiveHub; poll: LiveHub }>();
+// On globalThis: Next.js's server bundles each load this module, and one Redis handle (shared the
+// same way, platform/redis.ts) must still get one subscription per process, not one per bundle.
+const globalForLive = globalThis as unknown as { handoffLiveHubs?: WeakMap<object, { push: LiveHub; poll: LiveHub }> };
+const hubs = (globalForLive.handoffLiveHubs ??= new WeakMap());
 
 /**
  * The hub of one Redis connection: one subscription per process, however many services share it.
