@@ -527,6 +527,8 @@ async function main() {
     ACCOUNT_THROTTLE_AFTER: "100",
     // Section 4 runs 50 approvals of one account in well under a minute.
     APPROVAL_RATE_LIMIT: "10000",
+    // Section 7 opens 1,000 live streams from one address.
+    LIVE_STREAMS_PER_IP: "100000",
     // Section 3 signs in from many addresses, as behind a proxy.
     TRUST_PROXY: "true",
     HANDOFF_POLL_MS: String(pollMs),

@@ -125,6 +125,16 @@ const schema = z
     // Off: open pages poll Redis instead of waiting for its pub/sub notifications (for a Redis, or a
     // proxy in front of it, without pub/sub).
     LIVE_PUSH: flag("LIVE_PUSH", true),
+    LIVE_STREAMS_PER_SESSION: wholeNumber(
+      "LIVE_STREAMS_PER_SESSION must be a whole number of open live-update streams per session from 1 to 1000",
+      1,
+      1000,
+    ).default(20),
+    LIVE_STREAMS_PER_IP: wholeNumber(
+      "LIVE_STREAMS_PER_IP must be a whole number of open live-update streams per client address from 1 to 100000",
+      1,
+      100_000,
+    ).default(500),
   })
   .superRefine((env, ctx) => {
     if (env.REDIS_CLUSTER_NODES.length > 0 && (env.REDIS_URL || env.UPSTASH_REDIS_REST_URL)) {

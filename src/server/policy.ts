@@ -174,6 +174,8 @@ export interface Policy {
   throttle: { after: number; maxDelayMs: number };
   /** How often open pages poll Redis: a QR handoff or approval being watched, and the live session feed. */
   pollMs: { handoff: number; live: number };
+  /** Open live-update streams (SSE) one session, and one client address, may hold on an app instance. */
+  liveStreams: { perSession: number; perAddress: number };
   /** On SIGTERM, the longest wait for in-flight requests before their connections are closed (src/server/platform/shutdown.ts). */
   shutdownTimeoutMs: number;
   /** Sign-in history (LoginEvent) and security events older than this are deleted; 0 = kept forever. */
@@ -212,6 +214,7 @@ export function policyFrom(e: Env): Policy {
     },
     throttle: { after: e.ACCOUNT_THROTTLE_AFTER, maxDelayMs: e.ACCOUNT_THROTTLE_MAX_SECONDS * 1000 },
     pollMs: { handoff: e.HANDOFF_POLL_MS, live: e.LIVE_POLL_MS },
+    liveStreams: { perSession: e.LIVE_STREAMS_PER_SESSION, perAddress: e.LIVE_STREAMS_PER_IP },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     historyRetentionMs: e.HISTORY_RETENTION_DAYS * 86_400_000,
   };

@@ -4,6 +4,7 @@ import { Ratelimit } from "@upstash/ratelimit";
 import { DeviceCache } from "~/server/devices/device-cache";
 import { UserEventFeed } from "~/server/live/events";
 import { liveHubOf, type LiveHub } from "~/server/live/hub";
+import { OpenStreams } from "~/server/live/open-streams";
 import { ApprovalStore } from "~/server/approvals/store";
 import { HandoffStore } from "~/server/handoff/store";
 import { AccessTokenSigner } from "~/server/tokens/jwt";
@@ -28,6 +29,8 @@ export interface Services {
   events: UserEventFeed;
   /** This process's one reader of live notifications, shared by every open page (live/hub.ts). */
   live: LiveHub;
+  /** Open live-update streams per session and address on this instance, under their limits (live/open-streams.ts). */
+  openStreams: OpenStreams;
   handoffs: HandoffStore;
   approvals: ApprovalStore;
   jwt: AccessTokenSigner;
@@ -103,6 +106,7 @@ export function createServices(db: Db, redis: RedisHandle, e: Env, now?: () => n
     deviceCache: new DeviceCache(redis.raw, redis.prefix, DEVICE_CACHE_TTL_MS),
     events: new UserEventFeed(redis.redis, redis.prefix),
     live: liveHubOf(redis, { push: e.LIVE_PUSH }),
+    openStreams: new OpenStreams(policy.liveStreams),
     handoffs: new HandoffStore(redis.redis, redis.prefix, policy.handoffTtlMs, now),
     approvals: new ApprovalStore(redis.redis, redis.prefix, policy.approvalTtlMs, now),
     mailer: new Mailer({ enabled: e.MAIL_ENABLED, smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, redis: redis.redis, prefix: redis.prefix }),

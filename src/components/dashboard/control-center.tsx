@@ -143,6 +143,7 @@ export function ControlCenter({ email, sessionId, liveFrom }: { email: string; s
       },
       onError(error) {
         if (error.data?.reason === "not_signed_in") leave("expired");
+        else if (error.data?.reason === "too_many_streams") setNotice(`Live updates are paused on this page. ${error.message}`);
       },
     },
   );

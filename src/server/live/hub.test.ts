@@ -102,7 +102,17 @@ describe.each([
     const users = Array.from({ length: 20 }, () => crypto.randomUUID());
     const pages = await Promise.all(Array.from({ length: 200 }, (_, i) => page(users[i % 20])));
     // Polling every 50 ms these pages would send 4,000 commands a second.
-    const feeds = pages.map((p) => watchFeed(services.events, { ...p, live: services.live, pollMs: 50, signal: controller.signal, whenSessionEnds: "tell" }));
+    const feeds = pages.map((p) =>
+      watchFeed(services.events, {
+        ...p,
+        live: services.live,
+        streams: services.openStreams,
+        ip: "203.0.113.1",
+        pollMs: 50,
+        signal: controller.signal,
+        whenSessionEnds: "tell",
+      }),
+    );
     const first = feeds.map((feed) => take(feed as Take));
     await until(() => services.live.live && services.live.listeners === 200);
     // Let every page finish its first read (and the catch-up read when the hub came up).
@@ -142,7 +152,15 @@ describe.each([
       if (!outcome.ok) throw new Error(outcome.why);
       return { status: outcome.record.status, expiresAt: outcome.record.expiresAt };
     };
-    const watch = watchState({ read, final: new Set(["approved"]), recordId: id, live: services.live, pollMs: 60_000 });
+    const watch = watchState({
+      read,
+      final: new Set(["approved"]),
+      recordId: id,
+      live: services.live,
+      streams: services.openStreams,
+      owner: { ip: "203.0.113.1" },
+      pollMs: 60_000,
+    });
     expect((await watch.next()).value).toMatchObject({ status: "pending" });
     const next = watch.next();
     await until(() => services.live.live);
@@ -157,7 +175,15 @@ describe.each([
     const p = await page();
     const controller = new AbortController();
     // Polling once a minute: only the hub can bring the event in time.
-    const feed = watchFeed(services.events, { ...p, live: services.live, pollMs: 60_000, signal: controller.signal, whenSessionEnds: "tell" });
+    const feed = watchFeed(services.events, {
+      ...p,
+      live: services.live,
+      streams: services.openStreams,
+      ip: "203.0.113.1",
+      pollMs: 60_000,
+      signal: controller.signal,
+      whenSessionEnds: "tell",
+    });
     const event = take(feed as Take);
     await until(() => services.live.live && services.live.listeners === 1);
     await new Promise((r) => setTimeout(r, 200));

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices } from "~/test/harness";
 import { sessionKey, taggedId, userTag } from "~/server/platform/redis/keys";
 import { LiveHub } from "~/server/live/hub";
+import { OpenStreams } from "~/server/live/open-streams";
 import { watchFeed, watchState, type FeedEvent } from "~/server/live/watch";
 
 // The loops every subscription runs on, against the real live feed in Redis.
@@ -40,17 +41,36 @@ describe("watchFeed (real Redis)", () => {
       sessionId,
       lastEventId: String(before),
       live: t.services.live,
+      streams: t.services.openStreams,
+      ip: "203.0.113.1",
       pollMs: POLL_MS,
       whenSessionEnds: "close",
     });
     expect(await take(replay)).toMatchObject({ id: String(missed), event: { type: "device_updated", deviceId: "d1", seq: missed } });
     await replay.return();
 
-    const fromStart = watchFeed(t.services.events, { userId, sessionId, lastEventId: "0", live: t.services.live, pollMs: POLL_MS, whenSessionEnds: "close" });
+    const fromStart = watchFeed(t.services.events, {
+      userId,
+      sessionId,
+      lastEventId: "0",
+      live: t.services.live,
+      streams: t.services.openStreams,
+      ip: "203.0.113.1",
+      pollMs: POLL_MS,
+      whenSessionEnds: "close",
+    });
     expect((await take(fromStart))?.event).toMatchObject({ deviceId: "d0" });
     await fromStart.return();
 
-    const fromEnd = watchFeed(t.services.events, { userId, sessionId, live: t.services.live, pollMs: POLL_MS, whenSessionEnds: "close" });
+    const fromEnd = watchFeed(t.services.events, {
+      userId,
+      sessionId,
+      live: t.services.live,
+      streams: t.services.openStreams,
+      ip: "203.0.113.1",
+      pollMs: POLL_MS,
+      whenSessionEnds: "close",
+    });
     const coming = take(fromEnd);
     await new Promise((r) => setTimeout(r, 3 * POLL_MS));
     await t.services.events.publish(userId, { type: "device_updated", deviceId: "d2" });
@@ -68,6 +88,8 @@ describe("watchFeed (real Redis)", () => {
       sessionId,
       lastEventId: String(start),
       live: t.services.live,
+      streams: t.services.openStreams,
+      ip: "203.0.113.1",
       pollMs: POLL_MS,
       types: ["approval_requested", "approval_resolved"],
       whenSessionEnds: "close",
@@ -79,7 +101,14 @@ describe("watchFeed (real Redis)", () => {
   it("when the session ends: `tell` sends the event that ended it, or a late one, or `expired`; `close` just ends", async () => {
     // The event naming the session arrives with the poll that sees it gone.
     const a = await page();
-    const told = watchFeed(t.services.events, { ...a, live: t.services.live, pollMs: POLL_MS, whenSessionEnds: "tell" });
+    const told = watchFeed(t.services.events, {
+      ...a,
+      live: t.services.live,
+      streams: t.services.openStreams,
+      ip: "203.0.113.1",
+      pollMs: POLL_MS,
+      whenSessionEnds: "tell",
+    });
     const first = take(told);
     await new Promise((r) => setTimeout(r, 2 * POLL_MS));
     await a.end();
@@ -90,13 +119,27 @@ describe("watchFeed (real Redis)", () => {
     // It expires (nothing is published): read again when it is due, and after a short wait for an
     // event naming it, the page is told it expired.
     const b = await page(300);
-    const expired = watchFeed(t.services.events, { ...b, live: t.services.live, pollMs: 60_000, whenSessionEnds: "tell" });
+    const expired = watchFeed(t.services.events, {
+      ...b,
+      live: t.services.live,
+      streams: t.services.openStreams,
+      ip: "203.0.113.1",
+      pollMs: 60_000,
+      whenSessionEnds: "tell",
+    });
     const last = take(expired);
     expect((await last)?.event).toMatchObject({ type: "revoked", sessionIds: [b.sessionId], reason: "expired" });
     expect(await take(expired)).toBeUndefined();
 
     const c = await page(300);
-    const closing = watchFeed(t.services.events, { ...c, live: t.services.live, pollMs: 60_000, whenSessionEnds: "close" });
+    const closing = watchFeed(t.services.events, {
+      ...c,
+      live: t.services.live,
+      streams: t.services.openStreams,
+      ip: "203.0.113.1",
+      pollMs: 60_000,
+      whenSessionEnds: "close",
+    });
     expect(await take(closing)).toBeUndefined();
   });
 
@@ -107,6 +150,8 @@ describe("watchFeed (real Redis)", () => {
       userId,
       sessionId,
       live: t.services.live,
+      streams: t.services.openStreams,
+      ip: "203.0.113.1",
       pollMs: 60_000,
       signal: controller.signal,
       whenSessionEnds: "close",
@@ -122,7 +167,12 @@ describe("watchFeed (real Redis)", () => {
 
 describe("watchState", () => {
   // A hub with no subscription (as on Upstash): pages poll.
-  const polling = { recordId: "r", live: new LiveHub({ prefix: "test:" }) };
+  const polling = {
+    recordId: "r",
+    live: new LiveHub({ prefix: "test:" }),
+    streams: new OpenStreams({ perSession: 5, perAddress: 5 }),
+    owner: { ip: "203.0.113.1" },
+  };
 
   it("sends the first state and then only changes, and ends after a final one", async () => {
     const states = ["pending", "pending", "scanned", "scanned", "approved", "completed", "never read"];

@@ -2,6 +2,7 @@ import { tracked, type TrackedEnvelope } from "@trpc/server";
 import { z } from "zod";
 import type { UserEventFeed } from "~/server/live/events";
 import type { LiveHub } from "~/server/live/hub";
+import type { OpenStreams, StreamOwner } from "~/server/live/open-streams";
 import { recordTopic, userTopic } from "~/server/platform/redis/keys";
 import { LIVE_LATE_EVENT_WAIT_MS, LIVE_QUIET_RECHECK_MS } from "~/server/policy";
 
@@ -25,6 +26,10 @@ export interface WatchFeedOptions<K extends FeedEventType> {
   live: LiveHub;
   /** The wait between reads while the hub cannot say (its subscription is down, or Upstash). */
   pollMs: number;
+  /** The instance's count of open streams: this one takes a slot of its session and address while it runs. */
+  streams: OpenStreams;
+  /** The watching page's address (its session is `sessionId`). */
+  ip: string;
   signal?: AbortSignal;
   /** Only these event types are sent (all when absent); positions still advance past the others. */
   types?: readonly K[];
@@ -55,6 +60,7 @@ export async function* watchFeed<K extends FeedEventType = FeedEventType>(
 ): AsyncGenerator<TrackedEnvelope<Extract<FeedEvent, { type: K }>>, void> {
   const { userId, sessionId, signal } = options;
   const wanted = (event: FeedEvent): event is Extract<FeedEvent, { type: K }> => !options.types || options.types.includes(event.type as K);
+  const release = options.streams.open({ sessionId, ip: options.ip });
   // Listening before the first read: an event published during it is not missed.
   const listener = options.live.listen(userTopic(userId));
   try {
@@ -83,6 +89,7 @@ export async function* watchFeed<K extends FeedEventType = FeedEventType>(
     }
   } finally {
     listener.close();
+    release();
   }
 }
 
@@ -98,6 +105,10 @@ export interface WatchStateOptions<T> {
   live: LiveHub;
   /** The wait between reads while the hub cannot say (its subscription is down, or Upstash). */
   pollMs: number;
+  /** The instance's count of open streams: this one takes a slot of its owner's while it runs. */
+  streams: OpenStreams;
+  /** The watching page: its address, and its session when signed in. */
+  owner: StreamOwner;
   signal?: AbortSignal;
 }
 
@@ -105,6 +116,7 @@ export interface WatchStateOptions<T> {
 export async function* watchState<T extends { status: string; expiresAt?: Date }>(options: WatchStateOptions<T>): AsyncGenerator<T, void> {
   const fingerprint = options.fingerprint ?? ((state: T) => state.status);
   let last: string | null = null;
+  const release = options.streams.open(options.owner);
   const listener = options.live.listen(recordTopic(options.recordId));
   try {
     while (!options.signal?.aborted) {
@@ -121,5 +133,6 @@ export async function* watchState<T extends { status: string; expiresAt?: Date }
     }
   } finally {
     listener.close();
+    release();
   }
 }

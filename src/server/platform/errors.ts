@@ -30,6 +30,8 @@ export const ERROR_REASONS = {
   network_busy: "Too many password checks at once from this network: wait and retry.",
   rate_limited: "A per-IP or per-user request limit: wait data.retryAfter seconds.",
   session_limit: "The account already has SESSION_LIMIT sessions and the policy is reject.",
+  too_many_streams:
+    "The session or the network address already holds its limit of open live-update streams on this app instance (LIVE_STREAMS_PER_SESSION, LIVE_STREAMS_PER_IP): close some pages.",
   parent_session_ended: "The session that approved or handed off this sign-in has ended.",
   sessions_ended: "Every session of the account was ended (lockout, password change) meanwhile.",
   session_not_found: "No such session of this user (ended already, or not theirs).",

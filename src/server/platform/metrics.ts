@@ -59,7 +59,7 @@ function build() {
     }),
     rateLimitHits: new Counter({
       name: "handoff_rate_limit_hits_total",
-      help: "Requests refused by a rate limit, by limit (signin:ip, register:ip, handoff:ip, handoff:user, approval:user, tokens-from-session:user).",
+      help: "Requests refused by a rate limit, by limit (signin:ip, register:ip, handoff:ip, handoff:user, approval:user, tokens-from-session:user, ...; live-streams:session and live-streams:address for refused live streams).",
       labelNames: ["limit"] as const,
       registers,
     }),

@@ -24,6 +24,8 @@ export const approvalsRouter = createTRPCRouter({
       lastEventId: input?.lastEventId,
       live: ctx.services.live,
       pollMs: ctx.services.config.livePollMs,
+      streams: ctx.services.openStreams,
+      ip: ctx.ip(),
       signal,
       types: ["approval_requested", "approval_resolved"],
       whenSessionEnds: "close",
@@ -56,6 +58,8 @@ export const approvalsRouter = createTRPCRouter({
       recordId: input.requestId,
       live: ctx.services.live,
       pollMs: ctx.services.config.handoffPollMs,
+      streams: ctx.services.openStreams,
+      owner: { sessionId: ctx.session?.id, ip: ctx.ip() },
       signal,
     });
   }),

@@ -84,6 +84,8 @@ export const handoffRouter = createTRPCRouter({
       recordId: input.id,
       live: ctx.services.live,
       pollMs: ctx.services.config.handoffPollMs,
+      streams: ctx.services.openStreams,
+      owner: { sessionId: ctx.session?.id, ip: ctx.ip() },
       signal,
     });
   }),

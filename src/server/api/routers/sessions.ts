@@ -77,6 +77,8 @@ export const sessionsRouter = createTRPCRouter({
       lastEventId: input?.lastEventId,
       live: ctx.services.live,
       pollMs: ctx.services.config.livePollMs,
+      streams: ctx.services.openStreams,
+      ip: ctx.ip(),
       signal,
       whenSessionEnds: "tell",
     }),
