@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
+import http from "node:http";
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { EventSource } from "eventsource";
 import superjson from "superjson";
@@ -75,6 +76,63 @@ export const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 };
+
+/**
+ * A steady latency probe: one GET every 1/rate s on a fixed schedule (open loop: a slow answer
+ * does not delay the next request, which goes out on another kept-alive socket), each timed from
+ * its send to the end of its answer. Not autocannon's `overallRate`: that lets each connection
+ * send its whole second's quota back to back as the second starts and then pauses (bursts that
+ * queue behind each other), and fills its histogram with coordinated-omission samples at a 1 ms
+ * interval (one 130 ms answer counts as ~130 samples), so its p99 measures the generator.
+ */
+export async function steadyProbe(opts: { url: string; headers?: Record<string, string>; rate: number; seconds: number }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const latencies: number[] = [];
+  /** Those sent after the first second (a burst's start is its worst moment; this is what follows). */
+  const settled: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const get = () =>
+    new Promise<void>((resolve) => {
+      const sent = performance.now();
+      const req = http.get(opts.url, { agent, headers: opts.headers }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          if (res.statusCode! >= 200 && res.statusCode! < 300) {
+            latencies.push(performance.now() - sent);
+            if (sent - started >= 1000) settled.push(performance.now() - sent);
+          } else non2xx++;
+          resolve();
+        });
+      });
+      req.on("error", () => {
+        errors++;
+        resolve();
+      });
+    });
+  const intervalMs = 1000 / opts.rate;
+  const total = Math.round(opts.rate * opts.seconds);
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(get());
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  const elapsedS = (performance.now() - started) / 1000;
+  return {
+    rps: latencies.length / elapsedS,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    p99AfterFirstSecond: percentile(settled, 99),
+    total: latencies.length,
+    non2xx,
+    errors,
+  };
+}
 
 export interface Server {
   base: string;
