@@ -1,3 +1,4 @@
+import http from "node:http";
 import { expect, test, type Page } from "@playwright/test";
 import { approvalPrompt, fillCredentials, newEmail, register, requestApproval, signInWithApproval } from "./helpers";
 
@@ -101,4 +102,32 @@ test("'New sign-in' goes away when that session is revoked", async ({ browser },
   await expect(signInNotice).toHaveCount(0);
   await a.close();
   await b.close();
+});
+
+test("a session already holding its limit of live streams: a further dashboard tab says live updates are paused", async ({ browser, baseURL }, testInfo) => {
+  const context = await browser.newContext();
+  const first = await context.newPage();
+  await register(first, newEmail("notice-streams"));
+  const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+  // The first tab holds one of the session's LIVE_STREAMS_PER_SESSION (20, the default) streams;
+  // an API client with the same cookie holds the other 19.
+  const held: http.ClientRequest[] = [];
+  for (let i = 0; i < 19; i++) {
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get(`${baseURL}/api/trpc/sessions.onEvent?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`, { headers: { cookie } }, (res) => {
+        res.resume();
+        resolve();
+      });
+      req.on("error", reject);
+      held.push(req);
+    });
+  }
+  const second = await context.newPage();
+  await second.goto("/dashboard");
+  await expect(second.getByText(/Live updates are paused on this page\. This session already has 20 live update streams open/)).toBeVisible();
+  await second.screenshot({ path: testInfo.outputPath("notice-streams.png"), fullPage: true });
+  // The first tab is unaffected: its stream is still one of the 20.
+  await expect(first.getByText(/Live updates are paused/)).toHaveCount(0);
+  for (const req of held) req.destroy();
+  await context.close();
 });
