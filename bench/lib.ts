@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
-import http from "node:http";
+import { Worker } from "node:worker_threads";
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { EventSource } from "eventsource";
 import superjson from "superjson";
@@ -77,60 +77,69 @@ export const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 };
 
-/**
- * A steady latency probe: one GET every 1/rate s on a fixed schedule (open loop: a slow answer
- * does not delay the next request, which goes out on another kept-alive socket), each timed from
- * its send to the end of its answer. Not autocannon's `overallRate`: that lets each connection
- * send its whole second's quota back to back as the second starts and then pauses (bursts that
- * queue behind each other), and fills its histogram with coordinated-omission samples at a 1 ms
- * interval (one 130 ms answer counts as ~130 samples), so its p99 measures the generator.
- */
-export async function steadyProbe(opts: { url: string; headers?: Record<string, string>; rate: number; seconds: number }) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const latencies: number[] = [];
-  /** Those sent after the first second (a burst's start is its worst moment; this is what follows). */
-  const settled: number[] = [];
-  let non2xx = 0;
-  let errors = 0;
-  const get = () =>
-    new Promise<void>((resolve) => {
-      const sent = performance.now();
-      const req = http.get(opts.url, { agent, headers: opts.headers }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode! >= 200 && res.statusCode! < 300) {
-            latencies.push(performance.now() - sent);
-            if (sent - started >= 1000) settled.push(performance.now() - sent);
-          } else non2xx++;
-          resolve();
-        });
-      });
-      req.on("error", () => {
-        errors++;
-        resolve();
-      });
+// The probe's loop, run on a thread of its own (plain CommonJS, evaluated as the worker's entry):
+// the bench's load generators share the main thread, and their event-loop delays must not count
+// as the server's. Each request is timed from when it was due (not when it went out), so a late
+// send counts against the measurement rather than vanishing from it.
+const PROBE_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const http = require("node:http");
+const { url, headers, rate, seconds } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const latencies = [], settled = [];
+let non2xx = 0, errors = 0;
+const started = performance.now();
+const intervalMs = 1000 / rate, total = Math.round(rate * seconds);
+const inFlight = [];
+const get = (due) => new Promise((resolve) => {
+  const req = http.get(url, { agent, headers }, (res) => {
+    res.resume();
+    res.on("end", () => {
+      const latency = performance.now() - due;
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        latencies.push(latency);
+        if (due - started >= 1000) settled.push(latency);
+      } else non2xx++;
+      resolve();
     });
-  const intervalMs = 1000 / opts.rate;
-  const total = Math.round(opts.rate * opts.seconds);
-  const started = performance.now();
-  const inFlight: Promise<void>[] = [];
+  });
+  req.on("error", () => { errors++; resolve(); });
+});
+(async () => {
   for (let i = 0; i < total; i++) {
     const due = started + i * intervalMs;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    inFlight.push(get());
+    inFlight.push(get(due));
   }
   await Promise.all(inFlight);
   agent.destroy();
-  const elapsedS = (performance.now() - started) / 1000;
+  parentPort.postMessage({ latencies, settled, non2xx, errors, elapsedS: (performance.now() - started) / 1000 });
+})();
+`;
+
+/**
+ * A steady latency probe: one GET every 1/rate s on a fixed schedule (open loop: a slow answer
+ * does not delay the next request, which goes out on another kept-alive socket), each timed from
+ * when it was due to the end of its answer, on a thread of its own. Not autocannon's
+ * `overallRate`: that lets each connection send its whole second's quota back to back as the
+ * second starts and then pauses (bursts that queue behind each other), and fills its histogram
+ * with coordinated-omission samples at a 1 ms interval (one 130 ms answer counts as ~130
+ * samples), so its p99 measures the generator.
+ */
+export async function steadyProbe(opts: { url: string; headers?: Record<string, string>; rate: number; seconds: number }) {
+  const worker = new Worker(PROBE_SOURCE, { eval: true, workerData: opts });
+  const [result] = (await once(worker, "message")) as [{ latencies: number[]; settled: number[]; non2xx: number; errors: number; elapsedS: number }];
+  await worker.terminate();
   return {
-    rps: latencies.length / elapsedS,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    p99AfterFirstSecond: percentile(settled, 99),
-    total: latencies.length,
-    non2xx,
-    errors,
+    rps: result.latencies.length / result.elapsedS,
+    p50: percentile(result.latencies, 50),
+    p99: percentile(result.latencies, 99),
+    /** Requests due after the first second (a burst's start is its worst moment; this is what follows); NaN for shorter runs. */
+    p99AfterFirstSecond: percentile(result.settled, 99),
+    total: result.latencies.length,
+    non2xx: result.non2xx,
+    errors: result.errors,
   };
 }
 

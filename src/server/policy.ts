@@ -48,6 +48,15 @@ export const LIVE_LATE_EVENT_WAIT_MS = 300;
 export const LIVE_QUIET_RECHECK_MS = 2 * 60_000;
 export const LIVE_PUSH_PING_MS = 5_000;
 export const LIVE_PUSH_RETRY_MS = 500;
+/**
+ * Every open live stream carries a ping this often (an SSE comment; no Redis): a client that went
+ * away without closing its connection (a laptop put to sleep, a phone changing networks) is found
+ * when a write to it fails, which frees its stream slot (live/open-streams.ts), and proxies do not
+ * close a quiet stream as idle. The page reconnects (resuming at its feed position) after
+ * LIVE_STREAM_RECONNECT_MS without a byte.
+ */
+export const LIVE_STREAM_PING_MS = 25_000;
+export const LIVE_STREAM_RECONNECT_MS = 2 * LIVE_STREAM_PING_MS + 10_000;
 
 /** How long concurrent sign-ins of one browser share the cookie it is trusted under. */
 export const TRUST_NONCE_MS = 60_000;

@@ -26,6 +26,8 @@ export function ApprovalWaiting({
   const router = useRouter();
   const [status, setStatus] = useState<ApprovalStatus>("pending");
   const [now, setNow] = useState(() => Date.now());
+  // The stream itself refused (e.g. too many open pages): this page would never learn the outcome.
+  const [watchError, setWatchError] = useState<string | null>(null);
   const completing = useRef(false);
   const complete = api.approvals.complete.useMutation({ onSuccess: () => router.replace(next) });
 
@@ -38,12 +40,14 @@ export function ApprovalWaiting({
     { requestId },
     {
       onData(state) {
+        setWatchError(null);
         setStatus(state.status);
         if (state.status === "approved" && !completing.current) {
           completing.current = true;
           complete.mutate({ requestId });
         }
       },
+      onError: (error) => setWatchError(error.message),
     },
   );
 
@@ -77,9 +81,9 @@ export function ApprovalWaiting({
         {status === "cancelled" && "This request was cancelled."}
         {(status === "expired" || (status === "pending" && seconds === 0)) && "The code expired. Sign in again to get a new one."}
       </div>
-      {complete.error && (
+      {(complete.error ?? watchError) && (
         <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-          {complete.error.message}
+          {complete.error?.message ?? watchError}
         </p>
       )}
       {(ended || complete.error) && (

@@ -13,12 +13,14 @@ export function ClaimOffer({ token }: { token: string }) {
   const claim = api.handoff.claim.useMutation();
   const complete = api.handoff.complete.useMutation({ onSuccess: () => router.replace("/dashboard") });
   const [status, setStatus] = useState<string | null>(null);
+  const [watchError, setWatchError] = useState<string | null>(null);
   const completing = useRef(false);
   useOnce(() => claim.mutate({ token }));
 
   const id = claim.data?.id;
   api.handoff.watch.useSubscription(id ? { id } : skipToken, {
     onData(state) {
+      setWatchError(null);
       const s = (state as { status: string }).status;
       setStatus(s);
       if (s === "approved" && id && !completing.current) {
@@ -26,6 +28,7 @@ export function ClaimOffer({ token }: { token: string }) {
         complete.mutate({ id });
       }
     },
+    onError: (error) => setWatchError(error.message),
   });
 
   const error = claim.error ?? complete.error;
@@ -49,9 +52,9 @@ export function ClaimOffer({ token }: { token: string }) {
           {(current === "expired" || current === "cancelled") && <p className="font-medium text-slate-900">This request is no longer valid.</p>}
         </div>
       )}
-      {error && (
+      {(error ?? watchError) && (
         <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-          {error.message}
+          {error?.message ?? watchError}
         </p>
       )}
       {(error || (current && ["denied", "expired", "cancelled"].includes(current))) && (

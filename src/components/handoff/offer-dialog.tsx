@@ -17,6 +17,7 @@ type State = { status: string; recipient?: PartyView | null; warnings?: Warning[
 export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose: () => void; onDone: () => void }) {
   const [offer, setOffer] = useState<Offer | null>(null);
   const [state, setState] = useState<State>({ status: "pending" });
+  const [watchError, setWatchError] = useState<string | null>(null);
   const create = api.handoff.offer.useMutation({
     onSuccess: (data) => {
       setState({ status: "pending" });
@@ -34,6 +35,7 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
   // A fresh code each time the dialog opens.
   useEffect(() => {
     if (open) {
+      setWatchError(null);
       resetApprove();
       resetDeny();
       createOffer();
@@ -44,10 +46,12 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
 
   api.handoff.watch.useSubscription(open && offer ? { id: offer.id } : skipToken, {
     onData(data) {
+      setWatchError(null);
       const next = data as State;
       setState(next);
       if (next.status === "completed") onDone();
     },
+    onError: (error) => setWatchError(error.message),
   });
 
   const token = offer?.qrUrl.split("/").pop() ?? "";
@@ -95,9 +99,9 @@ export function OfferDialog({ open, onClose, onDone }: { open: boolean; onClose:
         {status === "denied" && "Denied. The other device was not signed in."}
         {(status === "expired" || status === "cancelled") && "This code is no longer valid."}
       </div>
-      {(reauth.error ?? error) && (
+      {(reauth.error ?? error ?? watchError) && (
         <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-          {reauth.error ?? error?.message}
+          {reauth.error ?? error?.message ?? watchError}
         </p>
       )}
       <div className="flex justify-end gap-2">

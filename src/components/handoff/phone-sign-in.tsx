@@ -17,6 +17,7 @@ export function PhoneSignIn({ next }: { next: string }) {
   const router = useRouter();
   const [request, setRequest] = useState<Started | null>(null);
   const [status, setStatus] = useState<string>("pending");
+  const [watchError, setWatchError] = useState<string | null>(null);
   const completing = useRef(false);
 
   const start = api.handoff.start.useMutation({
@@ -42,6 +43,7 @@ export function PhoneSignIn({ next }: { next: string }) {
 
   api.handoff.watch.useSubscription(request ? { id: request.id } : skipToken, {
     onData(state) {
+      setWatchError(null);
       const s = (state as WatchState).status;
       setStatus(s);
       if (s === "approved" && request && !completing.current) {
@@ -50,6 +52,7 @@ export function PhoneSignIn({ next }: { next: string }) {
       }
       if (s === "expired") startNew();
     },
+    onError: (error) => setWatchError(error.message),
   });
 
   const rateLimited = start.error?.data?.reason === "rate_limited";
@@ -74,9 +77,9 @@ export function PhoneSignIn({ next }: { next: string }) {
         {status === "denied" && <>The sign-in was denied on your phone.</>}
         {status === "cancelled" && <>This request was cancelled.</>}
       </div>
-      {(start.error || complete.error) && (
+      {(start.error ?? complete.error ?? watchError) && (
         <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-          {(start.error ?? complete.error)!.message}
+          {(start.error ?? complete.error)?.message ?? watchError}
         </p>
       )}
       {(["denied", "cancelled"].includes(status) || (start.error && !rateLimited) || complete.error) && (

@@ -13,6 +13,7 @@ import type { Session } from "~/server/sessions/store";
 import type { Services } from "~/server/services";
 import { requestHelpers, type Context } from "./context";
 import { reasonOf, toTRPCError } from "./errors";
+import { LIVE_STREAM_PING_MS, LIVE_STREAM_RECONNECT_MS } from "~/server/policy";
 import { transformer } from "./transformer";
 
 interface Meta {
@@ -29,6 +30,7 @@ const t = initTRPC
   .meta<Meta>()
   .create({
     transformer,
+    sse: { ping: { enabled: true, intervalMs: LIVE_STREAM_PING_MS }, client: { reconnectAfterInactivityMs: LIVE_STREAM_RECONNECT_MS } },
     errorFormatter({ shape, error }) {
       const zodError = error.cause instanceof ZodError ? error.cause : null;
       const { stack: _stack, ...data } = shape.data;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PASSWORD } from "~/test/fixtures";
+import { FIREFOX_LINUX, PASSWORD } from "~/test/fixtures";
 import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
+import { LIVE_STREAM_PING_MS, LIVE_STREAM_RECONNECT_MS } from "~/server/policy";
 import { OpenStreams } from "./open-streams";
 
 describe("OpenStreams", () => {
@@ -26,6 +27,18 @@ describe("OpenStreams", () => {
     expect(streams.count({ ip: "198.51.100.1" })).toBe(2);
     streams.open({ ip: "198.51.100.1" });
     expect(() => streams.open({ sessionId: "a", ip: "198.51.100.1" })).toThrow(/network address/);
+  });
+
+  it("counts an IPv6 client by its /64 (one subscriber's block), an IPv4 client by its address", () => {
+    const streams = new OpenStreams({ perSession: 10, perAddress: 2 });
+    streams.open({ ip: "2001:db8:1:2::1" });
+    streams.open({ ip: "2001:db8:1:2:ffff:0:0:9" });
+    expect(() => streams.open({ ip: "2001:0db8:0001:0002:abcd::" })).toThrow(/network address/);
+    expect(streams.count({ ip: "2001:db8:1:2::42" })).toBe(2);
+    streams.open({ ip: "2001:db8:1:3::1" }); // the next /64
+    streams.open({ ip: "198.51.100.1" });
+    streams.open({ ip: "198.51.100.2" }); // IPv4 neighbours are separate clients
+    expect(streams.count({ ip: "198.51.100.1" })).toBe(1);
   });
 });
 
@@ -64,7 +77,7 @@ describe("open live streams per session and address (through /api/trpc, real Red
   const aborts: AbortController[] = [];
 
   beforeAll(async () => {
-    t = await createTestServices({ LIVE_STREAMS_PER_SESSION: "3", LIVE_STREAMS_PER_IP: "5" });
+    t = await createTestServices({ LIVE_STREAMS_PER_SESSION: "3", LIVE_STREAMS_PER_IP: "5", NEW_DEVICE_APPROVAL: "true" });
   });
   afterAll(async () => {
     for (const abort of aborts) abort.abort();
@@ -126,6 +139,37 @@ describe("open live streams per session and address (through /api/trpc, real Red
 
     for (const o of opened) o.abort.abort();
     await until(() => t.services.openStreams.count({ ip }) === 0);
+  });
+
+  it("a stream that fails (someone else's or an unknown approval) or ends at once (an unknown QR request reads as expired) gives its slot back", async () => {
+    const owner = await signedIn("198.51.100.41");
+    const email = (await owner.b.query<{ user: { email: string } }>("auth.me")).data!.user.email;
+    const newDevice = new TestBrowser(t.services, { ip: "198.51.100.42", userAgent: FIREFOX_LINUX });
+    const { requestId } = (await newDevice.mutation<{ requestId: string }>("auth.login", { email, password: PASSWORD })).data!;
+    const ip = "198.51.100.40";
+    const anonymous = new TestBrowser(t.services, { ip });
+    // More of each than the address's limit (5): every one was given back before the next.
+    for (let i = 0; i < 8; i++) {
+      const failed = await open(anonymous, "approvals.watch", { requestId }).first;
+      expect(failed).toMatchObject({ event: "serialized-error", data: { json: { data: { code: "NOT_FOUND" } } } });
+      const ended = await open(anonymous, "handoff.watch", { id: `unknown-request-${i}-xxxxxx` }).first;
+      expect(ended.data).toMatchObject({ json: { status: "expired" } });
+      await until(() => t.services.openStreams.count({ ip }) === 0);
+    }
+  });
+
+  it("the stream tells the client to reconnect after a minute without a byte; the server pings well within it", async () => {
+    const { b } = await signedIn("198.51.100.50");
+    const abort = new AbortController();
+    aborts.push(abort);
+    const res = await b.raw("sessions.onEvent", { method: "GET", query: `input=${encodeURIComponent(JSON.stringify({ json: {} }))}`, signal: abort.signal });
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("\n\n")) text += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    expect(text).toContain("event: connected");
+    expect(text).toContain(`"reconnectAfterInactivityMs":${LIVE_STREAM_RECONNECT_MS}`);
+    expect(LIVE_STREAM_PING_MS * 2).toBeLessThan(LIVE_STREAM_RECONNECT_MS);
   });
 
   it("a stream that ends on its own (its session revoked) gives its slot back", async () => {

@@ -1,3 +1,4 @@
+import { clientBlockOf } from "~/server/platform/client-ip";
 import { AuthError } from "~/server/platform/errors";
 import { metrics } from "~/server/platform/metrics";
 
@@ -14,7 +15,7 @@ import { metrics } from "~/server/platform/metrics";
 export interface StreamLimits {
   /** Open streams one session may hold on an instance (its tabs, each page's subscriptions). */
   perSession: number;
-  /** Open streams one client address may hold on an instance (sessions behind one NAT add up). */
+  /** Open streams one client address (an IPv6 /64) may hold on an instance (sessions behind one NAT add up). */
   perAddress: number;
 }
 
@@ -37,22 +38,23 @@ export class OpenStreams {
    */
   open(owner: StreamOwner): () => void {
     const session = owner.sessionId ?? null;
+    const address = clientBlockOf(owner.ip);
     if (session !== null && (this.bySession.get(session) ?? 0) >= this.limits.perSession) this.refuse("session", this.limits.perSession);
-    if ((this.byAddress.get(owner.ip) ?? 0) >= this.limits.perAddress) this.refuse("address", this.limits.perAddress);
+    if ((this.byAddress.get(address) ?? 0) >= this.limits.perAddress) this.refuse("address", this.limits.perAddress);
     if (session !== null) add(this.bySession, session, 1);
-    add(this.byAddress, owner.ip, 1);
+    add(this.byAddress, address, 1);
     let open = true;
     return () => {
       if (!open) return;
       open = false;
       if (session !== null) add(this.bySession, session, -1);
-      add(this.byAddress, owner.ip, -1);
+      add(this.byAddress, address, -1);
     };
   }
 
-  /** Streams open now for a session or an address (for tests). */
+  /** Streams open now for a session or an address's block (for tests). */
   count(owner: { sessionId?: string; ip?: string }): number {
-    return owner.sessionId !== undefined ? (this.bySession.get(owner.sessionId) ?? 0) : (this.byAddress.get(owner.ip ?? "") ?? 0);
+    return owner.sessionId !== undefined ? (this.bySession.get(owner.sessionId) ?? 0) : (this.byAddress.get(clientBlockOf(owner.ip ?? "")) ?? 0);
   }
 
   private refuse(by: "session" | "address", limit: number): never {

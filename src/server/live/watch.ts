@@ -1,7 +1,7 @@
 import { tracked, type TrackedEnvelope } from "@trpc/server";
 import { z } from "zod";
 import type { UserEventFeed } from "~/server/live/events";
-import type { LiveHub } from "~/server/live/hub";
+import type { LiveHub, TopicListener } from "~/server/live/hub";
 import type { OpenStreams, StreamOwner } from "~/server/live/open-streams";
 import { recordTopic, userTopic } from "~/server/platform/redis/keys";
 import { LIVE_LATE_EVENT_WAIT_MS, LIVE_QUIET_RECHECK_MS } from "~/server/policy";
@@ -61,9 +61,10 @@ export async function* watchFeed<K extends FeedEventType = FeedEventType>(
   const { userId, sessionId, signal } = options;
   const wanted = (event: FeedEvent): event is Extract<FeedEvent, { type: K }> => !options.types || options.types.includes(event.type as K);
   const release = options.streams.open({ sessionId, ip: options.ip });
-  // Listening before the first read: an event published during it is not missed.
-  const listener = options.live.listen(userTopic(userId));
+  let listener: TopicListener | undefined;
   try {
+    // Listening before the first read: an event published during it is not missed.
+    listener = options.live.listen(userTopic(userId));
     let seq = options.lastEventId != null ? Number(options.lastEventId) : await feed.currentSeq(userId);
     while (!signal?.aborted) {
       const polled = await feed.poll(userId, sessionId, seq);
@@ -88,7 +89,7 @@ export async function* watchFeed<K extends FeedEventType = FeedEventType>(
       await listener.next({ quietMs, pollMs: options.pollMs }, signal);
     }
   } finally {
-    listener.close();
+    listener?.close();
     release();
   }
 }
@@ -117,8 +118,9 @@ export async function* watchState<T extends { status: string; expiresAt?: Date }
   const fingerprint = options.fingerprint ?? ((state: T) => state.status);
   let last: string | null = null;
   const release = options.streams.open(options.owner);
-  const listener = options.live.listen(recordTopic(options.recordId));
+  let listener: TopicListener | undefined;
   try {
+    listener = options.live.listen(recordTopic(options.recordId));
     while (!options.signal?.aborted) {
       const state = await options.read();
       const current = fingerprint(state);
@@ -132,7 +134,7 @@ export async function* watchState<T extends { status: string; expiresAt?: Date }
       await listener.next({ quietMs: Math.min(LIVE_QUIET_RECHECK_MS, untilExpiry), pollMs: options.pollMs }, options.signal);
     }
   } finally {
-    listener.close();
+    listener?.close();
     release();
   }
 }

@@ -39,3 +39,19 @@ export function clientIp(headers: Headers, trustProxy: boolean): string {
   }
   return clean(headers.get(PEER_ADDRESS_HEADER)) ?? "0.0.0.0";
 }
+
+/**
+ * The block one client controls, for limits on what it holds: an IPv4 address as is, an IPv6
+ * address's /64 (one subscriber is routinely given a whole /64, so per-address counts on IPv6
+ * would let one client use 2^64 addresses).
+ */
+export function clientBlockOf(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  const groups = new URL(`http://[${ip.split("%")[0]}]`).hostname.slice(1, -1);
+  // Canonical form: expand "::" so the first four groups can be read.
+  const [head = "", tail = ""] = groups.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const all = groups.includes("::") ? [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right] : left;
+  return `${all.slice(0, 4).join(":")}::/64`;
+}
