@@ -490,7 +490,7 @@ async function signIns(ctx: PeerContext, argon2Peer: Peer, startStock: () => Pro
     say(`| ${label} | ${l.rps.toFixed(0)} | ${ms(l.p50)} | ${ms(l.p99)} | ${l.non2xx} / ${l.errors ?? 0} | ${us(l.cpuUs)} | ${ratio(l.rps, rows.ours.rps)} |`);
   say(`| app, hashing | sign-ins/s | p50 | p99 | non-2xx / errors | server CPU per sign-in | / Handoff |`);
   say(`| --- | ---: | ---: | ---: | ---: | ---: | ---: |`);
-  row("Handoff `auth.login`, argon2id on cores - 1 worker threads at nice 10", rows.ours);
+  row("Handoff `auth.login`, argon2id on one worker thread per core at nice 10", rows.ours);
   row("better-auth `sign-in/email`, argon2id (same options, @node-rs/argon2 on libuv's pool)", rows.peerArgon2);
   row(`better-auth \`sign-in/email\`, its default scrypt (${scryptSeconds} s phase)`, rows.peerScrypt);
   say();
