@@ -1,5 +1,5 @@
 import type { ClientInfo } from "~/server/auth/types";
-import { clientIp } from "~/server/platform/client-ip";
+import { clientBlockOf, clientIp } from "~/server/platform/client-ip";
 import {
   approvalCookieName,
   deviceCookieName,
@@ -37,6 +37,8 @@ export function requestHelpers(headers: Headers, resHeaders: Headers | null, con
     approvalCookie: cookies.get(approvalCookieName(config.secureCookies)),
     twoFactorCookie: cookies.get(twoFactorCookieName(config.secureCookies)),
     ip: () => clientIp(headers, config.trustProxy),
+    /** What per-address limits count: the client's address, an IPv6 client's whole /64 (platform/client-ip.ts). */
+    network: () => clientBlockOf(clientIp(headers, config.trustProxy)),
     /**
      * The request's client. Its device is the id of a device cookie this server issued; a browser
      * without one, or with any other value (planted, tampered, from before cookies were signed),

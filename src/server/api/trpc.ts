@@ -182,7 +182,7 @@ export type RateLimitRule = readonly [limiter: Ratelimit, key: string];
  * `.input()`); over one, TOO_MANY_REQUESTS "<message> Try again in N s." with data.retryAfter and
  * a Retry-After header (set by the base middleware).
  */
-export function rateLimited<TContext extends { services: Services; ip(): string }>(rules: (ctx: TContext) => RateLimitRule[], message: string) {
+export function rateLimited<TContext extends { services: Services; network(): string }>(rules: (ctx: TContext) => RateLimitRule[], message: string) {
   return experimental_standaloneMiddleware<{ ctx: TContext }>().create(async ({ ctx, next }) => {
     // tRPC hands the middleware a Simplify<> copy of TContext's type: the same object.
     for (const [limiter, key] of rules(ctx as TContext)) await enforceRateLimit(limiter, key, message);

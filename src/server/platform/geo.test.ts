@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clientIp, PEER_ADDRESS_HEADER } from "~/server/platform/client-ip";
+import { clientBlockOf, clientIp, PEER_ADDRESS_HEADER } from "~/server/platform/client-ip";
 import { isPrivateAddress, locate } from "~/server/platform/geo";
 
 describe("which addresses are not a place on the map", () => {
@@ -87,5 +87,15 @@ describe("client address", () => {
     expect(peer("81.2.69.142")).toBe("81.2.69.142");
     expect(peer("not-an-ip")).toBe("0.0.0.0");
     expect(forwarded("garbage")).toBe("10.0.0.2");
+  });
+  it("per-address limits count an IPv6 client by its /64, however it is written, and an IPv4 client by its address", () => {
+    const block = "2001:db8:a:b::/64";
+    for (const address of ["2001:db8:a:b::1", "2001:0DB8:000a:000b:ffff:ffff:ffff:ffff", "2001:db8:a:b:1:2:3:4", "2001:db8:a:b::"])
+      expect(clientBlockOf(address)).toBe(block);
+    expect(clientBlockOf("2001:db8:a:c::1")).toBe("2001:db8:a:c::/64");
+    expect(clientBlockOf("::1")).toBe("0:0:0:0::/64");
+    expect(clientBlockOf("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    expect(clientBlockOf("81.2.69.142")).toBe("81.2.69.142");
+    expect(clientBlockOf(peer("::ffff:81.2.69.142"))).toBe("81.2.69.142");
   });
 });

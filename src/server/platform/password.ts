@@ -1,5 +1,6 @@
 import os from "node:os";
 import { hash, verify } from "@node-rs/argon2";
+import { clientBlockOf } from "~/server/platform/client-ip";
 import { HashPool, KeyedAdmission } from "~/server/platform/hash-pool";
 import {
   PASSWORD_CHECKS_PER_ACCOUNT,
@@ -69,7 +70,7 @@ export async function verifyPassword(storedHash: string | null | undefined, pass
 export async function admitPasswordCheck(source: { account: string; ip: string }) {
   const release = await admission.enter([
     { name: `account:${source.account}`, kind: "account", limit: PASSWORD_CHECKS_PER_ACCOUNT, backlog: PASSWORD_CHECKS_WAITING_PER_KEY },
-    { name: `ip:${source.ip}`, kind: "ip", limit: PASSWORD_CHECKS_PER_IP, backlog: PASSWORD_CHECKS_WAITING_PER_KEY },
+    { name: `ip:${clientBlockOf(source.ip)}`, kind: "ip", limit: PASSWORD_CHECKS_PER_IP, backlog: PASSWORD_CHECKS_WAITING_PER_KEY },
   ]);
   return { verify: verifyPassword, release };
 }

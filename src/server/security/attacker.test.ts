@@ -59,6 +59,17 @@ describe("attacker script: every attack is stopped and counted", () => {
     expect(results.filter(gotSession)).toHaveLength(0);
   });
 
+  it("credential stuffing from one IPv6 /64, a new address per try: the per-IP limit counts the /64 and stops it after 30", async () => {
+    const pairs = Array.from({ length: 40 }, (_, i) => ({ email: uniqueEmail(`leak6-${i}`), password: `leaked-${i}` }));
+    await clearOfMinuteBoundary();
+    const results = [];
+    for (const [i, pair] of pairs.entries()) results.push(await attacker(`2001:db8:66:1:${(i + 1).toString(16)}::${i + 7}`).mutation("auth.login", pair));
+    expect(results.filter((r) => r.status === 429)).toHaveLength(10);
+    // The next /64 is someone else.
+    expect((await attacker("2001:db8:66:2::1").mutation("auth.login", pairs[0])).status).toBe(401);
+    count("credential stuffing, one IPv6 /64", results, results.filter(gotSession).length);
+  });
+
   it("credential stuffing from a botnet (a new IP per try) against one account: the account throttle stops it after 5", async () => {
     const { email } = await victim();
     const started = Date.now();

@@ -32,11 +32,11 @@ const linkToken = z.string({ message: "token is required" }).max(200, { message:
 /** Opening account links (reset, verification) per IP: each costs a lookup, a reset also a password hash. */
 /** Emails to addresses a user asks for (verification resends, change-of-address links), per user. */
 const accountMailPerUser = rateLimited(
-  (ctx: { services: Services; ip(): string; session: { userId: string } }) => [[ctx.services.rateLimits.accountMailPerUser, ctx.session.userId]],
+  (ctx: { services: Services; network(): string; session: { userId: string } }) => [[ctx.services.rateLimits.accountMailPerUser, ctx.session.userId]],
   "Too many emails asked for.",
 );
 
-const accountLinkPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.accountLinkPerIp, ctx.ip()]], "Too many links opened from your network.");
+const accountLinkPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.accountLinkPerIp, ctx.network()]], "Too many links opened from your network.");
 
 export const accountRouter = createTRPCRouter({
   /**
@@ -78,7 +78,7 @@ export const accountRouter = createTRPCRouter({
    */
   requestPasswordReset: publicProcedure
     .input(z.object({ email: emailInput }))
-    .use(rateLimited((ctx) => [[ctx.services.rateLimits.passwordResetPerIp, ctx.ip()]], "Too many password-reset requests from your network."))
+    .use(rateLimited((ctx) => [[ctx.services.rateLimits.passwordResetPerIp, ctx.network()]], "Too many password-reset requests from your network."))
     .mutation(async ({ ctx, input }) => {
       await enforceRateLimit(ctx.services.rateLimits.passwordResetPerAddress, sha256(input.email), "Too many password-reset emails for this address.");
       return requestPasswordReset(ctx.services, input.email, ctx.ip());

@@ -20,7 +20,7 @@ import { challengeIdInput, secondFactorCodeInput } from "./two-factor";
 const credentials = z.object({ email: emailInput, password: passwordInput });
 
 /** Password sign-ins per client IP, by cookie (auth.login) or for tokens (tokens.issue). */
-export const signInPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.signInPerIp, ctx.ip()]], "Too many sign-in attempts from your network.");
+export const signInPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.signInPerIp, ctx.network()]], "Too many sign-in attempts from your network.");
 
 const publicSession = (s: Session) => ({
   id: s.id,
@@ -61,7 +61,7 @@ async function answerSignIn(ctx: CookieCtx, result: SignedIn | ApprovalRequired 
 export const authRouter = createTRPCRouter({
   register: publicProcedure
     .input(z.object({ email: emailInput, password: newPasswordInput }))
-    .use(rateLimited((ctx) => [[ctx.services.rateLimits.registerPerIp, ctx.ip()]], "Too many accounts created from your network."))
+    .use(rateLimited((ctx) => [[ctx.services.rateLimits.registerPerIp, ctx.network()]], "Too many accounts created from your network."))
     .mutation(async ({ ctx, input }) => {
       const signedIn = await register(ctx.services, input, ctx.client());
       await replaceSession(ctx, signedIn);

@@ -12,7 +12,7 @@ const token = z.object({
 const requestId = z.object({ id: z.string({ message: "A request id is required" }).regex(/^[A-Za-z0-9_-]{16,64}$/, { message: "No such request" }) });
 
 const QR_LIMIT = "Too many QR codes requested.";
-const qrPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.handoffPerIp, ctx.ip()]], QR_LIMIT);
+const qrPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.handoffPerIp, ctx.network()]], QR_LIMIT);
 
 const FINAL = new Set(["completed", "denied", "cancelled", "expired"]);
 
@@ -32,7 +32,7 @@ export const handoffRouter = createTRPCRouter({
       rateLimited(
         (ctx) => [
           [ctx.services.rateLimits.handoffPerUser, ctx.user.id],
-          [ctx.services.rateLimits.handoffPerIp, ctx.ip()],
+          [ctx.services.rateLimits.handoffPerIp, ctx.network()],
         ],
         QR_LIMIT,
       ),

@@ -5,7 +5,7 @@ import { listPasskeys, reauthOptions, registerPasskey, registrationOptions, remo
 import { createTRPCRouter, protectedProcedure, rateLimited, recentAuthProcedure } from "../trpc";
 
 /** Passkey ceremonies started per client IP (each stores a challenge for 5 minutes): sign-in, registration and re-authentication options. */
-export const passkeyPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.passkeyPerIp, ctx.ip()]], "Too many passkey requests from your network.");
+export const passkeyPerIp = rateLimited((ctx) => [[ctx.services.rateLimits.passkeyPerIp, ctx.network()]], "Too many passkey requests from your network.");
 
 export const passkeysRouter = createTRPCRouter({
   /** Fresh authentication. WebAuthn creation options (PublicKeyCredentialCreationOptionsJSON) for startRegistration; the challenge is bound to this session. */
