@@ -126,6 +126,9 @@ test("a session already holding its limit of live streams: a further dashboard t
   await second.goto("/dashboard");
   await expect(second.getByText(/Live updates are paused on this page\. This session already has 20 live update streams open/)).toBeVisible();
   await second.screenshot({ path: testInfo.outputPath("notice-streams.png"), fullPage: true });
+  await second.setViewportSize({ width: 390, height: 844 }); // a phone
+  await expect(second.getByText(/Live updates are paused/)).toBeInViewport();
+  await second.screenshot({ path: testInfo.outputPath("notice-streams-phone.png") });
   // The first tab is unaffected: its stream is still one of the 20.
   await expect(first.getByText(/Live updates are paused/)).toHaveCount(0);
   for (const req of held) req.destroy();
