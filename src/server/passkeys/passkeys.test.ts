@@ -296,6 +296,20 @@ describe("passkeys (real PostgreSQL + Redis)", () => {
     expect((await signInWithPasskey(new TestBrowser(t.services, { ip: "10.7.7.7" }), authenticator)).data?.status).toBe("signed_in");
   });
 
+  it("failed passkey sign-ins from one IPv6 /64 count together, whichever of its addresses they use", async () => {
+    const { browser } = await signedUp();
+    const authenticator = new SoftwareAuthenticator({ origin: APP_URL });
+    await addPasskey(browser, authenticator);
+    const failures = [];
+    for (let i = 0; i < t.env.ACCOUNT_THROTTLE_AFTER + 1; i++) {
+      const device = new TestBrowser(t.services, { ip: `2001:db8:88:1::${(i + 1).toString(16)}` });
+      const options = (await device.mutation<PublicKeyCredentialRequestOptionsJSON>("auth.passkeyOptions")).data!;
+      failures.push(reason(await device.mutation("auth.loginWithPasskey", { response: authenticator.assert(options, { origin: "https://evil.example" }) })));
+    }
+    expect(failures.at(-1)).toBe("too_many_failures");
+    expect((await signInWithPasskey(new TestBrowser(t.services, { ip: "2001:db8:88:2::1" }), authenticator)).data?.status).toBe("signed_in");
+  });
+
   it("garbage WebAuthn responses answer typed errors, never a 500", async () => {
     const { browser } = await signedUp();
     const authenticator = new SoftwareAuthenticator({ origin: APP_URL });

@@ -1,6 +1,7 @@
 import { recordLoginEvent } from "~/server/auth/login-events";
 import { startSession } from "~/server/auth/start-session";
 import type { AuthDeps, ClientInfo, SignedIn } from "~/server/auth/types";
+import { clientBlockOf } from "~/server/platform/client-ip";
 import { AuthError, isErrorNamed } from "~/server/platform/errors";
 import type { AuthenticationResponseInput } from "./inputs";
 import { assertionOptions, consumeChallenge, findPasskey, reportClone, verifyAssertion, type PasskeyClonedError, type PasskeyDeps } from "./passkeys";
@@ -15,8 +16,8 @@ import { assertionOptions, consumeChallenge, findPasskey, reportClone, verifyAss
 
 export type PasskeySignInDeps = PasskeyDeps & AuthDeps;
 
-/** Failed passkey sign-ins are counted per IP (no account is known before the assertion verifies). */
-const throttleKeyOf = (ip: string) => `passkey:ip:${ip}`;
+/** Failed passkey sign-ins are counted per IP, an IPv6 client by its /64 (no account is known before the assertion verifies). */
+const throttleKeyOf = (ip: string) => `passkey:ip:${clientBlockOf(ip)}`;
 
 export async function passkeySignInOptions(deps: PasskeySignInDeps, client: ClientInfo) {
   return assertionOptions(deps, "sign_in", client.deviceCookie);

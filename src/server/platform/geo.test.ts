@@ -94,6 +94,8 @@ describe("client address", () => {
       expect(clientBlockOf(address)).toBe(block);
     expect(clientBlockOf("2001:db8:a:c::1")).toBe("2001:db8:a:c::/64");
     expect(clientBlockOf("::1")).toBe("0:0:0:0::/64");
+    expect(clientBlockOf("::")).toBe("0:0:0:0::/64");
+    expect(clientBlockOf("2001:db8:a:b::1.2.3.4")).toBe(block);
     expect(clientBlockOf("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
     expect(clientBlockOf("81.2.69.142")).toBe("81.2.69.142");
     expect(clientBlockOf(peer("::ffff:81.2.69.142"))).toBe("81.2.69.142");
