@@ -93,7 +93,7 @@ export async function resetPassword(deps: AccountDeps, input: { token: string; n
     WHERE "id" = ${userId}::uuid AND "email" = ${accountEmail}
     RETURNING "email"`;
   if (rows.length === 0) throw resetLinkInvalid("invalid");
-  // The password is written first: a sign-in that checked the old one is refused (auth/sign-in.ts epochBehindPassword).
+  // The password is written first: a sign-in that checked the old one is refused (auth/sign-in.ts: the hash is checked again after the epoch is read).
   await deps.throttle.clear(accountEmail);
   const where = { ip, place: await locate(ip) };
   await endEverything(deps, {

@@ -21,7 +21,7 @@ const PG_UNCODED_MESSAGES = new Set([
 /** True when the error means PostgreSQL or Redis could not be reached, not that the request was wrong. */
 export function isInfrastructureError(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 6; depth++) {
-    const err = e as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown; kind?: unknown };
+    const err = e as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown; kind?: unknown; meta?: unknown };
     if (isRedisUnavailable(err)) return true;
     // Upstash's REST API always answers JSON: anything else came from a gateway or proxy in between (a 502 page).
     if (err.name === "UpstashJSONParseError") return true;
@@ -31,6 +31,9 @@ export function isInfrastructureError(error: unknown): boolean {
     if (typeof err.kind === "string" && DRIVER_ADAPTER_KINDS.has(err.kind)) return true;
     if (typeof err.message === "string" && PG_UNCODED_MESSAGES.has(err.message)) return true;
     if (Array.isArray(err.errors) && err.errors.some(isInfrastructureError)) return true;
+    // A raw query ($queryRaw) that could not reach the database is P2010, with the adapter's error in its meta.
+    const adapterError = (err.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError;
+    if (adapterError && isInfrastructureError(adapterError)) return true;
     e = err.cause;
   }
   return false;

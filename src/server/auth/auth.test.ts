@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newDeviceCookie } from "~/server/platform/cookies";
 import { recordDeviceSignIn } from "~/server/devices/device";
+import { startSession } from "~/server/auth/start-session";
 import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 
 const PASSWORD = "correct horse battery staple";
@@ -218,11 +219,59 @@ describe("auth over HTTP (tRPC handler, real PostgreSQL + Redis)", () => {
     const userId = reg.data!.user.id;
     const record = (ip: string) => recordDeviceSignIn(t.services.db, { userId, deviceCookie: "H".repeat(43), userAgent: "curl/8", ip });
     const registered = await t.services.db.loginEvent.findFirstOrThrow({ where: { userId, outcome: "success" } });
-    const first = await record("198.51.100.81");
+    const first = (await record("198.51.100.81"))!;
     expect(first.history).toEqual({ last: { ip: "198.51.100.80", at: registered.createdAt }, addresses: ["198.51.100.80"] });
     expect(first.isNew).toBe(true);
-    const second = await record("198.51.100.82");
+    const second = (await record("198.51.100.82"))!;
     expect(second.isNew).toBe(false);
     expect(second.history.addresses).toEqual(["198.51.100.81", "198.51.100.80"]);
+  });
+
+  it("recording a sign-in writes its history row in the same statement, and nothing once the password is no longer the one checked", async () => {
+    const email = uniqueEmail();
+    const reg = await browser({ ip: "198.51.100.90" }).mutation<{ user: { id: string } }>("auth.register", { email, password: PASSWORD });
+    const userId = reg.data!.user.id;
+    const { passwordHash } = await t.services.db.user.findUniqueOrThrow({ where: { id: userId }, select: { passwordHash: true } });
+    const input = { userId, deviceCookie: "S".repeat(43), userAgent: "curl/8", ip: "198.51.100.91", signIn: { email, method: "token" as const } };
+    const recorded = (await recordDeviceSignIn(t.services.db, { ...input, passwordHash }))!;
+    expect(await t.services.db.loginEvent.findUniqueOrThrow({ where: { id: recorded.loginEventId! } })).toMatchObject({
+      userId,
+      email,
+      deviceId: recorded.id,
+      ip: "198.51.100.91",
+      method: "token",
+      outcome: "success",
+      reason: null,
+      suspicious: null,
+    });
+    const rows = async () => [
+      await t.services.db.device.count({ where: { userId } }),
+      await t.services.db.ipAddress.count({ where: { userId } }),
+      await t.services.db.loginEvent.count({ where: { userId } }),
+    ];
+    const before = await rows();
+    // The password changed after it was checked (another session's account.changePassword).
+    expect(
+      await recordDeviceSignIn(t.services.db, { ...input, ip: "198.51.100.92", deviceCookie: "T".repeat(43), passwordHash: "$argon2id$stale" }),
+    ).toBeNull();
+    expect(await rows()).toEqual(before);
+  });
+
+  it("a password sign-in whose password changed after the check gets no session, and the attempt writes nothing", async () => {
+    const email = uniqueEmail();
+    const reg = await browser().mutation<{ user: { id: string } }>("auth.register", { email, password: PASSWORD });
+    const userId = reg.data!.user.id;
+    const events = await t.services.db.loginEvent.count({ where: { userId } });
+    const signIn = startSession(
+      t.services,
+      { id: userId, email, emailVerified: false },
+      { ip: "198.51.100.93", userAgent: "curl/8", deviceCookie: "U".repeat(43) },
+      "password",
+      { passwordHash: "$argon2id$the-one-before", knownDevice: false },
+    );
+    await expect(signIn).rejects.toMatchObject({ code: "UNAUTHORIZED", reason: "invalid_credentials" });
+    expect(await t.services.sessions.listUserSessions(userId)).toHaveLength(1);
+    expect(await t.services.db.loginEvent.count({ where: { userId } })).toBe(events);
+    expect(await t.services.db.ipAddress.count({ where: { userId, address: "198.51.100.93" } })).toBe(0);
   });
 });

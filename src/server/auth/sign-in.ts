@@ -1,4 +1,5 @@
 import { approvalIfNeeded } from "~/server/approvals/new-device";
+import type { Db } from "~/server/platform/db";
 import { AuthError } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
 import { recordLoginEvent } from "~/server/auth/login-events";
@@ -36,25 +37,7 @@ export async function login(
   // Bearer-token clients sign in the same way and get a session of method "token".
   as: { method: "password" | "token"; deviceName?: string } = { method: "password" },
 ): Promise<SignedIn | ApprovalRequired | SecondFactorRequired> {
-  // The account and, in the same query, whether this browser (or app) is one of its devices.
-  const found = await deps.db.user.findUnique({
-    where: { email: input.email },
-    select: {
-      id: true,
-      email: true,
-      emailVerifiedAt: true,
-      passwordHash: true,
-      devices: { where: { cookieHash: sha256(client.deviceCookie), forgottenAt: null }, select: { id: true } },
-      twoFactor: { select: { userId: true } },
-    },
-  });
-  const user = found && {
-    id: found.id,
-    email: found.email,
-    emailVerified: found.emailVerifiedAt !== null,
-    passwordHash: found.passwordHash,
-    knownDevice: found.devices.length > 0,
-  };
+  const user = await findAccount(deps.db, input.email, sha256(client.deviceCookie));
   // Throttled per account (see security/throttle.ts) before the password is checked. A browser or app this
   // user already signed in with is exempt: throttling slows guessers down without locking the
   // owner out of their own devices. Unknown emails are checked against a dummy hash: same error,
@@ -83,27 +66,50 @@ export async function login(
     });
     throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
   }
-  const epoch = await epochBehindPassword(deps, user);
+  // The epoch first, then the password hash again (see passwordStillCurrent): a lockout after this
+  // read moves the epoch on and the session is refused; a password change before it shows as a
+  // different hash.
+  const epoch = await deps.sessions.currentEpoch(user.id);
   // Two-factor first: new-device approval (and the session) come after the second factor.
-  if (found?.twoFactor) return requireSecondFactor(deps, user, client, { epoch, method: as.method, deviceName: as.deviceName ?? "" });
-  const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email, knownDevice: user.knownDevice }, client, as.method, as.deviceName);
-  if (approval) return approval;
+  if (user.hasTwoFactor) {
+    await passwordStillCurrent(deps, user);
+    return requireSecondFactor(deps, user, client, { epoch, method: as.method, deviceName: as.deviceName ?? "" });
+  }
+  if (deps.config.newDeviceApproval && !user.knownDevice) {
+    await passwordStillCurrent(deps, user);
+    const approval = await approvalIfNeeded(deps, { id: user.id, email: user.email, knownDevice: user.knownDevice }, client, as.method, as.deviceName);
+    if (approval) return approval;
+  }
+  // The session's own path checks the hash again in the statement that records the device and the
+  // sign-in (devices/device.ts), after the epoch was read: one database round trip, not two.
   return startSession(deps, { id: user.id, email: user.email, emailVerified: user.emailVerified }, client, as.method, {
     deviceName: as.deviceName,
     epoch,
     knownDevice: user.knownDevice,
+    passwordHash: user.passwordHash,
   });
 }
 
 /**
- * The session epoch for a sign-in whose password was just checked against `user.passwordHash`.
- * Read first, then the hash again: a lockout (or password change) that ends every session after
- * this read bumps the epoch and the session is refused; one that changed the password before it
+ * The account of a sign-in, with whether this browser (or app) is one of its devices and whether
+ * it has a second factor: one statement (Prisma's relation loading would send three).
+ */
+async function findAccount(db: Db, email: string, deviceCookieHash: string) {
+  const [row] = await db.$queryRaw<{ id: string; email: string; emailVerified: boolean; passwordHash: string; knownDevice: boolean; hasTwoFactor: boolean }[]>`
+    SELECT "u"."id"::text AS "id", "u"."email", ("u"."emailVerifiedAt" IS NOT NULL) AS "emailVerified", "u"."passwordHash",
+      EXISTS (SELECT 1 FROM "Device" "d" WHERE "d"."userId" = "u"."id" AND "d"."cookieHash" = ${deviceCookieHash} AND "d"."forgottenAt" IS NULL) AS "knownDevice",
+      EXISTS (SELECT 1 FROM "TwoFactor" "t" WHERE "t"."userId" = "u"."id") AS "hasTwoFactor"
+    FROM "User" "u" WHERE "u"."email" = ${email}`;
+  return row ?? null;
+}
+
+/**
+ * For a sign-in whose password was just checked against `user.passwordHash`, after the session
+ * epoch was read: the hash again. A lockout (or password change) that ends every session after
+ * the epoch's read moves it on and the session is refused; one that changed the password before
  * shows as a different hash here. Either way a password checked before cannot sign in after.
  */
-async function epochBehindPassword(deps: AuthDeps, user: { id: string; passwordHash: string }): Promise<number> {
-  const epoch = await deps.sessions.currentEpoch(user.id);
+async function passwordStillCurrent(deps: AuthDeps, user: { id: string; passwordHash: string }): Promise<void> {
   const now = await deps.db.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
   if (now?.passwordHash !== user.passwordHash) throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
-  return epoch;
 }

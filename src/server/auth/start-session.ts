@@ -3,7 +3,8 @@ import type { Db } from "~/server/platform/db";
 import { deviceNameOf, recordDeviceSignIn } from "~/server/devices/device";
 import { AuthError, isAuthError, isErrorNamed } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
-import { recordLoginEvent } from "./login-events";
+import { amendLoginEvent, countSignIn } from "./login-events";
+import { logger } from "~/server/platform/logger";
 import { notify } from "~/server/security/notify";
 import { report } from "~/server/security/report";
 import type { CreateConditions, ParentSessionEndedError, SessionCap, SessionEpochChangedError, SessionLimitError } from "~/server/sessions/store";
@@ -37,9 +38,14 @@ export async function startSession(
     // The account was deleted while this sign-in ran (account.delete): its rows are gone, so
     // recording the device or the sign-in failed on a foreign key. Every way in answers so.
     if (isAuthError(error) || (await deps.db.user.count({ where: { id: user.id } }))) throw error;
-    if (method === "password" || method === "token") throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
-    throw new AuthError("UNAUTHORIZED", "This account no longer exists.", { reason: "not_signed_in" });
+    throw accountGone(method);
   }
+}
+
+/** What a sign-in answers when the account is gone: as for an unknown address, for password sign-ins. */
+function accountGone(method: LoginMethod): AuthError {
+  if (method === "password" || method === "token") return new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
+  return new AuthError("UNAUTHORIZED", "This account no longer exists.", { reason: "not_signed_in" });
 }
 
 async function openSession(
@@ -55,6 +61,12 @@ async function openSession(
     neverEvict?: boolean;
     /** Whether the browser is already one of the user's devices, when the caller looked it up. */
     knownDevice?: boolean;
+    /**
+     * The hash the password was checked against, after the session epoch was read (auth/sign-in.ts):
+     * the device and the sign-in are recorded only while it is still the account's, else the answer
+     * is invalid credentials.
+     */
+    passwordHash?: string;
   } & CreateConditions = {},
 ): Promise<SignedIn> {
   let deviceCookie = client.deviceCookie;
@@ -63,61 +75,55 @@ async function openSession(
     // someone may have planted) is worth nothing. A double submit shares the nonce, so one device.
     deviceCookie = client.reissueDeviceCookie(await deps.deviceCache.trustNonce(user.id, sha256(deviceCookie)));
   }
+  // One statement: the device, the address, what the account did before, and this sign-in's
+  // history row (as a success; amended below if the session is refused or looks suspicious).
   const device = await recordDeviceSignIn(deps.db, {
     userId: user.id,
     deviceCookie,
     userAgent: client.userAgent,
     ip: client.ip,
     name: options.deviceName,
+    passwordHash: options.passwordHash,
+    signIn: { email: user.email, method },
   });
+  if (!device)
+    throw options.passwordHash !== undefined ? new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" }) : accountGone(method);
+  const loginEventId = device.loginEventId!;
   const cap: SessionCap = options.neverEvict ? { ...deps.config.sessionCap, policy: "reject" } : deps.config.sessionCap;
+  const fresh = options.freshAuthentication ?? (method === "password" || method === "token");
   let created;
   try {
     created = await deps.sessions.createSession(
       { userId: user.id, email: user.email, emailVerified: user.emailVerified, deviceId: device.id, ip: client.ip, method },
       cap,
-      {
-        parentSessionId: options.parentSessionId,
-        epoch: options.epoch,
-      },
+      { parentSessionId: options.parentSessionId, epoch: options.epoch },
+      // In the same script: the fresh-authentication mark, and the device list's new version
+      // (after the statement above committed, as the device cache needs).
+      { freshForMs: fresh ? deps.config.reauthMs : undefined, writes: [deps.deviceCache.invalidation(user.id)] },
     );
   } catch (error) {
     await deps.deviceCache.invalidate(user.id); // the device row was written all the same
     const refused = refusedBecause(error);
-    if (refused) {
-      await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "blocked", reason: refused.reason });
-      throw refused;
-    }
+    const reason = refused ? refused.reason : isErrorNamed<SessionLimitError>(error, "SessionLimitError") ? "session_limit" : "session_not_created";
+    countSignIn({ userId: user.id, method, outcome: "blocked" });
+    // An unexpected failure (Redis unreachable) is answered as itself, whether or not the row can be amended.
+    await amendLoginEvent(deps.db, loginEventId, { outcome: "blocked", reason }).catch((amendError: unknown) => {
+      if (refused || isErrorNamed<SessionLimitError>(error, "SessionLimitError")) throw amendError;
+      logger().warn({ err: amendError }, "could not mark a refused sign-in in the history");
+    });
+    if (refused) throw refused;
     if (!isErrorNamed<SessionLimitError>(error, "SessionLimitError")) throw error;
-    await recordLoginEvent(deps.db, { userId: user.id, email: user.email, deviceId: device.id, client, method, outcome: "blocked", reason: "session_limit" });
     await report(deps, {
       userId: user.id,
       audit: { type: "session_limit_rejected", deviceId: device.id, ip: client.ip, detail: { active: error.active, limit: error.limit } },
     });
     throw new AuthError("TOO_MANY_REQUESTS", error.message, { reason: "session_limit" });
   }
+  countSignIn({ userId: user.id, method, outcome: "success" });
   const { token, session, evicted, evictedDevices } = created;
   const [place] = await Promise.all([locate(client.ip), user.emailVerified || catchUpVerification(deps, user.id)]);
   const warning = (await assessSignIn(device.history, { place, newDevice: device.isNew, at: session.createdAt })) ?? undefined;
-  const recordSignIn = async () => {
-    try {
-      await recordLoginEvent(deps.db, {
-        userId: user.id,
-        email: user.email,
-        deviceId: device.id,
-        client,
-        method,
-        outcome: "success",
-        suspicious: warning?.reason,
-      });
-    } finally {
-      // After both database writes (device row, then this sign-in's address in the history).
-      await deps.deviceCache.invalidate(user.id);
-    }
-  };
-  const fresh = options.freshAuthentication ?? (method === "password" || method === "token");
-  // Independent: the history row (PostgreSQL) and the fresh-authentication mark (Redis).
-  await Promise.all([recordSignIn(), fresh && deps.sessions.markAuthenticated(session.id, deps.config.reauthMs)]);
+  if (warning) await amendLoginEvent(deps.db, loginEventId, { suspicious: warning.reason });
   const where = { deviceName: device.name, ip: client.ip, place, at: session.createdAt };
   await report(deps, {
     userId: user.id,

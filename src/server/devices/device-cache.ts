@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "@upstash/redis";
 import { userKey, userSlotKey } from "~/server/platform/redis/keys";
+import type { SideWrite } from "~/server/sessions/store";
 import { BoundedCache } from "~/server/platform/bounded-cache";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
 import { TRUST_NONCE_MS } from "~/server/policy";
@@ -115,7 +116,13 @@ export class DeviceCache {
 
   /** Call after every committed change to the user's devices or their sign-in addresses. */
   async invalidate(userId: string): Promise<void> {
-    await this.redis.set(this.keys(userId)[0]!, newVersion(), { px: this.ttlMs });
+    const write = this.invalidation(userId);
+    await this.redis.set(write.key, write.value, { px: write.px });
+  }
+
+  /** What invalidate writes, for a script of the user's slot that runs after the change anyway (a sign-in's session creation). */
+  invalidation(userId: string): SideWrite {
+    return { key: this.keys(userId)[0]!, value: newVersion(), px: this.ttlMs };
   }
 
   /**

@@ -83,6 +83,18 @@ describe("live events: one definition for server and pages", () => {
       expect(polled.events.map((event) => event.seq)).toEqual(ONE_OF_EACH.map((_, i) => from + i + 1));
     });
 
+    it("several events published at once land in order, one sequence number each", async () => {
+      const { events } = t.services;
+      const user = { id: randomUUID() };
+      const from = await events.currentSeq(user.id);
+      const last = await events.publishAll(user.id, ONE_OF_EACH);
+      expect(last).toBe(from + ONE_OF_EACH.length);
+      const polled = await events.poll(user.id, "no-such-session", from);
+      expect(polled.events.map(({ at: _at, seq: _seq, ...event }) => event)).toEqual(ONE_OF_EACH);
+      expect(polled.events.map((event) => event.seq)).toEqual(ONE_OF_EACH.map((_, i) => from + i + 1));
+      expect(await events.publishAll(user.id, [])).toBe(last);
+    });
+
     it("an event with an unknown value in the feed is skipped, not passed on untyped", async () => {
       const { events } = t.services;
       const user = { id: randomUUID() };

@@ -17,14 +17,18 @@ import { isUsersId, liveChannel, sessionKey, userKey, userTopic } from "~/server
 
 export type UserEventInput = UserEvent extends infer E ? (E extends unknown ? Omit<E, "at"> : never) : never;
 
-// KEYS: feed, sequence. ARGV: event JSON without seq, live channel, the user's topic. Returns the new sequence number.
+// KEYS: feed, sequence. ARGV: live channel, the user's topic, then each event's JSON without seq,
+// in order. Returns the last new sequence number. One notice on the topic for all of them.
 const PUBLISH = `
-local seq = redis.call('INCR', KEYS[2])
-redis.call('ZADD', KEYS[1], seq, string.sub(ARGV[1], 1, -2) .. ',"seq":' .. seq .. '}')
+local seq
+for i = 3, #ARGV do
+  seq = redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[1], seq, string.sub(ARGV[i], 1, -2) .. ',"seq":' .. seq .. '}')
+end
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -${LIVE_FEED_LENGTH + 1})
 redis.call('PEXPIRE', KEYS[1], ${LIVE_FEED_TTL_MS})
 redis.call('PEXPIRE', KEYS[2], ${LIVE_FEED_TTL_MS})
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
 return seq
 `;
 
@@ -58,10 +62,18 @@ export class UserEventFeed {
   }
 
   async publish(userId: string, event: UserEventInput): Promise<number> {
-    if (event.type === "revoked" || event.type === "locked_out")
-      metrics().revocations.inc({ reason: event.type === "revoked" ? event.reason : "lockout" }, event.sessionIds.length);
-    const json = JSON.stringify({ ...event, at: new Date().toISOString() });
-    return Number(await this.publishScript.exec(this.keys(userId), [json, liveChannel(this.prefix), userTopic(userId)]));
+    return this.publishAll(userId, [event]);
+  }
+
+  /** Several events, in order, in one round trip (pages are woken once). Returns the last one's sequence number. */
+  async publishAll(userId: string, events: readonly UserEventInput[]): Promise<number> {
+    if (events.length === 0) return this.currentSeq(userId);
+    const at = new Date().toISOString();
+    for (const event of events)
+      if (event.type === "revoked" || event.type === "locked_out")
+        metrics().revocations.inc({ reason: event.type === "revoked" ? event.reason : "lockout" }, event.sessionIds.length);
+    const json = events.map((event) => JSON.stringify({ ...event, at }));
+    return Number(await this.publishScript.exec(this.keys(userId), [liveChannel(this.prefix), userTopic(userId), ...json]));
   }
 
   async currentSeq(userId: string): Promise<number> {

@@ -62,7 +62,7 @@ export async function loginWithPasskey(deps: PasskeySignInDeps, response: Authen
   } finally {
     await deps.throttle.finishAttempt(throttleKey, attempt.id, right);
   }
-  // As for a password (sign-in.ts epochBehindPassword): the epoch first, then the passkey again. An
+  // As for a password (auth/sign-in.ts): the epoch first, then the passkey again. An
   // emergency lockout removes the passkeys and then moves the epoch on, so a sign-in whose passkey
   // it removed either sees it gone here or is refused by the session store for the old epoch.
   const epoch = await deps.sessions.currentEpoch(user.id);

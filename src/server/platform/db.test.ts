@@ -3,6 +3,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "~/env";
 import { createDb } from "./db";
+import { isInfrastructureError } from "~/server/api/errors";
 
 // DATABASE_POOL_SIZE bounds the connections one instance holds: with several instances behind a
 // load balancer, instances × pool size is what PostgreSQL's max_connections must accommodate.
@@ -49,5 +50,26 @@ describe("the PostgreSQL pool (real PostgreSQL)", () => {
       );
     }
     expect(parseEnv({ NODE_ENV: "test", SESSION_SECRET: "x".repeat(32) }).DATABASE_POOL_SIZE).toBe(10);
+  });
+});
+
+describe("an unreachable database is an outage, whatever the query (real Prisma errors)", () => {
+  it("model queries and raw statements alike; a statement PostgreSQL refuses is not", async () => {
+    const { db: down, close: closeDown } = await createDb({ databaseUrl: "postgresql://postgres@127.0.0.1:1/none", dataDir: ".", poolSize: 1 });
+    const { db: up, close: closeUp } = await createDb({ databaseUrl: process.env.TEST_DATABASE_URL!, dataDir: ".", poolSize: 1 });
+    try {
+      const model = await down.user.findFirst().catch((e: unknown) => e);
+      const raw = await down.$queryRaw`SELECT 1`.catch((e: unknown) => e);
+      // Prisma answers a raw statement that cannot reach the database with P2010, not P1001.
+      expect(raw).toMatchObject({ code: "P2010" });
+      expect(isInfrastructureError(model)).toBe(true);
+      expect(isInfrastructureError(raw)).toBe(true);
+      const refused = await up.$queryRaw`SELECT 1 / 0`.catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: "P2010" });
+      expect(isInfrastructureError(refused)).toBe(false);
+    } finally {
+      await closeDown();
+      await closeUp();
+    }
   });
 });

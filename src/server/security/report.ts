@@ -38,6 +38,7 @@ function all<T>(some: Some<T>): T[] {
 
 export async function report(deps: ReportDeps, what: Report): Promise<void> {
   for (const entry of all(what.audit)) await recordSecurityEvent(deps.db, { ...entry, userId: what.userId });
-  for (const event of all(what.live)) await deps.events.publish(what.userId, event);
+  const live = all(what.live);
+  if (live.length > 0) await deps.events.publishAll(what.userId, live);
   for (const mail of all(what.mail)) deps.mailer.send({ to: mail.to, ...mail.message });
 }

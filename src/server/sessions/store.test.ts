@@ -234,6 +234,49 @@ describe.each([
     t.clock.now = undefined;
   });
 
+  it("evict-oldest with another instance's session it has not seen: still the least recently used one goes", async () => {
+    const start = Date.now();
+    t.clock.now = start;
+    const userId = crypto.randomUUID();
+    const elsewhere = new SessionStore(
+      t.services.redis.raw,
+      t.env.REDIS_PREFIX,
+      { idleTimeoutMs: 60 * MINUTE, absoluteLifetimeMs: 30 * DAY, tokenIdleTimeoutMs: 7 * DAY },
+      () => start + 1_000,
+    );
+    const cap = { limit: 3, policy: "evict-oldest" as const };
+    const first = await t.services.sessions.createSession(newSession(userId), cap);
+    const second = await t.services.sessions.createSession(newSession(userId), cap);
+    // This process remembers [first, second]; the other instance adds one it never hears of.
+    const theirs = await elsewhere.createSession(newSession(userId), cap);
+    t.clock.now = start + 2_000;
+    await t.services.sessions.validateSessionToken(first.token);
+    await t.services.sessions.validateSessionToken(second.token);
+    t.clock.now = start + 3_000;
+    const fourth = await t.services.sessions.createSession(newSession(userId), cap);
+    expect(fourth.evicted).toEqual([theirs.session.id]);
+    expect((await t.services.sessions.listUserSessions(userId)).map((s) => s.id).sort()).toEqual(
+      [first.session.id, second.session.id, fourth.session.id].sort(),
+    );
+    t.clock.now = undefined;
+  });
+
+  it("a session's creation sets the fresh-authentication mark and the keys it is given in the same script, only of the user's slot", async () => {
+    const userId = crypto.randomUUID();
+    const version = t.services.deviceCache.invalidation(userId);
+    const { session } = await t.services.sessions.createSession(newSession(userId), UNCAPPED, {}, { freshForMs: 5 * MINUTE, writes: [version] });
+    expect(await t.services.sessions.recentlyAuthenticated(session.id, 5 * MINUTE)).toBe(true);
+    expect(await t.services.redis.redis.get(version.key)).toBe(version.value);
+    const ttl = await t.services.redis.redis.pttl(version.key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(version.px);
+    const plain = await t.services.sessions.createSession(newSession(userId), UNCAPPED);
+    expect(await t.services.sessions.recentlyAuthenticated(plain.session.id, 5 * MINUTE)).toBe(false);
+    const elsewhere = t.services.deviceCache.invalidation(crypto.randomUUID());
+    await expect(t.services.sessions.createSession(newSession(userId), UNCAPPED, {}, { writes: [elsewhere] })).rejects.toThrow("user's slot");
+    expect(await t.services.sessions.listUserSessions(userId)).toHaveLength(2);
+  });
+
   it.each(["reject", "evict-oldest"] as const)("50 concurrent sign-ins never leave more than the limit alive (%s)", async (policy) => {
     const userId = crypto.randomUUID();
     const cap = { limit: 5, policy };

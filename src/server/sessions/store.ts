@@ -60,9 +60,9 @@ export const recentAuthKey = (prefix: string, sessionId: string) => sessionSideK
 /**
  * The user's session epoch: bumped whenever every (other) session is ended at once (lockout,
  * "sign out other sessions", a password change that signs out). A password sign-in reads it
- * right after its password check, then reads the password hash again (auth/sign-in.ts,
- * epochBehindPassword), and creates its session only if the epoch is unchanged: a sign-in whose
- * password was checked before such an event cannot land after it.
+ * right after its password check, then checks the password hash again (auth/sign-in.ts: in the
+ * statement that records its device), and creates its session only if the epoch is unchanged: a
+ * sign-in whose password was checked before such an event cannot land after it.
  */
 export const userEpochKey = (prefix: string, userId: string) => userKey(prefix, userId, "epoch");
 /** A single revoked access token of a session, kept until the token's own expiry (in the session's slot). */
@@ -109,12 +109,14 @@ local function stale(index)
 end
 `;
 
-// KEYS: session, user index, user epoch, [parent session,] then the known sessions' keys.
-// ARGV: now, idle ms, absolute expiry, limit (0 = none), policy, secret hash, '1' when a parent
-// session is given, expected epoch ('' = any), session id, FIELDS values (10..18), then the known
-// ids (count, ids). Returns { 1, live sessions, evicted id, its device id, ... }, { 0, live
+// KEYS: session, user index, user epoch, [parent session,] then the known sessions' keys, then the
+// keys to set once the session exists (same slot). ARGV: now, idle ms, absolute expiry, limit
+// (0 = none), policy, secret hash, '1' when a parent session is given, expected epoch ('' = any),
+// session id, FIELDS values (10..18), then the known ids (count, ids), then the keys to set
+// (count, then value and PX ms for each). Returns { 1, live sessions, evicted id, its device id, ... }, { 0, live
 // sessions } (cap, reject), { -1 } (the parent session has ended), { -2 } (the epoch moved on) or
-// { 'stale', ids... } (the cap needs sessions it was not given).
+// { 'stale', ids... } (the cap needs sessions it was not given). On success the reply goes on with
+// the number of evicted values, the evicted id/device pairs, then the index's ids after the change.
 // Checking the parent and the epoch, counting, evicting and creating happen in one script, so
 // concurrent sign-ins cannot overshoot the cap, and a session created from a session (or after a
 // password check) cannot outlive a lockout that ran while its request was in flight. Sessions
@@ -148,7 +150,9 @@ if limit > 0 and count >= limit then
       entries[#entries + 1] = { id, last }
     end
   end
-  if count - #entries >= limit then return stale(index) end
+  -- Evicting the least recently used needs every session's last use: one created meanwhile by
+  -- another instance (not given) may be older than the known ones when the ids were a hint.
+  if #unknown > 0 then return stale(index) end
   table.sort(entries, function(a, b) return a[2] < b[2] end)
   local i = 1
   while count >= limit and entries[i] do
@@ -173,9 +177,15 @@ redis.call('PEXPIREAT', key, math.min(now + idle, absolute))
 redis.call('ZADD', index, now, sid)
 local ttl = redis.call('PTTL', index)
 if ttl < absolute - now then redis.call('PEXPIRE', index, absolute - now) end
-table.insert(evicted, 1, count + 1)
-table.insert(evicted, 1, 1)
-return reply(evicted)
+local knownCount = tonumber(ARGV[${KNOWN_AT}])
+local setAt, setKeyAt = ${KNOWN_AT} + knownCount + 1, keyAt + knownCount
+for i = 1, tonumber(ARGV[setAt] or '0') do
+  redis.call('SET', KEYS[setKeyAt + i - 1], ARGV[setAt + 2 * i - 1], 'PX', ARGV[setAt + 2 * i])
+end
+local out = { 1, count + 1, #evicted }
+for _, v in ipairs(evicted) do out[#out + 1] = v end
+for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do out[#out + 1] = id end
+return reply(out)
 `;
 
 // Positions in HMGET's answer below (secretHash first, then FIELDS), 1-based as in Lua.
@@ -447,6 +457,13 @@ const LISTED_IDS_USERS = 10_000;
 /** Listed sessions a store keeps parsed (~0.5 KB each; see listedLines). */
 const LISTED_LINES_KEPT = 10_000;
 
+/** A key the session's creation also sets, in the same script (so in the user's Redis Cluster slot). */
+export interface SideWrite {
+  key: string;
+  value: string;
+  px: number;
+}
+
 export interface CreateConditions {
   /** The session this one is created from: refused unless it still exists, for the same user. */
   parentSessionId?: string;
@@ -469,7 +486,7 @@ export class SessionStore {
    * the last one. The objects are shared: frozen, and their Dates must never be set.
    */
   private readonly listedLines = new BoundedCache<string, ListedSession>(LISTED_LINES_KEPT);
-  /** Per user, the ids of the sessions this process listed last (listUserSessions). */
+  /** Per user, the ids of the sessions this process listed last (listUserSessions) or left in the index (createSession). */
   private readonly listedIds = new BoundedCache<string, string[]>(LISTED_IDS_USERS);
   /** Per user, the last index write of this process (see throughIndex). */
   private readonly indexWrites = new Map<string, Promise<void>>();
@@ -498,6 +515,12 @@ export class SessionStore {
     input: NewSession,
     cap: SessionCap,
     conditions: CreateConditions = {},
+    also: {
+      /** The password was just entered: as markAuthenticated(id, freshForMs), in the same round trip. */
+      freshForMs?: number;
+      /** Keys of the user's slot to set once the session exists (e.g. the device list's new version). */
+      writes?: SideWrite[];
+    } = {},
   ): Promise<{ token: string; session: Session; evicted: string[]; evictedDevices: string[] }> {
     // The id carries the user's hash tag: whatever holds the id finds the slot of the user's keys.
     const id = taggedId(userTag(input.userId));
@@ -532,12 +555,25 @@ export class SessionStore {
       id,
       ...FIELDS.map((f) => values[f]),
     ];
-    const [created, active, ...evicted] = (await this.throughIndex(input.userId, (ids) =>
-      this.create.exec([...fixedKeys, ...ids.map((sid) => sessionKey(this.prefix, sid))], [...args, String(ids.length), ...ids]),
-    )) as [unknown, unknown, ...unknown[]];
+    const writes = [...(also.freshForMs ? [{ key: recentAuthKey(this.prefix, id), value: String(now), px: also.freshForMs }] : []), ...(also.writes ?? [])];
+    const slot = `{${userTag(input.userId)}}`;
+    for (const write of writes) if (!write.key.includes(slot)) throw new Error(`A session's creation only sets keys of the user's slot, not ${write.key}`);
+    const writeArgs = [String(writes.length), ...writes.flatMap((w) => [w.value, String(w.px)])];
+    const [created, active, evictedCount, ...rest] = (await this.throughIndex(
+      input.userId,
+      (ids) =>
+        this.create.exec(
+          [...fixedKeys, ...ids.map((sid) => sessionKey(this.prefix, sid)), ...writes.map((w) => w.key)],
+          [...args, String(ids.length), ...ids, ...writeArgs],
+        ),
+      // Starting from the ids this process saw last, when it has them (the script asks again when they are not enough).
+      { hinted: true },
+    )) as [unknown, unknown, unknown, ...unknown[]];
     if (Number(created) === -1) throw new ParentSessionEndedError();
     if (Number(created) === -2) throw new SessionEpochChangedError();
     if (Number(created) !== 1) throw new SessionLimitError(Number(active), cap.limit);
+    const evicted = rest.slice(0, Number(evictedCount));
+    this.listedIds.set(input.userId, rest.slice(Number(evictedCount)).map(String));
     return {
       token: `${id}.${secret}`,
       session: toSession(
@@ -584,16 +620,17 @@ export class SessionStore {
   }
 
   /**
-   * Runs an index script (see LUA_INDEX) with the ids the user's index holds, read just before;
-   * again with the current ids while it answers 'stale', at most SESSION_INDEX_READ_ATTEMPTS times.
-   * `queued`: after this process's other index writes for the user (one at a time per user and
-   * process), so only writes from other instances can make it stale: each round lets at least one
-   * of them through, and a burst of one user's sign-ins on one instance never runs out of attempts.
+   * Runs an index script (see LUA_INDEX) with the ids the user's index holds, read just before (or,
+   * `hinted`, as this process last saw them); again with the current ids while it answers 'stale',
+   * at most SESSION_INDEX_READ_ATTEMPTS times. After this process's other index writes for the
+   * user (one at a time per user and process), so only writes from other instances can make it
+   * stale: each round lets at least one of them through, and a burst of one user's sign-ins on one
+   * instance never runs out of attempts.
    */
-  private throughIndex(userId: string, run: (ids: string[]) => Promise<unknown>, queued = true): Promise<unknown[]> {
-    if (!queued) return this.indexAttempts(userId, run);
+  private throughIndex(userId: string, run: (ids: string[]) => Promise<unknown>, options: { hinted?: boolean } = {}): Promise<unknown[]> {
     const previous = this.indexWrites.get(userId) ?? Promise.resolve();
-    const mine = previous.then(() => this.indexAttempts(userId, run));
+    // The hint is taken when this write's turn comes: the previous one may have just updated it.
+    const mine = previous.then(() => this.indexAttempts(userId, run, options.hinted ? this.listedIds.get(userId) : undefined));
     const tail = mine.then(
       () => undefined,
       () => undefined,
