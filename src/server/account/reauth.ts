@@ -141,7 +141,12 @@ export async function changePassword(
         })
       ).sessions
     : [];
-  if (!input.signOutOtherSessions) await report(deps, { userId: actor.userId, ...told([]) });
+  if (!input.signOutOtherSessions) {
+    // The other sessions stay, but a sign-in whose old password was checked before now may not
+    // land after (ending the sessions moves the epoch too).
+    await deps.sessions.moveEpoch(actor.userId);
+    await report(deps, { userId: actor.userId, ...told([]) });
+  }
   await deps.sessions.markAuthenticated(actor.sessionId, deps.config.reauthMs);
   return { ok: true as const, signedOutSessions: ended.length };
 }

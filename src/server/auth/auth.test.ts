@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newDeviceCookie } from "~/server/platform/cookies";
 import { recordDeviceSignIn } from "~/server/devices/device";
 import { startSession } from "~/server/auth/start-session";
+import { login } from "~/server/auth/sign-in";
+import { changePassword } from "~/server/account/reauth";
+import { redisUnavailable } from "~/server/platform/redis/errors";
 import { createTestServices, TestBrowser, uniqueEmail } from "~/test/harness";
 
 const PASSWORD = "correct horse battery staple";
@@ -257,7 +260,7 @@ describe("auth over HTTP (tRPC handler, real PostgreSQL + Redis)", () => {
     expect(await rows()).toEqual(before);
   });
 
-  it("a password sign-in whose password changed after the check gets no session, and the attempt writes nothing", async () => {
+  it("a password sign-in whose password changed after the check gets no session; only the attempt is written, as a failure", async () => {
     const email = uniqueEmail();
     const reg = await browser().mutation<{ user: { id: string } }>("auth.register", { email, password: PASSWORD });
     const userId = reg.data!.user.id;
@@ -271,7 +274,76 @@ describe("auth over HTTP (tRPC handler, real PostgreSQL + Redis)", () => {
     );
     await expect(signIn).rejects.toMatchObject({ code: "UNAUTHORIZED", reason: "invalid_credentials" });
     expect(await t.services.sessions.listUserSessions(userId)).toHaveLength(1);
-    expect(await t.services.db.loginEvent.count({ where: { userId } })).toBe(events);
+    // Only the attempt itself, as a failure: no device, no address, no success.
+    expect(await t.services.db.loginEvent.count({ where: { userId } })).toBe(events + 1);
+    expect(await t.services.db.loginEvent.findFirst({ where: { userId, ip: "198.51.100.93" } })).toMatchObject({
+      outcome: "failure",
+      reason: "password_changed",
+      deviceId: null,
+    });
     expect(await t.services.db.ipAddress.count({ where: { userId, address: "198.51.100.93" } })).toBe(0);
+    expect(await t.services.db.device.count({ where: { userId } })).toBe(1);
+  });
+
+  describe("a password sign-in racing a change of the password (steps run in between, deterministically)", () => {
+    const NEW_PASSWORD = "a brand new passphrase 42";
+    const client = { ip: "198.51.100.95", userAgent: "curl/8", deviceCookie: "V".repeat(43) };
+
+    async function account() {
+      const email = uniqueEmail();
+      const owner = browser();
+      const reg = await owner.mutation<{ user: { id: string } }>("auth.register", { email, password: PASSWORD });
+      const userId = reg.data!.user.id;
+      const [ownerSession] = await t.services.sessions.listUserSessions(userId);
+      const actor = { userId, sessionId: ownerSession!.id, deviceId: ownerSession!.deviceId, ip: "198.51.100.96" };
+      const changePasswordKeepingSessions = () =>
+        changePassword(t.services, actor, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD, signOutOtherSessions: false });
+      const outcome = async () => {
+        const rows = await t.services.db.loginEvent.findMany({ where: { userId, ip: client.ip }, select: { outcome: true, reason: true } });
+        return { rows, sessions: (await t.services.sessions.listUserSessions(userId)).map((s) => s.id) };
+      };
+      return { email, userId, ownerSessionId: actor.sessionId, changePasswordKeepingSessions, outcome };
+    }
+
+    /** The services with one step of the session store wrapped: `step` runs right before or after it. */
+    function withStep(method: "currentEpoch" | "createSession", when: "before" | "after", step: () => Promise<unknown>) {
+      const real = t.services.sessions;
+      const sessions = Object.create(real) as typeof real;
+      const original = real[method] as (...args: unknown[]) => Promise<unknown>;
+      Object.defineProperty(sessions, method, {
+        value: async (...args: unknown[]) => {
+          if (when === "before") await step();
+          const result = await original.apply(real, args);
+          if (when === "after") await step();
+          return result;
+        },
+      });
+      return { ...t.services, sessions };
+    }
+
+    it("changed after the epoch was read, before the device is recorded: invalid credentials, the attempt is in the history, no session", async () => {
+      const a = await account();
+      const deps = withStep("currentEpoch", "after", a.changePasswordKeepingSessions);
+      await expect(login(deps, { email: a.email, password: PASSWORD }, client)).rejects.toMatchObject({ code: "UNAUTHORIZED", reason: "invalid_credentials" });
+      expect(await a.outcome()).toEqual({ rows: [{ outcome: "failure", reason: "password_changed" }], sessions: [a.ownerSessionId] });
+    });
+
+    it("changed after the device was recorded, before the session exists: refused by the epoch, the history row says blocked", async () => {
+      const a = await account();
+      // The session script runs right after the recording statement.
+      const deps = withStep("createSession", "before", a.changePasswordKeepingSessions);
+      await expect(login(deps, { email: a.email, password: PASSWORD }, client)).rejects.toMatchObject({ code: "UNAUTHORIZED", reason: "sessions_ended" });
+      expect(await a.outcome()).toEqual({ rows: [{ outcome: "blocked", reason: "sessions_ended" }], sessions: [a.ownerSessionId] });
+      // The new password signs in as usual.
+      expect((await login(t.services, { email: a.email, password: NEW_PASSWORD }, client)) as { session: unknown }).toHaveProperty("session");
+    });
+
+    it("Redis failing at the session script: the outage is the answer, the history row says blocked, not success", async () => {
+      const a = await account();
+      const sessions = Object.create(t.services.sessions) as typeof t.services.sessions;
+      Object.defineProperty(sessions, "createSession", { value: () => Promise.reject(redisUnavailable(new Error("connection lost"))) });
+      await expect(login({ ...t.services, sessions }, { email: a.email, password: PASSWORD }, client)).rejects.toMatchObject({ name: "RedisUnavailableError" });
+      expect(await a.outcome()).toEqual({ rows: [{ outcome: "blocked", reason: "session_not_created" }], sessions: [a.ownerSessionId] });
+    });
   });
 });

@@ -3,7 +3,7 @@ import type { Db } from "~/server/platform/db";
 import { deviceNameOf, recordDeviceSignIn } from "~/server/devices/device";
 import { AuthError, isAuthError, isErrorNamed } from "~/server/platform/errors";
 import { locate } from "~/server/platform/geo";
-import { amendLoginEvent, countSignIn } from "./login-events";
+import { amendLoginEvent, countSignIn, recordLoginEvent } from "./login-events";
 import { logger } from "~/server/platform/logger";
 import { notify } from "~/server/security/notify";
 import { report } from "~/server/security/report";
@@ -86,8 +86,13 @@ async function openSession(
     passwordHash: options.passwordHash,
     signIn: { email: user.email, method },
   });
-  if (!device)
-    throw options.passwordHash !== undefined ? new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" }) : accountGone(method);
+  if (!device) {
+    if (options.passwordHash === undefined) throw accountGone(method);
+    // The password changed after it was checked (or the account is gone: then this insert fails on
+    // its foreign key, and startSession answers for a gone account, with the same words).
+    await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "failure", reason: "password_changed" });
+    throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
+  }
   const loginEventId = device.loginEventId!;
   const cap: SessionCap = options.neverEvict ? { ...deps.config.sessionCap, policy: "reject" } : deps.config.sessionCap;
   const fresh = options.freshAuthentication ?? (method === "password" || method === "token");
@@ -102,17 +107,21 @@ async function openSession(
       { freshForMs: fresh ? deps.config.reauthMs : undefined, writes: [deps.deviceCache.invalidation(user.id)] },
     );
   } catch (error) {
-    await deps.deviceCache.invalidate(user.id); // the device row was written all the same
     const refused = refusedBecause(error);
-    const reason = refused ? refused.reason : isErrorNamed<SessionLimitError>(error, "SessionLimitError") ? "session_limit" : "session_not_created";
+    const limited = isErrorNamed<SessionLimitError>(error, "SessionLimitError");
     countSignIn({ userId: user.id, method, outcome: "blocked" });
-    // An unexpected failure (Redis unreachable) is answered as itself, whether or not the row can be amended.
-    await amendLoginEvent(deps.db, loginEventId, { outcome: "blocked", reason }).catch((amendError: unknown) => {
-      if (refused || isErrorNamed<SessionLimitError>(error, "SessionLimitError")) throw amendError;
-      logger().warn({ err: amendError }, "could not mark a refused sign-in in the history");
-    });
+    // The history row first, then the device list's version (the device row was written all the
+    // same): a list read in between is cached under a version that is then replaced. After an
+    // unexpected failure (Redis unreachable) both are best effort, and the failure is the answer.
+    const bestEffort = (what: string) => (secondary: unknown) => {
+      if (refused || limited) throw secondary;
+      logger().warn({ err: secondary }, `a refused sign-in: could not ${what}`);
+    };
+    const reason = refused ? refused.reason : limited ? "session_limit" : "session_not_created";
+    await amendLoginEvent(deps.db, loginEventId, { outcome: "blocked", reason }).catch(bestEffort("mark it blocked in the history"));
+    await deps.deviceCache.invalidate(user.id).catch(bestEffort("renew the device list's version"));
     if (refused) throw refused;
-    if (!isErrorNamed<SessionLimitError>(error, "SessionLimitError")) throw error;
+    if (!limited) throw error;
     await report(deps, {
       userId: user.id,
       audit: { type: "session_limit_rejected", deviceId: device.id, ip: client.ip, detail: { active: error.active, limit: error.limit } },

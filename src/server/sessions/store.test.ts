@@ -261,6 +261,21 @@ describe.each([
     t.clock.now = undefined;
   });
 
+  it("evict-oldest with 6 instances signing one user in at once (20 each) at the cap: every sign-in lands, the cap holds", async () => {
+    const userId = crypto.randomUUID();
+    const cap = { limit: 3, policy: "evict-oldest" as const };
+    const instances = Array.from(
+      { length: 6 },
+      () =>
+        new SessionStore(t.services.redis.raw, t.env.REDIS_PREFIX, { idleTimeoutMs: 60 * MINUTE, absoluteLifetimeMs: 30 * DAY, tokenIdleTimeoutMs: 7 * DAY }),
+    );
+    // Each instance has seen the user's sessions before: its ids are a hint from then on.
+    await Promise.all(instances.map((store) => store.createSession(newSession(userId), cap)));
+    const results = await Promise.allSettled(instances.flatMap((store) => Array.from({ length: 20 }, () => store.createSession(newSession(userId), cap))));
+    expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    expect(await t.services.sessions.listUserSessions(userId)).toHaveLength(3);
+  });
+
   it("a session's creation sets the fresh-authentication mark and the keys it is given in the same script, only of the user's slot", async () => {
     const userId = crypto.randomUUID();
     const version = t.services.deviceCache.invalidation(userId);

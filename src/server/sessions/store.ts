@@ -2,6 +2,7 @@ import type { Redis } from "@upstash/redis";
 import { LUA_HELPERS } from "~/server/platform/redis/lua";
 import { redisUnavailable } from "~/server/platform/redis/errors";
 import { isUsersId, sessionKey, sessionSideKey, taggedId, userKey, userTag } from "~/server/platform/redis/keys";
+import { commonSlot } from "~/server/platform/redis/slots";
 import { randomToken, sha256, splitToken } from "~/server/platform/crypto";
 import { BoundedCache } from "~/server/platform/bounded-cache";
 import { REFRESH_REUSE_HISTORY, SESSION_INDEX_READ_ATTEMPTS, type SessionCap } from "~/server/policy";
@@ -112,8 +113,8 @@ end
 // KEYS: session, user index, user epoch, [parent session,] then the known sessions' keys, then the
 // keys to set once the session exists (same slot). ARGV: now, idle ms, absolute expiry, limit
 // (0 = none), policy, secret hash, '1' when a parent session is given, expected epoch ('' = any),
-// session id, FIELDS values (10..18), then the known ids (count, ids), then the keys to set
-// (count, then value and PX ms for each). Returns { 1, live sessions, evicted id, its device id, ... }, { 0, live
+// session id, FIELDS values (10..18), '1' when the known ids are a hint (not read just before),
+// then the known ids (count, ids), then the keys to set (count, then value and PX ms for each). Returns { 1, live sessions, evicted id, its device id, ... }, { 0, live
 // sessions } (cap, reject), { -1 } (the parent session has ended), { -2 } (the epoch moved on) or
 // { 'stale', ids... } (the cap needs sessions it was not given). On success the reply goes on with
 // the number of evicted values, the evicted id/device pairs, then the index's ids after the change.
@@ -122,7 +123,8 @@ end
 // password check) cannot outlive a lockout that ran while its request was in flight. Sessions
 // created since the index was read count as live; they are the most recently used, so eviction
 // only needs them when every known one is gone already (then the script asks again).
-const KNOWN_AT = 10 + FIELDS.length;
+const HINTED_AT = 10 + FIELDS.length;
+const KNOWN_AT = HINTED_AT + 1;
 const CREATE_SESSION = `${LUA_INDEX}
 local key, index, epochKey = KEYS[1], KEYS[2], KEYS[3]
 local now, idle, absolute = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -150,9 +152,10 @@ if limit > 0 and count >= limit then
       entries[#entries + 1] = { id, last }
     end
   end
-  -- Evicting the least recently used needs every session's last use: one created meanwhile by
-  -- another instance (not given) may be older than the known ones when the ids were a hint.
-  if #unknown > 0 then return stale(index) end
+  -- Evicting the least recently used needs every session's last use. Ids read just before miss
+  -- only sessions created since (the most recently used: they count, and are never the oldest);
+  -- ids this process remembered may miss older ones another instance created.
+  if (ARGV[${HINTED_AT}] == '1' and #unknown > 0) or count - #entries >= limit then return stale(index) end
   table.sort(entries, function(a, b) return a[2] < b[2] end)
   local i = 1
   while count >= limit and entries[i] do
@@ -186,6 +189,13 @@ local out = { 1, count + 1, #evicted }
 for _, v in ipairs(evicted) do out[#out + 1] = v end
 for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do out[#out + 1] = id end
 return reply(out)
+`;
+
+// KEYS: user epoch. ARGV: its ttl ms.
+const MOVE_EPOCH = `
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+return 1
 `;
 
 // Positions in HMGET's answer below (secretHash first, then FIELDS), 1-based as in Lua.
@@ -471,6 +481,9 @@ export interface CreateConditions {
   epoch?: number;
 }
 
+/** One attempt of an index script with these ids (`hinted`: remembered, not read just before). */
+type IndexRun = (ids: string[], hinted: boolean) => Promise<unknown>;
+
 export class SessionStore {
   private readonly create;
   private readonly validate;
@@ -480,6 +493,7 @@ export class SessionStore {
   private readonly validateToken;
   private readonly rotate;
   private readonly setAccount;
+  private readonly epochMove;
   /**
    * Sessions as listed, by their exact line from LIST_SESSIONS: a line only repeats while nothing
    * in it changed (its last use is in it), so a list parses and dates only the sessions used since
@@ -505,6 +519,7 @@ export class SessionStore {
     this.validateToken = redis.createScript<unknown[] | null>(VALIDATE_TOKEN_SESSION);
     this.rotate = redis.createScript<unknown[]>(ROTATE_REFRESH);
     this.setAccount = redis.createScript<unknown[]>(SET_USER_ACCOUNT);
+    this.epochMove = redis.createScript<number>(MOVE_EPOCH);
   }
 
   /**
@@ -556,15 +571,15 @@ export class SessionStore {
       ...FIELDS.map((f) => values[f]),
     ];
     const writes = [...(also.freshForMs ? [{ key: recentAuthKey(this.prefix, id), value: String(now), px: also.freshForMs }] : []), ...(also.writes ?? [])];
-    const slot = `{${userTag(input.userId)}}`;
-    for (const write of writes) if (!write.key.includes(slot)) throw new Error(`A session's creation only sets keys of the user's slot, not ${write.key}`);
+    if (writes.length > 0 && commonSlot([...fixedKeys, ...writes.map((w) => w.key)]) === null)
+      throw new Error(`A session's creation only sets keys of the user's slot, not ${writes.map((w) => w.key).join(", ")}`);
     const writeArgs = [String(writes.length), ...writes.flatMap((w) => [w.value, String(w.px)])];
     const [created, active, evictedCount, ...rest] = (await this.throughIndex(
       input.userId,
-      (ids) =>
+      (ids, hinted) =>
         this.create.exec(
           [...fixedKeys, ...ids.map((sid) => sessionKey(this.prefix, sid)), ...writes.map((w) => w.key)],
-          [...args, String(ids.length), ...ids, ...writeArgs],
+          [...args, hinted ? "1" : "0", String(ids.length), ...ids, ...writeArgs],
         ),
       // Starting from the ids this process saw last, when it has them (the script asks again when they are not enough).
       { hinted: true },
@@ -627,7 +642,7 @@ export class SessionStore {
    * stale: each round lets at least one of them through, and a burst of one user's sign-ins on one
    * instance never runs out of attempts.
    */
-  private throughIndex(userId: string, run: (ids: string[]) => Promise<unknown>, options: { hinted?: boolean } = {}): Promise<unknown[]> {
+  private throughIndex(userId: string, run: IndexRun, options: { hinted?: boolean } = {}): Promise<unknown[]> {
     const previous = this.indexWrites.get(userId) ?? Promise.resolve();
     // The hint is taken when this write's turn comes: the previous one may have just updated it.
     const mine = previous.then(() => this.indexAttempts(userId, run, options.hinted ? this.listedIds.get(userId) : undefined));
@@ -643,10 +658,10 @@ export class SessionStore {
   }
 
   /** `knownIds`: the index's ids as last seen (a hint: a stale one costs a second attempt), instead of reading them first. */
-  private async indexAttempts(userId: string, run: (ids: string[]) => Promise<unknown>, knownIds?: string[]): Promise<unknown[]> {
+  private async indexAttempts(userId: string, run: IndexRun, knownIds?: string[]): Promise<unknown[]> {
     let ids = knownIds ?? (await this.redis.zrange<string[]>(userSessionsKey(this.prefix, userId), 0, -1)).map(String);
     for (let attempt = 1; ; attempt++) {
-      const reply = (await run(ids)) as unknown[];
+      const reply = (await run(ids, attempt === 1 && knownIds !== undefined)) as unknown[];
       if (reply[0] !== "stale") return reply;
       if (attempt >= SESSION_INDEX_READ_ATTEMPTS) throw redisUnavailable(new Error(`The session index of a user changed ${attempt} times during one update`));
       ids = reply.slice(1).map(String);
@@ -751,6 +766,14 @@ export class SessionStore {
       ),
     );
     return Number(n);
+  }
+
+  /**
+   * Moves the user's epoch on without ending any session: every sign-in in flight whose password
+   * was checked before now is refused (a password change that keeps the other sessions).
+   */
+  async moveEpoch(userId: string): Promise<void> {
+    await this.epochMove.exec([userEpochKey(this.prefix, userId)], [String(EPOCH_TTL_MS)]);
   }
 
   /** The user's session epoch, read before a password check (CreateConditions.epoch). */
