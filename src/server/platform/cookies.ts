@@ -41,6 +41,8 @@ export function serializeCookie(name: string, value: string, options: { maxAge: 
 /** The session cookie: the session token sealed (encrypted and signed) with iron-session. */
 export async function sealSessionCookie(token: string, options: CookieOptions): Promise<string> {
   const sealed = await sealData({ token }, { password: options.secret, ttl: options.sessionMaxAgeSeconds });
+  // The browser sends it back at once (the page after a sign-in): no need to decrypt what was just sealed.
+  rememberUnsealed(options.secret, sealed, token, Date.now());
   return serializeCookie(sessionCookieName(options.secure), sealed, { maxAge: options.sessionMaxAgeSeconds, secure: options.secure });
 }
 
@@ -53,16 +55,27 @@ const UNSEAL_CACHE_SIZE = 10_000;
 const UNSEAL_CACHE_MS = 60_000;
 const unsealedBySecret = new Map<string, Map<string, { token: string; until: number }>>();
 
-export async function unsealSessionCookie(value: string | undefined, secret: string): Promise<string | null> {
-  if (!value || value.length > 4096) return null;
+function unsealedFor(secret: string) {
   let unsealed = unsealedBySecret.get(secret);
   if (!unsealed) unsealedBySecret.set(secret, (unsealed = new Map()));
-  const key = value;
+  return unsealed;
+}
+
+function rememberUnsealed(secret: string, value: string, token: string, now: number) {
+  const unsealed = unsealedFor(secret);
+  unsealed.delete(value);
+  unsealed.set(value, { token, until: now + UNSEAL_CACHE_MS });
+  if (unsealed.size > UNSEAL_CACHE_SIZE) unsealed.delete(unsealed.keys().next().value!);
+}
+
+export async function unsealSessionCookie(value: string | undefined, secret: string): Promise<string | null> {
+  if (!value || value.length > 4096) return null;
+  const unsealed = unsealedFor(secret);
   const now = Date.now();
-  const hit = unsealed.get(key);
+  const hit = unsealed.get(value);
   if (hit && hit.until > now) {
-    unsealed.delete(key);
-    unsealed.set(key, hit);
+    unsealed.delete(value);
+    unsealed.set(value, hit);
     return hit.token;
   }
   let token: string | null;
@@ -73,11 +86,7 @@ export async function unsealSessionCookie(value: string | undefined, secret: str
     token = null;
   }
   // Only valid seals are remembered: garbage cookies cannot fill the cache.
-  if (token) {
-    unsealed.delete(key);
-    unsealed.set(key, { token, until: now + UNSEAL_CACHE_MS });
-    if (unsealed.size > UNSEAL_CACHE_SIZE) unsealed.delete(unsealed.keys().next().value!);
-  }
+  if (token) rememberUnsealed(secret, value, token, now);
   return token;
 }
 
