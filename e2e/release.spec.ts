@@ -238,6 +238,20 @@ const refusesConnections = (port: number) =>
     socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
   });
 
+/** TCP connections to a local port the kernel holds as established (accepted or waiting to be), from /proc (Linux). */
+function establishedTo(port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  let count = 0;
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    if (!fs.existsSync(file)) continue;
+    for (const line of fs.readFileSync(file, "utf8").split("\n").slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (local?.endsWith(`:${hexPort}`) && state === "01") count++;
+    }
+  }
+  return count;
+}
+
 /**
  * SIGTERM with 24 sign-ups in flight (queued behind one password-hashing thread) and a live
  * event stream open: every sign-up answers 200, some after the signal; the stream ends at once; new
@@ -269,6 +283,11 @@ async function drainsOnSigterm(app: App, port: number, signalled: ChildProcess) 
       )
       .finally(() => pending--),
   );
+  // In flight means connected: fetch connects each one on its own (a DNS lookup first), and on a
+  // busy machine the last can still be connecting when the first answer is back. A connection
+  // made after the signal is a new one, which shutdown refuses. 25: the 24 and the stream's (fetch
+  // reuses the owner's kept-alive connection for one of them or for the stream).
+  await expect.poll(() => establishedTo(port), { timeout: 10_000, intervals: [5] }).toBeGreaterThanOrEqual(25);
   await Promise.race(sent);
   const sigtermAt = Date.now();
   signalled.kill("SIGTERM");

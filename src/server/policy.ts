@@ -32,6 +32,15 @@ export const REDIS_CLUSTER_CONNECT_TIMEOUT_MS = 5_000;
 export const REDIS_CLUSTER_COMMAND_TIMEOUT_MS = 3_000;
 export const REDIS_CLUSTER_REDISCOVER_EVERY_MS = 250;
 
+/**
+ * On SIGTERM (each at most SHUTDOWN_TIMEOUT_MS): how long the listener stays open, so connections
+ * the kernel completed before the signal are accepted rather than reset; then how long accepted
+ * connections may still deliver a request before idle ones are closed (a client that connected a
+ * moment before the signal has sent its request, which the server may not have read yet).
+ */
+export const SHUTDOWN_BACKLOG_MS = 20;
+export const SHUTDOWN_ACCEPTED_GRACE_MS = 250;
+
 /** Events kept per user in the live feed, and how long a quiet feed is kept. */
 export const LIVE_FEED_LENGTH = 100;
 export const LIVE_FEED_TTL_MS = 24 * 60 * 60 * 1000;

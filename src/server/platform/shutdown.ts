@@ -1,12 +1,16 @@
 import http from "node:http";
+import net from "node:net";
+import { SHUTDOWN_ACCEPTED_GRACE_MS, SHUTDOWN_BACKLOG_MS } from "~/server/policy";
 
 /**
  * Graceful shutdown for `next start` and the standalone `node server.js` (both run Next.js's
  * start-server in this process). Next.js's own SIGTERM handler closes the listening socket, waits
  * for every connection to end (an open SSE stream never does) and exits 143. Instead, on SIGTERM
  * (or SIGINT):
- *   1. stop taking new requests: the listening sockets close (new connections are refused) and any
- *      request still arriving on a kept-alive connection is answered with `Connection: close`;
+ *   1. stop taking new connections: the listening sockets close (new connections are refused); a
+ *      request still arriving on a connection opened before, kept-alive or accepted a moment before
+ *      the signal, is served with `Connection: close` (connections without one are closed after
+ *      SHUTDOWN_ACCEPTED_GRACE_MS);
  *   2. end open SSE streams (tRPC subscriptions) at once, so their clients reconnect to another
  *      instance (EventSource and tRPC's subscription link reconnect by themselves, resuming from
  *      the last event id);
@@ -109,12 +113,22 @@ async function shutDown(signal: string, timeoutMs: number): Promise<void> {
   console.error(
     `[shutdown] ${signal}: closing ${state.servers.size} listener(s), ending ${streams.length} event stream(s), waiting for ${state.inFlight.size - streams.length} request(s) (at most ${timeoutMs} ms)`,
   );
-  for (const server of state.servers) server.close();
   for (const exchange of state.inFlight) {
     if (streams.includes(exchange)) exchange.res.destroy();
     else if (!exchange.res.headersSent) exchange.res.setHeader("connection", "close");
   }
-  const drained = await waitForInFlight(timeoutMs);
+  // The signal can be handled while connections the kernel has already completed wait to be
+  // accepted (the event loop was busy): closing the listener then would reset them. A few more
+  // turns accept them (their requests are served, with Connection: close).
+  await new Promise((resolve) => setTimeout(() => setImmediate(resolve), Math.min(SHUTDOWN_BACKLOG_MS, timeoutMs)));
+  // Only the listening socket: http.Server#close would also drop at once every connection with no
+  // request in progress (Node >= 19), including one accepted just now whose request has been sent
+  // but not read yet, and its client would get a reset instead of an answer.
+  for (const server of state.servers) net.Server.prototype.close.call(server);
+  const grace = Math.min(SHUTDOWN_ACCEPTED_GRACE_MS, timeoutMs);
+  await new Promise((resolve) => setTimeout(resolve, grace));
+  for (const server of state.servers) server.closeIdleConnections();
+  const drained = await waitForInFlight(timeoutMs - grace);
   if (!drained) console.error(`[shutdown] ${state.inFlight.size} request(s) still running after ${timeoutMs} ms: closing their connections`);
   // Whatever is left is idle keep-alive connections (or requests over time).
   for (const server of state.servers) server.closeAllConnections();
