@@ -206,6 +206,7 @@ describe("auth over HTTP (tRPC handler, real PostgreSQL + Redis)", () => {
           deviceCookie: "R".repeat(43),
           userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
           ip: "198.51.100.78",
+          signIn: { email: "race@example.com", method: "password" },
         }),
       ),
     );
@@ -220,7 +221,8 @@ describe("auth over HTTP (tRPC handler, real PostgreSQL + Redis)", () => {
     const email = uniqueEmail();
     const reg = await browser({ ip: "198.51.100.80" }).mutation<{ user: { id: string } }>("auth.register", { email, password: PASSWORD });
     const userId = reg.data!.user.id;
-    const record = (ip: string) => recordDeviceSignIn(t.services.db, { userId, deviceCookie: "H".repeat(43), userAgent: "curl/8", ip });
+    const record = (ip: string) =>
+      recordDeviceSignIn(t.services.db, { userId, deviceCookie: "H".repeat(43), userAgent: "curl/8", ip, signIn: { email, method: "password" } });
     const registered = await t.services.db.loginEvent.findFirstOrThrow({ where: { userId, outcome: "success" } });
     const first = (await record("198.51.100.81"))!;
     expect(first.history).toEqual({ last: { ip: "198.51.100.80", at: registered.createdAt }, addresses: ["198.51.100.80"] });

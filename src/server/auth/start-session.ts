@@ -93,7 +93,6 @@ async function openSession(
     await recordLoginEvent(deps.db, { userId: user.id, email: user.email, client, method, outcome: "failure", reason: "password_changed" });
     throw new AuthError("UNAUTHORIZED", INVALID_CREDENTIALS, { reason: "invalid_credentials" });
   }
-  const loginEventId = device.loginEventId!;
   const cap: SessionCap = options.neverEvict ? { ...deps.config.sessionCap, policy: "reject" } : deps.config.sessionCap;
   const fresh = options.freshAuthentication ?? (method === "password" || method === "token");
   let created;
@@ -118,7 +117,7 @@ async function openSession(
       logger().warn({ err: secondary }, `a refused sign-in: could not ${what}`);
     };
     const reason = refused ? refused.reason : limited ? "session_limit" : "session_not_created";
-    await amendLoginEvent(deps.db, loginEventId, { outcome: "blocked", reason }).catch(bestEffort("mark it blocked in the history"));
+    await amendLoginEvent(deps.db, device.loginEventId, { outcome: "blocked", reason }).catch(bestEffort("mark it blocked in the history"));
     await deps.deviceCache.invalidate(user.id).catch(bestEffort("renew the device list's version"));
     if (refused) throw refused;
     if (!limited) throw error;
@@ -132,7 +131,7 @@ async function openSession(
   const { token, session, evicted, evictedDevices } = created;
   const [place] = await Promise.all([locate(client.ip), user.emailVerified || catchUpVerification(deps, user.id)]);
   const warning = (await assessSignIn(device.history, { place, newDevice: device.isNew, at: session.createdAt })) ?? undefined;
-  if (warning) await amendLoginEvent(deps.db, loginEventId, { suspicious: warning.reason });
+  if (warning) await amendLoginEvent(deps.db, device.loginEventId, { suspicious: warning.reason });
   const where = { deviceName: device.name, ip: client.ip, place, at: session.createdAt };
   await report(deps, {
     userId: user.id,

@@ -43,8 +43,8 @@ export interface SignInRow {
  * (src/server/devices/user-devices.ts), so the same browser then inserts a new device.
  *
  * The same statement reads what the account did before (`history`, for security/suspicious.ts): its
- * last successful sign-in and its known addresses, and with `signIn` writes this sign-in's history
- * row (outcome success; `loginEventId`). With `passwordHash`, it writes only while the account's
+ * last successful sign-in and its known addresses, and writes this sign-in's history row (outcome
+ * success; `loginEventId`). With `passwordHash`, it writes only while the account's
  * hash is still that one (a password sign-in's check after the session epoch was read, see
  * auth/sign-in.ts). All parts of one statement see the database as it was when the statement
  * began, so the history does not include this sign-in, and a sign-in costs one round trip here.
@@ -53,14 +53,14 @@ export interface SignInRow {
  */
 export async function recordDeviceSignIn(
   db: Db,
-  input: { userId: string; deviceCookie: string; userAgent: string; ip: string; now?: Date; name?: string; passwordHash?: string; signIn?: SignInRow },
-): Promise<{ id: string; name: string; isNew: boolean; history: SignInHistory; loginEventId: string | null } | null> {
+  input: { userId: string; deviceCookie: string; userAgent: string; ip: string; now?: Date; name?: string; passwordHash?: string; signIn: SignInRow },
+): Promise<{ id: string; name: string; isNew: boolean; history: SignInHistory; loginEventId: string } | null> {
   const now = input.now ?? new Date();
   const cookieHash = sha256(input.deviceCookie);
   const ua = parseUserAgent(input.userAgent);
   // A token client names itself (deviceName); a browser is named after its user agent.
   const name = input.name ?? ua.name;
-  const loginEventId = input.signIn ? randomUUID() : null;
+  const loginEventId = randomUUID();
   const [row] = await db.$queryRaw<{ id: string; name: string; inserted: boolean; lastIp: string | null; lastAt: Date | null; addresses: string[] }[]>`
     WITH "account" AS (
       SELECT "id" FROM "User"
@@ -83,9 +83,9 @@ export async function recordDeviceSignIn(
       RETURNING "id", "name", (xmax = 0) AS "inserted"
     ), "event" AS (
       INSERT INTO "LoginEvent" ("id", "userId", "email", "deviceId", "ip", "userAgent", "method", "outcome", "createdAt")
-      SELECT ${loginEventId}::uuid, ${input.userId}::uuid, ${loginEventEmail(input.signIn?.email ?? "")}, "device"."id", ${input.ip},
-        ${loginEventUserAgent(input.userAgent)}, ${input.signIn?.method ?? "password"}::"LoginMethod", 'success', ${now}
-      FROM "device" WHERE ${loginEventId}::uuid IS NOT NULL
+      SELECT ${loginEventId}::uuid, ${input.userId}::uuid, ${loginEventEmail(input.signIn.email)}, "device"."id", ${input.ip},
+        ${loginEventUserAgent(input.userAgent)}, ${input.signIn.method}::"LoginMethod", 'success', ${now}
+      FROM "device"
     )
     SELECT "device"."id"::text AS "id", "device"."name", "device"."inserted",
       (SELECT "ip" FROM "last") AS "lastIp", (SELECT "createdAt" FROM "last") AS "lastAt",
